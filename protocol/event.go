@@ -1,0 +1,78 @@
+package protocol
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ID identifies an event for its whole life: the node that first accepted it
+// and the index its WAL gave it. Relays and storage keep it unchanged.
+type ID struct {
+	Node string
+	Seq  uint64
+}
+
+// IsZero reports whether the ID has not been assigned yet.
+func (id ID) IsZero() bool { return id.Node == "" && id.Seq == 0 }
+
+// String returns "<node>:<seq>", the form used in JSON and as a storage key.
+func (id ID) String() string {
+	return id.Node + ":" + strconv.FormatUint(id.Seq, 10)
+}
+
+// AppendText appends the String form to dst without allocating.
+func (id ID) AppendText(dst []byte) []byte {
+	dst = append(dst, id.Node...)
+	dst = append(dst, ':')
+	return strconv.AppendUint(dst, id.Seq, 10)
+}
+
+// ParseID parses "<node>:<seq>". The node part may itself contain colons;
+// the sequence is after the last one.
+func ParseID(s string) (ID, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return ID{}, fmt.Errorf("protocol: id %q: missing ':'", s)
+	}
+	seq, err := strconv.ParseUint(s[i+1:], 10, 64)
+	if err != nil {
+		return ID{}, fmt.Errorf("protocol: id %q: bad sequence: %w", s, err)
+	}
+	return ID{Node: s[:i], Seq: seq}, nil
+}
+
+// SDParam is one PARAM-NAME="PARAM-VALUE" pair of RFC 5424 structured data.
+type SDParam struct {
+	Name, Value string
+}
+
+// SDElement is one [SD-ID param="value" ...] element. Params keep their order.
+type SDElement struct {
+	ID     string
+	Params []SDParam
+}
+
+// Event is one log record as logpacker carries it from input to storage.
+type Event struct {
+	ID       ID        // set once, at the first WAL append (see wal and appliance)
+	Received time.Time // when the first node read it
+	Time     time.Time // from the message; zero when absent
+	Facility Facility
+	Severity Severity
+	Host     string
+	App      string
+	ProcID   string
+	MsgID    string
+	Message  string
+	SD       []SDElement
+	Tags     []string
+	Fields   map[string]string
+	Peer     string // remote address the first node read it from
+	// Transport is how the first node got it: "udp","tcp","tls","unix","relp","quic","http","journal","file".
+	Transport string
+	Hops      uint8
+	Count     uint32 // >1 when aggregation folded repeats into this event; 0 and 1 both mean one
+	ParseErr  string // non-empty when the message did not parse; Message then holds the raw text
+}
