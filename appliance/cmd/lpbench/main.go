@@ -1,0 +1,733 @@
+// Command lpbench is the end-to-end load benchmark: it sends the same loggen load
+// over loopback TCP to logpacker and to rsyslog, one after the other in the same run,
+// and prints what each delivered to its output file, how fast, at what CPU cost per
+// message and with how much memory.
+//
+//	lpbench [-receiver both|rsyslog|logpacker] [-duration 10s] [-conns 4] [-size 200] ...
+//
+// Per receiver:
+//   - start it on a free 127.0.0.1 port with its own config in a temporary directory
+//     (logpacker: server.ini, TCP syslog only, WAL fsync per -fsync, file output;
+//     rsyslog: imtcp → omfile, nothing fsynced, no imuxsock/imklog);
+//   - run `loggen -i -S -P -s SIZE --active-connections CONNS -r RATE -I SECS` against it
+//     (RFC 5424, octet-counted framing);
+//   - poll the output file's size every 100 ms; once loggen has exited and the file has
+//     not grown for 1 s (at most 60 s), count its lines: that is "delivered";
+//   - msgs/s = delivered / (loggen start → last growth of the output file);
+//   - CPU = utime+stime (+ reaped children) of the receiver from /proc/PID/stat over the
+//     run; peak RSS = VmHWM from /proc/PID/status just before SIGTERM.
+//
+// It exits 1 when logpacker delivered fewer messages than loggen sent (TCP has no
+// acks, so a loss there is a bug), or when a receiver could not be measured; 130 on
+// SIGINT/SIGTERM, after stopping every child process it started.
+//
+// Only the standard library; only loopback addresses.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	logpacker string
+	rsyslogd  string
+	loggen    string
+	duration  time.Duration
+	conns     int
+	size      int
+	rate      int
+	fsync     string
+	keep      bool
+	receiver  string
+}
+
+type result struct {
+	name      string
+	sent      int64 // -1 when loggen's summary could not be parsed
+	delivered int64
+	elapsed   time.Duration // loggen start → last growth of the output file
+	cpu       float64       // receiver CPU seconds over the run
+	rssKiB    int64         // VmHWM
+	loggenCPU float64       // loggen's own CPU seconds
+	summary   string        // loggen's "average rate = …" line
+	notes     []string
+	err       error
+}
+
+func (r *result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.delivered) / r.elapsed.Seconds()
+}
+
+func (r *result) cpuPerM() float64 {
+	if r.delivered <= 0 {
+		return 0
+	}
+	return r.cpu / float64(r.delivered) * 1e6
+}
+
+var clkTck = 100.0
+
+func main() {
+	var o options
+	defLoggen := ".ci/loggen.sh"
+	if v := os.Getenv("LOGPACKER_LOGGEN"); v != "" {
+		defLoggen = v
+	}
+	flag.StringVar(&o.logpacker, "logpacker", "bin/logpacker", "logpacker binary")
+	flag.StringVar(&o.rsyslogd, "rsyslogd", "", "rsyslogd binary (default: from PATH, then /usr/sbin/rsyslogd)")
+	flag.StringVar(&o.loggen, "loggen", defLoggen, "loggen (or the .ci/loggen.sh wrapper); default $LOGPACKER_LOGGEN if set")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long loggen sends (whole seconds, loggen -I)")
+	flag.IntVar(&o.conns, "conns", 4, "loggen --active-connections")
+	flag.IntVar(&o.size, "size", 200, "message size in bytes (loggen -s)")
+	flag.IntVar(&o.rate, "rate", 100000000, "messages/s per connection (loggen -r); the default means as fast as possible")
+	flag.StringVar(&o.fsync, "fsync", "always", "logpacker [wal] fsync (always, interval, never)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
+	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fatalf("unexpected arguments: %q", flag.Args())
+	}
+	var names []string
+	switch o.receiver {
+	case "both":
+		names = []string{"rsyslog", "logpacker"}
+	case "rsyslog", "logpacker":
+		names = []string{o.receiver}
+	default:
+		fatalf("-receiver must be rsyslog, logpacker or both, not %q", o.receiver)
+	}
+	if o.duration < time.Second || o.conns < 1 || o.size < 1 || o.rate < 1 {
+		fatalf("-duration must be ≥ 1s; -conns, -size and -rate ≥ 1")
+	}
+	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
+			clkTck = v
+		}
+	}
+
+	// Resolve binaries up front so a missing one fails before any load is sent.
+	var err error
+	if o.loggen, err = resolve(o.loggen); err != nil {
+		fatalf("loggen: %v (run `make deps`)", err)
+	}
+	for _, n := range names {
+		switch n {
+		case "logpacker":
+			if o.logpacker, err = resolve(o.logpacker); err != nil {
+				fatalf("logpacker: %v (run `make build`)", err)
+			}
+		case "rsyslog":
+			if o.rsyslogd == "" {
+				o.rsyslogd = "rsyslogd"
+				if _, err := exec.LookPath("rsyslogd"); err != nil {
+					o.rsyslogd = "/usr/sbin/rsyslogd"
+				}
+			}
+			if o.rsyslogd, err = resolve(o.rsyslogd); err != nil {
+				fatalf("rsyslogd: %v (run `make deps`)", err)
+			}
+		}
+	}
+
+	dir, err := os.MkdirTemp("", "lpbench-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	printHeader(o)
+	var results []*result
+	for _, n := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Printf("\n== %s: loggen %s, %d conns, %d B, -r %d …\n", n, o.duration, o.conns, o.size, o.rate)
+		var r *result
+		if n == "rsyslog" {
+			r = runRsyslog(ctx, o, filepath.Join(dir, "rs"))
+		} else {
+			r = runLogpacker(ctx, o, filepath.Join(dir, "lp"))
+		}
+		if r.summary != "" {
+			fmt.Printf("   loggen: %s\n", r.summary)
+		}
+		for _, s := range r.notes {
+			fmt.Printf("   note: %s\n", s)
+		}
+		if r.err != nil {
+			fmt.Printf("   ERROR: %v\n", r.err)
+		}
+		results = append(results, r)
+	}
+
+	interrupted := ctx.Err() != nil
+	if o.keep {
+		fmt.Printf("\nkept %s\n", dir)
+	} else {
+		os.RemoveAll(dir)
+	}
+	if interrupted {
+		fmt.Fprintln(os.Stderr, "lpbench: interrupted; child processes stopped")
+		os.Exit(130)
+	}
+	if code := report(os.Stdout, results); code != 0 {
+		os.Exit(code)
+	}
+}
+
+func printHeader(o options) {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	fmt.Printf("lpbench %s  host %s  kernel %s  cpus %d\n", time.Now().Format(time.RFC3339), host,
+		bytes.TrimSpace(kernel), runtime.NumCPU())
+	fmt.Printf("load: loggen -i -S -P -s %d --active-connections %d -r %d -I %d (TCP, RFC 5424, octet-counted)\n",
+		o.size, o.conns, o.rate, secs(o.duration))
+	if o.receiver != "logpacker" {
+		fmt.Printf("rsyslog:   %s, imtcp → omfile, nothing fsynced\n", o.rsyslogd)
+	}
+	if o.receiver != "rsyslog" {
+		fmt.Printf("logpacker: %s, TCP syslog → WAL ([wal] fsync = %s) → file output\n", o.logpacker, o.fsync)
+	}
+}
+
+// report prints the table and the ratios; it returns the exit code.
+func report(w io.Writer, results []*result) int {
+	code := 0
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "receiver\tsent\tdelivered\tmsgs/s\tCPU s\tCPU s/1M msgs\tpeak RSS MiB\tloggen CPU s\t")
+	byName := map[string]*result{}
+	for _, r := range results {
+		if r.err != nil {
+			code = 1
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", r.name, count(r.sent))
+			continue
+		}
+		byName[r.name] = r
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t\n", r.name, count(r.sent), r.delivered,
+			r.rate(), r.cpu, r.cpuPerM(), float64(r.rssKiB)/1024, r.loggenCPU)
+	}
+	tw.Flush()
+
+	if lp, rs := byName["logpacker"], byName["rsyslog"]; lp != nil && rs != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "logpacker/rsyslog: throughput %s, CPU per message %s, peak RSS %.1f MiB vs %.1f MiB (%s)\n",
+			ratio(lp.rate(), rs.rate()), ratio(lp.cpuPerM(), rs.cpuPerM()),
+			float64(lp.rssKiB)/1024, float64(rs.rssKiB)/1024, ratio(float64(lp.rssKiB), float64(rs.rssKiB)))
+		fmt.Fprintln(w, "(throughput >1 is better; CPU per message and RSS <1 are better. loggen itself needs about a core per connection:")
+		fmt.Fprintln(w, " on 2 cores the sender, not the receiver, often sets msgs/s, so compare CPU per message.)")
+	}
+	for _, r := range results {
+		if r.err != nil || r.sent < 0 || r.delivered >= r.sent {
+			if r.err == nil && r.sent >= 0 && r.delivered > r.sent {
+				fmt.Fprintf(w, "note: %s delivered %d more lines than loggen reported sent\n", r.name, r.delivered-r.sent)
+			}
+			continue
+		}
+		lost := r.sent - r.delivered
+		if r.name == "logpacker" {
+			code = 1
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
+			fmt.Fprintf(w, "!!! LOSS: logpacker delivered %d of %d sent: %d messages lost (%.4f%%)\n",
+				r.delivered, r.sent, lost, 100*float64(lost)/float64(r.sent))
+			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
+		} else {
+			fmt.Fprintf(w, "note: %s delivered %d of %d sent (%d missing)\n", r.name, r.delivered, r.sent, lost)
+		}
+	}
+	return code
+}
+
+func ratio(a, b float64) string {
+	if b == 0 || math.IsNaN(a/b) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
+
+func count(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// ---- receivers ----
+
+func runRsyslog(ctx context.Context, o options, dir string) *result {
+	r := &result{name: "rsyslog", sent: -1}
+	port, _, err := freePorts()
+	if err != nil {
+		r.err = err
+		return r
+	}
+	out := filepath.Join(dir, "out.log")
+	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
+		r.err = err
+		return r
+	}
+	// Only imtcp: no imuxsock/imklog, so the system's /dev/log and kernel log are not
+	// touched. The input is bound to its own ruleset, so rsyslog's internal messages
+	// (start/stop notices) do not land in out.log and inflate the count.
+	conf := fmt.Sprintf(`# written by lpbench
+global(workDirectory=%q maxMessageSize="64k")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="%d" ruleset="bench")
+ruleset(name="bench") {
+	action(type="omfile" file=%q)
+}
+`, filepath.Join(dir, "work"), port, out)
+	cfg := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		r.err = err
+		return r
+	}
+	p, err := startProc(dir, "rsyslogd.log", o.rsyslogd, "-n", "-f", cfg, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer p.stop(10 * time.Second)
+	if err := waitReady(ctx, p, port, 0, 15*time.Second); err != nil {
+		r.err = fmt.Errorf("rsyslogd: %w%s", err, p.tail())
+		return r
+	}
+	measure(ctx, o, r, p, port, out)
+	if !o.keep {
+		os.Remove(out)
+	}
+	return r
+}
+
+func runLogpacker(ctx context.Context, o options, dir string) *result {
+	r := &result{name: "logpacker", sent: -1}
+	port, httpPort, err := freePorts()
+	if err != nil {
+		r.err = err
+		return r
+	}
+	out := filepath.Join(dir, "events.jsonl")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		r.err = err
+		return r
+	}
+	// output.file max_size = 0: never rotate, so every delivered line is in one file.
+	conf := fmt.Sprintf(`; written by lpbench
+[node]
+id = bench
+data_dir = %s
+
+[listen]
+syslog_tcp = 127.0.0.1:%d
+syslog_udp =
+http = 127.0.0.1:%d
+
+[wal]
+fsync = %s
+
+[output.file]
+path = %s
+max_size = 0
+`, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
+	cfg := filepath.Join(dir, "server.ini")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		r.err = err
+		return r
+	}
+	p, err := startProc(dir, "logpacker.log", o.logpacker, "run", "-c", cfg)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer func() {
+		if err := p.stop(30 * time.Second); err != nil && r.err == nil {
+			r.notes = append(r.notes, "logpacker shutdown: "+err.Error())
+		}
+	}()
+	if err := waitReady(ctx, p, port, httpPort, 30*time.Second); err != nil {
+		r.err = fmt.Errorf("logpacker: %w%s", err, p.tail())
+		return r
+	}
+	measure(ctx, o, r, p, port, out)
+	if !o.keep {
+		os.Remove(out)
+		os.RemoveAll(filepath.Join(dir, "data"))
+	}
+	return r
+}
+
+// measure runs loggen against port and fills r from the receiver p and its output file.
+func measure(ctx context.Context, o options, r *result, p *proc, port int, out string) {
+	cpu0, err := procCPU(p.pid())
+	if err != nil {
+		r.err = err
+		return
+	}
+	lgLog := filepath.Join(filepath.Dir(out), "loggen.log")
+	t0 := time.Now()
+	lg, err := startProc(filepath.Dir(out), "loggen.log", o.loggen,
+		"-i", "-S", "-P", "-s", strconv.Itoa(o.size), "--active-connections", strconv.Itoa(o.conns),
+		"-r", strconv.Itoa(o.rate), "-I", strconv.Itoa(secs(o.duration)), "127.0.0.1", strconv.Itoa(port))
+	if err != nil {
+		r.err = err
+		return
+	}
+	defer lg.stop(5 * time.Second)
+
+	// Poll the output file's size (cheap: the line count is taken once, at the end, so
+	// the poller does not compete with the receiver for the 2 cores).
+	var (
+		lastSize   int64 = -1
+		lastChange       = t0
+		lgDone     time.Time
+		lgDeadline = t0.Add(o.duration + 30*time.Second)
+		tick       = time.NewTicker(100 * time.Millisecond)
+	)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.err = ctx.Err()
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		if st, err := os.Stat(out); err == nil && st.Size() != lastSize {
+			lastSize, lastChange = st.Size(), now
+		}
+		if lgDone.IsZero() {
+			select {
+			case <-lg.done:
+				lgDone = now
+			default:
+				if now.After(lgDeadline) {
+					r.notes = append(r.notes, fmt.Sprintf("loggen still running %s after start: killed", now.Sub(t0).Round(time.Second)))
+					lg.stop(5 * time.Second)
+					lgDone = now
+				}
+			}
+			if p.exited() {
+				r.err = fmt.Errorf("%s exited during the run%s", r.name, p.tail())
+				return
+			}
+			continue
+		}
+		if p.exited() {
+			r.err = fmt.Errorf("%s exited during the run%s", r.name, p.tail())
+			return
+		}
+		if now.Sub(lastChange) >= time.Second && now.Sub(lgDone) >= time.Second {
+			break
+		}
+		if now.Sub(lgDone) >= 60*time.Second {
+			r.notes = append(r.notes, "output still growing 60 s after loggen exited: measured anyway")
+			break
+		}
+	}
+	r.elapsed = lastChange.Sub(t0)
+
+	cpu1, err := procCPU(p.pid())
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.cpu = cpu1 - cpu0
+	r.rssKiB, _ = procHWM(p.pid())
+	if st := lg.cmd.ProcessState; st != nil {
+		r.loggenCPU = (st.UserTime() + st.SystemTime()).Seconds()
+		if !st.Success() {
+			r.notes = append(r.notes, "loggen: "+st.String()+lg.tail())
+		}
+	}
+	r.summary, r.sent = parseLoggen(lgLog)
+	if r.delivered, err = countLines(out); err != nil {
+		r.err = err
+	}
+}
+
+var (
+	reSummary  = regexp.MustCompile(`average rate = .*`)
+	reCount    = regexp.MustCompile(`count=(\d+)`)
+	reProgress = regexp.MustCompile(`count=(\d+), rate`)
+)
+
+// parseLoggen returns loggen's final summary line and the count it reports sent.
+// Without a summary (loggen killed) it falls back to the last progress line.
+func parseLoggen(path string) (string, int64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", -1
+	}
+	if s := reSummary.Find(b); s != nil {
+		line := strings.TrimSpace(string(s))
+		if m := reCount.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			return line, n
+		}
+		return line, -1
+	}
+	if ms := reProgress.FindAllSubmatch(b, -1); len(ms) > 0 {
+		n, _ := strconv.ParseInt(string(ms[len(ms)-1][1]), 10, 64)
+		return "(no summary; last progress line) count=" + strconv.FormatInt(n, 10), n
+	}
+	return "", -1
+}
+
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := f.Read(buf)
+		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// ---- processes ----
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error // from Wait, valid after done
+}
+
+// startProc starts bin in its own process group (so Ctrl-C on the terminal reaches
+// only lpbench, which then stops it) with stdout+stderr to dir/logName. Pdeathsig
+// kills it if lpbench itself dies without cleaning up.
+func startProc(dir, logName, bin string, args ...string) (*proc, error) {
+	logPath := filepath.Join(dir, logName)
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &proc{name: filepath.Base(bin), cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM to the process group, waits up to grace, then SIGKILLs it.
+// It returns an error when the process had to be killed or exited unsuccessfully.
+func (p *proc) stop(grace time.Duration) error {
+	if p.exited() {
+		return nil
+	}
+	syscall.Kill(-p.pid(), syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("%s: %v after SIGTERM%s", p.name, p.err, p.tail())
+		}
+		return nil
+	case <-time.After(grace):
+	}
+	syscall.Kill(-p.pid(), syscall.SIGKILL)
+	<-p.done
+	return fmt.Errorf("%s did not exit within %s of SIGTERM: killed", p.name, grace)
+}
+
+// tail returns the last lines of the process's log, for error messages.
+func (p *proc) tail() string {
+	b, err := os.ReadFile(p.log)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return "\n   | " + strings.Join(lines, "\n   | ")
+}
+
+// waitReady waits until port accepts TCP connections and, when httpPort is set,
+// GET /readyz answers 200 (if it never does, it prints a note after 5 s and goes on).
+func waitReady(ctx context.Context, p *proc, port, httpPort int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for {
+		if p.exited() {
+			return fmt.Errorf("exited before listening (%v)", p.err)
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %d not accepting after %s: %v", port, limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if httpPort == 0 {
+		return nil
+	}
+	cl := &http.Client{Timeout: time.Second}
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)
+	until := time.Now().Add(5 * time.Second)
+	last := ""
+	for time.Now().Before(until) {
+		resp, err := cl.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fmt.Printf("   note: %s not 200 after 5 s (%s); the TCP port accepts, going on\n", url, last)
+	return nil
+}
+
+// freePorts returns two distinct free loopback TCP ports.
+func freePorts() (int, int, error) {
+	a, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer a.Close()
+	b, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port, nil
+}
+
+// procCPU returns utime+stime+cutime+cstime of pid in seconds.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// comm (field 2) may contain spaces: fields are counted after its closing ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 { // f[0] is field 3 (state); utime..cstime are fields 14..17
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	var ticks float64
+	for _, s := range f[11:15] {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += v
+	}
+	return ticks / clkTck, nil
+}
+
+// procHWM returns VmHWM (peak resident set) of pid in KiB.
+func procHWM(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
+
+// ---- helpers ----
+
+func resolve(bin string) (string, error) {
+	if strings.ContainsRune(bin, '/') {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("%s is not executable", abs)
+		}
+		return abs, nil
+	}
+	return exec.LookPath(bin)
+}
+
+func secs(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "lpbench: "+format+"\n", args...)
+	os.Exit(2)
+}

@@ -1,0 +1,257 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleEvent() Event {
+	return Event{
+		ID:       ID{Node: "edge-1", Seq: 42},
+		Received: time.Date(2026, 11, 24, 11, 0, 0, 123456789, time.UTC),
+		Time:     time.Date(2026, 11, 24, 12, 0, 0, 5000, time.FixedZone("", 3600)),
+		Facility: FacLocal4, Severity: SevWarning,
+		Host: "web-1", App: "nginx", ProcID: "1234", MsgID: "ACCESS",
+		Message: "GET /index.html 200 \"quoted\" <tag> & ünïcode \u2028",
+		SD: []SDElement{{ID: "meta@32473", Params: []SDParam{{"k", "v ] \" \\"}, {"a", ""}}},
+			{ID: "timeQuality", Params: []SDParam{{"tzKnown", "1"}}}},
+		Tags:      []string{"web", "truncated"},
+		Fields:    map[string]string{"b": "2", "a": "1"},
+		Peer:      "127.0.0.1:5555",
+		Transport: "tcp",
+		Hops:      2,
+		Count:     3,
+		ParseErr:  "",
+	}
+}
+
+func equalEvents(t *testing.T, got, want Event) {
+	t.Helper()
+	if !got.Time.Equal(want.Time) || !got.Received.Equal(want.Received) {
+		t.Fatalf("times: got %v / %v, want %v / %v", got.Time, got.Received, want.Time, want.Received)
+	}
+	_, go1 := got.Time.Zone()
+	_, wo := want.Time.Zone()
+	if go1 != wo {
+		t.Fatalf("zone offset %d, want %d", go1, wo)
+	}
+	got.Time, want.Time, got.Received, want.Received = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestBinaryRoundTrip(t *testing.T) {
+	for _, ev := range []Event{sampleEvent(), {}, {Message: "only", ParseErr: "bad"}, {ID: ID{Node: "a:b", Seq: 1<<64 - 1}}} {
+		b := ev.AppendBinary(nil)
+		got, err := DecodeEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalEvents(t, got, ev)
+		if b2 := got.AppendBinary(nil); string(b2) != string(b) {
+			t.Fatalf("re-encoding differs")
+		}
+	}
+}
+
+func TestBinaryMalformed(t *testing.T) {
+	good := sampleEvent()
+	enc := good.AppendBinary(nil)
+	cases := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"empty", nil, "truncated"},
+		{"short header", []byte{1, 0}, "truncated"},
+		{"unknown version", append([]byte{9}, enc[1:]...), "unknown version 9"},
+		{"unknown flag", append([]byte{1, 0x80}, enc[2:]...), "unknown flags"},
+		{"bad facility", append([]byte{1, 0, 99}, enc[3:]...), "bad facility"},
+		{"bad severity", append([]byte{1, 0, 1, 8}, enc[4:]...), "bad facility 1 or severity 8"},
+		{"cut in the middle", enc[:len(enc)/2], "truncated"},
+		{"cut by one", enc[:len(enc)-1], ""},
+		{"trailing byte", append(append([]byte{}, enc...), 0), "trailing bytes"},
+		{"huge string length", []byte{1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "exceeds"},
+		{"varint overflow", []byte{1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "overflows"},
+		{"absurd count", append((&Event{}).AppendBinary(nil)[:len((&Event{}).AppendBinary(nil))-3], 0xff, 0x7f, 0, 0), "count"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeEvent(c.in)
+			if err == nil {
+				t.Fatalf("no error")
+			}
+			if !strings.HasPrefix(err.Error(), "protocol: decode event: ") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q, want it to mention %q", err, c.want)
+			}
+			if c.want == "truncated" && !errors.Is(err, ErrTruncated) {
+				t.Fatalf("error %q does not wrap ErrTruncated", err)
+			}
+		})
+	}
+}
+
+func TestJSONForm(t *testing.T) {
+	ev := sampleEvent()
+	got := string(ev.AppendJSON(nil))
+	want := `{"id":"edge-1:42","received":"2026-11-24T11:00:00.123456789Z","time":"2026-11-24T12:00:00.000005000+01:00",` +
+		`"facility":"local4","severity":"warning","host":"web-1","app":"nginx","procid":"1234","msgid":"ACCESS",` +
+		`"message":"GET /index.html 200 \"quoted\" \u003ctag\u003e \u0026 ünïcode \u2028",` +
+		`"sd":{"meta@32473":{"k":"v ] \" \\","a":""},"timeQuality":{"tzKnown":"1"}},"tags":["web","truncated"],` +
+		`"fields":{"a":"1","b":"2"},"transport":"tcp","peer":"127.0.0.1:5555","hops":2,"count":3}`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Fatal("not valid JSON")
+	}
+	var back Event
+	if err := back.UnmarshalJSON([]byte(got)); err != nil {
+		t.Fatal(err)
+	}
+	equalEvents(t, back, ev)
+
+	// no time, a parse error, invalid UTF-8, control characters
+	e2 := Event{Message: "raw \xff\x00\x1f line", ParseErr: "expecting a priority value"}
+	j := string(e2.AppendJSON(nil))
+	if strings.Contains(j, `"time"`) || !strings.Contains(j, `"parse_error":"expecting a priority value"`) ||
+		!strings.Contains(j, `"message":"raw \ufffd\u0000\u001f line"`) || !strings.Contains(j, `"count":1`) {
+		t.Fatalf("got %s", j)
+	}
+	if !json.Valid([]byte(j)) {
+		t.Fatal("not valid JSON")
+	}
+	// agree with encoding/json's escaping on awkward strings
+	for _, s := range []string{"\u2029", "a\tb\nc\r", "\"\\/", "\xed\xa0\x80", "日本"} {
+		ours := appendQuoted(nil, s)
+		std, _ := json.Marshal(s)
+		if string(ours) != string(std) {
+			t.Errorf("escape %q: ours %s, encoding/json %s", s, ours, std)
+		}
+	}
+}
+
+func TestJSONMalformed(t *testing.T) {
+	cases := map[string]string{
+		"not json":        `{`,
+		"unknown key":     `{"id":"a:1","colour":"red"}`,
+		"bad id":          `{"id":"nocolon"}`,
+		"bad seq":         `{"id":"a:-1"}`,
+		"bad facility":    `{"facility":"kitchen"}`,
+		"bad severity":    `{"severity":"meh"}`,
+		"bad time":        `{"time":"yesterday"}`,
+		"sd not object":   `{"sd":[1]}`,
+		"sd param number": `{"sd":{"x":{"a":1}}}`,
+		"trailing":        `{} {}`,
+		"hops overflow":   `{"hops":300}`,
+	}
+	for name, in := range cases {
+		var ev Event
+		if err := ev.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("%s: no error for %s", name, in)
+		}
+	}
+}
+
+func TestIDAndKeywords(t *testing.T) {
+	id, err := ParseID("host:with:colons:77")
+	if err != nil || id.Node != "host:with:colons" || id.Seq != 77 || id.String() != "host:with:colons:77" {
+		t.Fatalf("%v %v", id, err)
+	}
+	for f := Facility(0); f < 24; f++ {
+		if g, err := ParseFacility(f.String()); err != nil || g != f {
+			t.Errorf("facility %d", f)
+		}
+	}
+	for s := Severity(0); s < 8; s++ {
+		if g, err := ParseSeverity(s.String()); err != nil || g != s {
+			t.Errorf("severity %d", s)
+		}
+	}
+	if Facility(24).Valid() || Severity(8).Valid() || Facility(30).String() != "facility(30)" {
+		t.Error("out of range values")
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	ev := sampleEvent()
+	f.Add(ev.AppendBinary(nil))
+	f.Add((&Event{}).AppendBinary(nil))
+	f.Add([]byte{1, 3, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := DecodeEvent(b)
+		if err != nil {
+			return
+		}
+		// whatever decodes must re-encode to the same bytes (canonical form)
+		// except Fields order, which the encoder sorts
+		again, err := DecodeEvent(ev.AppendBinary(nil))
+		if err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		if string(again.AppendBinary(nil)) != string(ev.AppendBinary(nil)) {
+			t.Fatalf("not stable")
+		}
+		if !json.Valid(ev.AppendJSON(nil)) {
+			t.Fatalf("invalid JSON for %q", b)
+		}
+	})
+}
+
+func FuzzEventJSON(f *testing.F) {
+	ev := sampleEvent()
+	f.Add(ev.AppendJSON(nil))
+	f.Add([]byte(`{"id":"a:1","sd":{"x":{"k":"v"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ev Event
+		if err := ev.UnmarshalJSON(b); err != nil {
+			return
+		}
+		out := ev.AppendJSON(nil)
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out: %s", out)
+		}
+		var back Event
+		if err := back.UnmarshalJSON(out); err != nil {
+			t.Fatalf("our own JSON does not read back: %v: %s", err, out)
+		}
+	})
+}
+
+var sink []byte
+
+func BenchmarkEncodeBinary(b *testing.B) {
+	ev := sampleEvent()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev.AppendBinary(nil))))
+	for b.Loop() {
+		sink = ev.AppendBinary(sink[:0])
+	}
+}
+
+func BenchmarkDecodeBinary(b *testing.B) {
+	ev := sampleEvent()
+	enc := ev.AppendBinary(nil)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		var e Event
+		if err := e.UnmarshalBinary(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeJSON(b *testing.B) {
+	ev := sampleEvent()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev.AppendJSON(nil))))
+	for b.Loop() {
+		sink = ev.AppendJSON(sink[:0])
+	}
+}
