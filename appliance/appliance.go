@@ -1,0 +1,38 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+
+	"logpacker/protocol"
+)
+
+// Source is an input. Run reads until ctx ends. emit returns nil only once
+// the events are durable in the WAL; a source acknowledges (where its
+// protocol can) or reads on only after that.
+type Source interface {
+	Run(ctx context.Context, emit EmitFunc) error
+}
+
+// EmitFunc hands a batch of events to the node's ingest path.
+type EmitFunc = func(context.Context, []protocol.Event) error
+
+// Sink is an output. Write delivers evs; nil means delivered (durably, as far
+// as the destination allows). An error whose Permanent() reports true is not
+// retried: the events go to the dead-letter file and the cursor moves on.
+type Sink interface {
+	Write(ctx context.Context, evs []protocol.Event) error
+	Close() error
+}
+
+// Reopener is implemented by sinks that hold files an operator may rotate
+// away (SIGHUP reopens them).
+type Reopener interface {
+	Reopen() error
+}
+
+// IsPermanent reports whether err (or anything it wraps) says Permanent().
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}

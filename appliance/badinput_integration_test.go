@@ -1,0 +1,184 @@
+package appliance_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"logpacker/protocol"
+)
+
+// metric scrapes /metrics and returns the value of one series (0 if absent).
+func metric(t *testing.T, httpAddr net.Addr, series string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, series+" ") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", line, err)
+			}
+			return v
+		}
+	}
+	return 0
+}
+
+// TestBadInputOverTCP sends each kind of bad input on ONE connection,
+// followed by a good message: each gets its defined result and counter, and
+// the connection survives to deliver the good message after it.
+func TestBadInputOverTCP(t *testing.T) {
+	n, dir := testNode(t, loopbackListeners+"[syslog]\nmax_message_size = 4k\n")
+	out := filepath.Join(dir, "events.jsonl")
+	c, err := net.Dial("tcp", n.Addr("syslog_tcp").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	huge := strings.Repeat("A", 1<<20) // a 1 MiB line without structure
+	parts := []string{
+		"<13>1 2026-11-24T10:00:00Z h app - - - before\n",
+		"99999999999999 <13>1 bogus octet count\n",      // a count too large to be one: read as a line
+		"0 \n",                                          // a zero-length octet count: not octet counting, kept raw
+		"\n\n",                                          // empty frames: skipped, counted
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",             // an HTTP request on the syslog port
+		"<13>1 2026-11-24T10:00:00Z h app - - - bad utf8 \xff\xfe\n", // invalid UTF-8: kept, escaped in JSON
+		"<13>" + huge + "\n",                            // 1 MiB: truncated once to 4 KiB, one event
+		"20 <13>1 - h app - - - x" + strings.Repeat("y", 30) + "\n", // octet count shorter than the frame
+		"<13>1 2026-11-24T10:00:00Z h app - - - after\n",
+	}
+	for _, p := range parts {
+		if _, err := io.WriteString(c, p); err != nil {
+			t.Fatalf("connection did not survive: %v", err)
+		}
+	}
+	evs := waitEvents(t, out, 1, 20*time.Second, func(ev protocol.Event) bool { return ev.Message == "after" })
+	_ = evs
+	all := readEvents(t, out)
+	var truncated, utf8Kept, httpLines int
+	for _, ev := range all {
+		for _, tag := range ev.Tags {
+			if tag == "truncated" {
+				truncated++
+				if len(ev.Message) > 4096 {
+					t.Errorf("truncated message is %d bytes, more than max_message_size", len(ev.Message))
+				}
+			}
+		}
+		if strings.Contains(ev.Message, "bad utf8") {
+			utf8Kept++
+		}
+		if strings.Contains(ev.Message, "HTTP/1.1") || strings.HasPrefix(ev.Message, "Host:") {
+			httpLines++
+			if ev.ParseErr == "" {
+				t.Errorf("HTTP line %q parsed without error", ev.Message)
+			}
+		}
+	}
+	if truncated != 1 {
+		t.Errorf("want exactly one truncated event for the 1 MiB line, got %d", truncated)
+	}
+	if utf8Kept != 1 || httpLines != 2 {
+		t.Errorf("utf8 events %d (want 1), http lines %d (want 2)", utf8Kept, httpLines)
+	}
+	h := n.Addr("http")
+	if v := metric(t, h, `logpacker_listener_truncated_total{listener="syslog_tcp"}`); v != 1 {
+		t.Errorf("truncated_total = %v, want 1", v)
+	}
+	if v := metric(t, h, `logpacker_listener_empty_frames_total{listener="syslog_tcp"}`); v < 2 {
+		t.Errorf("empty_frames_total = %v, want ≥ 2", v)
+	}
+	if v := metric(t, h, `logpacker_listener_parse_errors_total{listener="syslog_tcp"}`); v < 2 {
+		t.Errorf("parse_errors_total = %v, want ≥ 2", v)
+	}
+	if rx, pe, ok := metric(t, h, `logpacker_listener_received_total{listener="syslog_tcp"}`),
+		metric(t, h, `logpacker_listener_parse_errors_total{listener="syslog_tcp"}`),
+		metric(t, h, `logpacker_listener_parsed_total{listener="syslog_tcp"}`); rx != pe+ok || int(rx) != len(all) {
+		t.Errorf("received %v != parse errors %v + parsed %v, or != %d events in the file", rx, pe, ok, len(all))
+	}
+	if v := metric(t, h, `logpacker_listener_bytes_total{listener="syslog_tcp"}`); v < 1<<20 {
+		t.Errorf("bytes_total = %v", v)
+	}
+	raw := string(mustRead(t, out))
+	if !strings.Contains(raw, `bad utf8 \ufffd\ufffd`) {
+		t.Errorf("invalid UTF-8 not escaped as U+FFFD in the JSON output")
+	}
+	// Every event is a line of valid JSON (readEvents parsed them strictly).
+	t.Logf("%d events; node alive and connection survived", len(all))
+}
+
+// TestBadInputOverUDP: an oversized datagram is truncated once and counted,
+// garbage is kept raw, an empty datagram is counted, and the kernel's drop
+// counter is exported per listener.
+func TestBadInputOverUDP(t *testing.T) {
+	n, dir := testNode(t, loopbackListeners+"[syslog]\nmax_message_size = 1k\n")
+	out := filepath.Join(dir, "events.jsonl")
+	c, err := net.Dial("udp", n.Addr("syslog_udp").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("<13>Nov 24 10:00:00 host app: " + strings.Repeat("z", 5000)))
+	c.Write([]byte{})
+	c.Write([]byte("\x00\x01\x02 garbage"))
+	c.Write([]byte("<13>Nov 24 10:00:00 host app: last"))
+	waitEvents(t, out, 1, 10*time.Second, func(ev protocol.Event) bool { return ev.Message == "last" })
+	h := n.Addr("http")
+	if v := metric(t, h, `logpacker_listener_truncated_total{listener="syslog_udp"}`); v != 1 {
+		t.Errorf("truncated_total = %v", v)
+	}
+	if v := metric(t, h, `logpacker_listener_empty_frames_total{listener="syslog_udp"}`); v != 1 {
+		t.Errorf("empty_frames_total = %v", v)
+	}
+	re := regexp.MustCompile(`(?m)^logpacker_listener_kernel_drops_total\{listener="syslog_udp"\} \d+$`)
+	body := string(httpGet(t, "http://"+h.String()+"/metrics"))
+	if !re.MatchString(body) {
+		t.Errorf("kernel drop counter missing from /metrics")
+	}
+	var garbage bool
+	for _, ev := range readEvents(t, out) {
+		if strings.Contains(ev.Message, "garbage") {
+			garbage = true
+		}
+	}
+	if !garbage {
+		t.Errorf("garbage datagram was dropped instead of kept raw")
+	}
+	if b := httpGet(t, "http://"+h.String()+"/healthz"); string(b) != "ok\n" {
+		t.Errorf("healthz: %q", b)
+	}
+	if b := httpGet(t, "http://"+h.String()+"/readyz"); string(b) != "ready\n" {
+		t.Errorf("readyz: %q", b)
+	}
+}
+
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return b
+}
+
+var _ = fmt.Sprint

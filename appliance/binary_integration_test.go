@@ -1,0 +1,114 @@
+package appliance_test
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"logpacker/protocol"
+)
+
+// buildBinary builds the real logpacker binary once per test process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "logpacker")
+	cmd := exec.Command("go", "build", "-o", bin, "logpacker/appliance/cmd/logpacker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return bin
+}
+
+// TestRunWithoutConfigIntegration is `make run` on a fresh machine: the
+// binary started with no config file in an empty directory listens on
+// 127.0.0.1:5514 (UDP and TCP) and 127.0.0.1:8080, keeps its WAL under
+// ./data and writes ./data/events.jsonl; SIGTERM stops it cleanly; the
+// operator tools read what it left.
+func TestRunWithoutConfigIntegration(t *testing.T) {
+	logger := need(t, "logger")
+	for _, a := range []string{"127.0.0.1:5514", "127.0.0.1:8080"} {
+		if l, err := net.Listen("tcp", a); err != nil {
+			t.Fatalf("default port %s is taken on this machine (is a logpacker already running?): %v", a, err)
+		} else {
+			l.Close()
+		}
+	}
+	bin := buildBinary(t)
+	wd := t.TempDir()
+	cmd := exec.Command(bin, "run")
+	cmd.Dir = wd
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:8080/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, proto := range []string{"--tcp", "--udp"} {
+		if b, err := exec.Command(logger, "--server", "127.0.0.1", "--port", "5514", proto, "-t", "smoke", "default node "+proto).CombinedOutput(); err != nil {
+			t.Fatalf("logger: %v %s", err, b)
+		}
+	}
+	out := filepath.Join(wd, "data", "events.jsonl")
+	evs := waitEvents(t, out, 2, 15*time.Second, func(ev protocol.Event) bool { return ev.App == "smoke" })
+	for _, ev := range evs {
+		if !strings.HasPrefix(ev.Message, "default node --") || ev.ID.Node == "" {
+			t.Errorf("%s", ev.AppendJSON(nil))
+		}
+	}
+	if b := httpGet(t, "http://127.0.0.1:8080/metrics"); !bytes.Contains(b, []byte(`logpacker_listener_received_total{listener="syslog_udp"} 1`)) {
+		t.Errorf("metrics do not count the UDP message")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit 30 s after SIGTERM\n%s", stderr.String())
+	}
+	if !fileExists(filepath.Join(wd, "data", "node_id")) {
+		t.Errorf("node_id not kept in data dir")
+	}
+	// the operator tools on what it left
+	if b, err := exec.Command(bin, "wal", "verify", filepath.Join(wd, "data")).CombinedOutput(); err != nil {
+		t.Errorf("wal verify: %v\n%s", err, b)
+	}
+	b, err := exec.Command(bin, "wal", "dump", filepath.Join(wd, "data")).CombinedOutput()
+	if err != nil || bytes.Count(b, []byte("\n")) < 2 || !bytes.Contains(b, []byte(`"app":"smoke"`)) {
+		t.Errorf("wal dump: %v\n%s", err, b)
+	}
+	pc := exec.Command(bin, "parse", "-tz", "UTC", "-now", "2026-01-01T00:00:10Z")
+	pc.Stdin = strings.NewReader("<13>Dec 31 23:59:59 host app: year rule\n")
+	b, err = pc.CombinedOutput()
+	if err != nil || !bytes.Contains(b, []byte(`"time":"2025-12-31T23:59:59.000000000Z"`)) {
+		t.Errorf("parse: %v\n%s", err, b)
+	}
+	if b, err := exec.Command(bin, "check", "-c", "/nonexistent.ini").CombinedOutput(); err == nil || !bytes.Contains(b, []byte("/nonexistent.ini")) {
+		t.Errorf("check on a missing file: %v %s", err, b)
+	}
+}

@@ -1,0 +1,247 @@
+// Command logpacker is the one binary every logpacker node runs.
+//
+//	logpacker run [-c server.ini]     run a node (embedded defaults without -c)
+//	logpacker check [-c server.ini]   validate a configuration and print it
+//	logpacker parse [flags]           read syslog from stdin, print JSON events
+//	logpacker wal verify DIR          check every WAL record (CRC, framing, order)
+//	logpacker wal dump DIR            print every WAL record as a JSON event
+//	logpacker defaults                print the embedded server.ini
+//	logpacker version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"logpacker/appliance"
+	"logpacker/protocol"
+	psyslog "logpacker/protocol/syslog"
+	"logpacker/wal"
+)
+
+var version = "dev"
+
+const usage = `usage:
+  logpacker run [-c server.ini]      run a node (embedded defaults without -c)
+  logpacker check [-c server.ini]    validate a configuration
+  logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
+                                     read syslog (lines or octet-counted frames) on stdin,
+                                     print one JSON event per line
+  logpacker wal verify DIR           check every WAL record; exit 1 if any is damaged
+  logpacker wal dump DIR             print every WAL record as a JSON event
+  logpacker defaults                 print the embedded server.ini
+  logpacker version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "run":
+		err = cmdRun(args)
+	case "check":
+		err = cmdCheck(args)
+	case "parse":
+		err = cmdParse(args, os.Stdin, os.Stdout)
+	case "wal":
+		err = cmdWAL(args, os.Stdout)
+	case "defaults":
+		_, err = os.Stdout.Write(appliance.DefaultConfig)
+	case "version", "-version", "--version":
+		fmt.Println("logpacker", buildVersion())
+	case "help", "-h", "-help", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "logpacker: unknown command %q\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		var ex exitError
+		if errors.As(err, &ex) {
+			os.Exit(int(ex))
+		}
+		fmt.Fprintln(os.Stderr, "logpacker:", err)
+		os.Exit(1)
+	}
+}
+
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && version == "dev" {
+		return version + " (" + bi.GoVersion + ")"
+	}
+	return version
+}
+
+func configFlag(name string, args []string) (*flag.FlagSet, *string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := fs.String("c", "", "server.ini (default: the embedded defaults)")
+	return fs, c, fs.Parse(args)
+}
+
+func cmdCheck(args []string) error {
+	_, c, err := configFlag("check", args)
+	if err != nil {
+		return err
+	}
+	cfg, err := appliance.LoadConfig(*c)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: ok\n", cfg.File)
+	return nil
+}
+
+func cmdRun(args []string) error {
+	_, c, err := configFlag("run", args)
+	if err != nil {
+		return err
+	}
+	cfg, err := appliance.LoadConfig(*c)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	level.UnmarshalText([]byte(cfg.Node.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	node, err := appliance.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	node.Start()
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				log.Info("SIGHUP: reopening output files")
+				node.Reopen()
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			go func() { // a second signal stops waiting
+				<-sigs
+				cancel()
+			}()
+			err := node.Shutdown(ctx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			log.Info("stopped")
+			return nil
+		case err := <-node.Fatal():
+			log.Error("fatal error; shutting down", "err", err)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			node.Shutdown(ctx)
+			cancel()
+			return err
+		}
+	}
+}
+
+// cmdParse is the operator's tool to see how logpacker reads their devices.
+func cmdParse(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
+	tz := fs.String("tz", "Local", "zone for RFC 3164 timestamps without one")
+	maxSize := fs.Int("max-size", psyslog.DefaultMaxSize, "maximum message size in bytes")
+	now := fs.String("now", "", "pretend the current time is this (RFC 3339), for the RFC 3164 year rule")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("parse: -tz: %w", err)
+	}
+	opts := psyslog.Options{MaxSize: *maxSize, Location: loc}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339Nano, *now)
+		if err != nil {
+			return fmt.Errorf("parse: -now: %w", err)
+		}
+		opts.Now = func() time.Time { return t }
+	}
+	p := psyslog.NewParser(opts)
+	fr := psyslog.NewFramer(in, *maxSize)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	var buf []byte
+	for {
+		frame, info, err := fr.Next()
+		if len(frame) > 0 || (err == nil && !info.Empty) {
+			ev := protocol.Event{Transport: "stdin"}
+			if p.Parse(frame, &ev) || info.Truncated {
+				ev.Tags = append(ev.Tags, "truncated")
+			}
+			buf = ev.AppendJSON(buf[:0])
+			buf = append(buf, '\n')
+			w.Write(buf)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("parse: read: %w", err)
+		}
+	}
+}
+
+func cmdWAL(args []string, out io.Writer) error {
+	if len(args) != 2 || (args[0] != "verify" && args[0] != "dump") {
+		return fmt.Errorf("usage: logpacker wal verify|dump DIR (DIR is data_dir/wal)")
+	}
+	dir := args[1]
+	if _, err := os.Stat(filepath.Join(dir, "wal")); err == nil {
+		dir = filepath.Join(dir, "wal") // accept data_dir too
+	}
+	switch args[0] {
+	case "verify":
+		rep, err := wal.Verify(dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(out, rep.String())
+		if !rep.OK() {
+			return exitError(1)
+		}
+		return nil
+	default:
+		w := bufio.NewWriter(out)
+		defer w.Flush()
+		var buf []byte
+		return wal.Dump(dir, func(index uint64, data []byte) error {
+			var ev protocol.Event
+			if err := ev.UnmarshalBinary(data); err != nil {
+				fmt.Fprintf(w, "{\"wal_index\":%d,\"error\":%q}\n", index, err.Error())
+				return nil
+			}
+			if ev.ID.Node == "" {
+				ev.ID.Seq = index // the node fills its own ID in when reading
+			}
+			buf = ev.AppendJSON(buf[:0])
+			buf = append(buf, '\n')
+			_, err := w.Write(buf)
+			return err
+		})
+	}
+}

@@ -1,0 +1,449 @@
+package appliance
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/ini.v1"
+
+	"logpacker/protocol/syslog"
+	"logpacker/wal"
+)
+
+// DefaultConfig is the embedded server.ini that `logpacker run` uses when no
+// file is given. It documents every key; README.md repeats it.
+//
+//go:embed server.ini.default
+var DefaultConfig []byte
+
+// Config is a parsed server.ini. Zero values never reach the node: Load
+// starts from the defaults and overrides what the file sets.
+type Config struct {
+	File string // where it came from ("<embedded>" for the defaults)
+
+	Node struct {
+		ID       string // empty: generated once and kept in data_dir/node_id
+		DataDir  string
+		LogLevel string
+	}
+	Listen struct {
+		SyslogUDP, SyslogTCP, SyslogTLS, SyslogUnix, HTTP string // empty disables
+	}
+	Syslog struct {
+		MaxMessageSize int
+		Timezone       *time.Location
+		UDPReadBuffer  int
+		UDPReaders     int
+		BatchSize      int
+		MaxConnections int
+		IdleTimeout    time.Duration
+	}
+	TLS struct {
+		CertFile, KeyFile, ClientCAFile string
+		ClientAuth                      string // none | request | require
+	}
+	WAL struct {
+		Fsync         wal.Fsync
+		FsyncInterval time.Duration
+		MaxSize       int64
+		SegmentSize   int64
+		WhenFull      wal.WhenFull
+	}
+	FileOutput FileOutputConfig
+}
+
+// FileOutputConfig is [output.file].
+type FileOutputConfig struct {
+	Path      string // empty disables the output
+	MaxSize   int64  // rotate when the file would exceed this; 0 never rotates
+	MaxFiles  int    // rotated files kept (path.1 … path.N)
+	BatchSize int
+}
+
+// ConfigError names the file, line and key of a bad setting.
+type ConfigError struct {
+	File    string
+	Line    int
+	Section string
+	Key     string
+	Err     error
+}
+
+func (e *ConfigError) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("config %s: [%s] %s: %v", where, e.Section, e.Key, e.Err)
+	}
+	if e.Section != "" {
+		return fmt.Sprintf("config %s: [%s]: %v", where, e.Section, e.Err)
+	}
+	return fmt.Sprintf("config %s: %v", where, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// setter parses one value into cfg.
+type setter func(cfg *Config, v string) error
+
+// schema lists every section and key logpacker understands. Anything else is an error.
+var schema = map[string]map[string]setter{
+	"node": {
+		"id":       func(c *Config, v string) error { return setNodeID(&c.Node.ID, v) },
+		"data_dir": func(c *Config, v string) error { return setNonEmpty(&c.Node.DataDir, v) },
+		"log_level": func(c *Config, v string) error {
+			return setOneOf(&c.Node.LogLevel, v, "debug", "info", "warn", "error")
+		},
+	},
+	"listen": {
+		"syslog_udp": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogUDP, v) },
+		"syslog_tcp": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogTCP, v) },
+		"syslog_tls": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogTLS, v) },
+		"http":       func(c *Config, v string) error { return setAddr(&c.Listen.HTTP, v) },
+		"syslog_unix": func(c *Config, v string) error {
+			c.Listen.SyslogUnix = v
+			return nil
+		},
+	},
+	"syslog": {
+		"max_message_size": func(c *Config, v string) error {
+			return setSizeInt(&c.Syslog.MaxMessageSize, v, 480, 16<<20)
+		},
+		"timezone": func(c *Config, v string) error {
+			loc, err := time.LoadLocation(v)
+			if err != nil {
+				return fmt.Errorf("unknown time zone %q (use e.g. UTC, Local, Europe/Berlin)", v)
+			}
+			c.Syslog.Timezone = loc
+			return nil
+		},
+		"udp_read_buffer": func(c *Config, v string) error { return setSizeInt(&c.Syslog.UDPReadBuffer, v, 0, 1<<30) },
+		"udp_readers":     func(c *Config, v string) error { return setInt(&c.Syslog.UDPReaders, v, 1, 64) },
+		"batch_size":      func(c *Config, v string) error { return setInt(&c.Syslog.BatchSize, v, 1, 65536) },
+		"max_connections": func(c *Config, v string) error { return setInt(&c.Syslog.MaxConnections, v, 1, 1<<20) },
+		"idle_timeout":    func(c *Config, v string) error { return setDuration(&c.Syslog.IdleTimeout, v, 0) },
+	},
+	"tls": {
+		"cert_file":      func(c *Config, v string) error { c.TLS.CertFile = v; return nil },
+		"key_file":       func(c *Config, v string) error { c.TLS.KeyFile = v; return nil },
+		"client_ca_file": func(c *Config, v string) error { c.TLS.ClientCAFile = v; return nil },
+		"client_auth":    func(c *Config, v string) error { return setOneOf(&c.TLS.ClientAuth, v, "none", "request", "require") },
+	},
+	"wal": {
+		"fsync": func(c *Config, v string) error {
+			f, err := wal.ParseFsync(v)
+			c.WAL.Fsync = f
+			return err
+		},
+		"fsync_interval": func(c *Config, v string) error { return setDuration(&c.WAL.FsyncInterval, v, time.Millisecond) },
+		"max_size":       func(c *Config, v string) error { return setSize(&c.WAL.MaxSize, v, 0, 1<<50) },
+		"segment_size":   func(c *Config, v string) error { return setSize(&c.WAL.SegmentSize, v, 64<<10, 1<<30) },
+		"when_full": func(c *Config, v string) error {
+			w, err := wal.ParseWhenFull(v)
+			c.WAL.WhenFull = w
+			return err
+		},
+	},
+	"output.file": {
+		"path":       func(c *Config, v string) error { c.FileOutput.Path = v; return nil },
+		"max_size":   func(c *Config, v string) error { return setSize(&c.FileOutput.MaxSize, v, 0, 1<<50) },
+		"max_files":  func(c *Config, v string) error { return setInt(&c.FileOutput.MaxFiles, v, 0, 10000) },
+		"batch_size": func(c *Config, v string) error { return setInt(&c.FileOutput.BatchSize, v, 1, 1<<20) },
+	},
+}
+
+// LoadConfig reads path, or the embedded defaults when path is "".
+func LoadConfig(path string) (*Config, error) {
+	if path == "" {
+		return ParseConfig("<embedded>", DefaultConfig)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Err: err}
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig parses server.ini content. name is used in error messages.
+// It applies the embedded defaults first, so a file only needs the keys it changes.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	cfg := &Config{}
+	if err := applyINI(cfg, "<embedded>", DefaultConfig); err != nil {
+		return nil, fmt.Errorf("embedded defaults are broken: %w", err)
+	}
+	if name != "<embedded>" {
+		if err := applyINI(cfg, name, data); err != nil {
+			return nil, err
+		}
+	}
+	cfg.File = name
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func applyINI(cfg *Config, name string, data []byte) error {
+	lines, err := scanLines(name, data)
+	if err != nil {
+		return err
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{IgnoreInlineComment: true, KeyValueDelimiters: "="}, data)
+	if err != nil {
+		return &ConfigError{File: name, Err: err}
+	}
+	for _, sec := range f.Sections() {
+		sname := sec.Name()
+		keys, known := schema[sname]
+		if sname == ini.DefaultSection {
+			for _, k := range sec.Keys() {
+				return &ConfigError{File: name, Line: lines.line("", k.Name()), Key: k.Name(), Section: "",
+					Err: fmt.Errorf("key outside any section")}
+			}
+			continue
+		}
+		if !known {
+			return &ConfigError{File: name, Line: lines.sections[sname], Section: sname,
+				Err: fmt.Errorf("unknown section (known: %s)", knownSections())}
+		}
+		for _, k := range sec.Keys() {
+			set, ok := keys[k.Name()]
+			ln := lines.line(sname, k.Name())
+			if !ok {
+				return &ConfigError{File: name, Line: ln, Section: sname, Key: k.Name(), Err: fmt.Errorf("unknown key")}
+			}
+			if err := set(cfg, strings.TrimSpace(k.Value())); err != nil {
+				return &ConfigError{File: name, Line: ln, Section: sname, Key: k.Name(), Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+func knownSections() string {
+	names := make([]string, 0, len(schema))
+	for n := range schema {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	return strings.Join(names, ", ")
+}
+
+// lineIndex remembers where each section and key is, for error messages,
+// and rejects duplicates (ini.v1 would silently keep the last).
+type lineIndex struct {
+	sections map[string]int
+	keys     map[string]int // "section\x00key" → line
+}
+
+func (li lineIndex) line(section, key string) int { return li.keys[section+"\x00"+key] }
+
+func scanLines(name string, data []byte) (lineIndex, error) {
+	li := lineIndex{sections: map[string]int{}, keys: map[string]int{}}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	section, n := "", 0
+	for sc.Scan() {
+		n++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || s[0] == ';' || s[0] == '#' {
+			continue
+		}
+		if s[0] == '[' {
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return li, &ConfigError{File: name, Line: n, Err: fmt.Errorf("unterminated section header %q", s)}
+			}
+			section = strings.TrimSpace(s[1:end])
+			if prev, dup := li.sections[section]; dup {
+				return li, &ConfigError{File: name, Line: n, Section: section, Err: fmt.Errorf("section repeated (first at line %d)", prev)}
+			}
+			li.sections[section] = n
+			continue
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			return li, &ConfigError{File: name, Line: n, Section: section, Err: fmt.Errorf("expected key = value, got %q", s)}
+		}
+		key := strings.TrimSpace(s[:eq])
+		k := section + "\x00" + key
+		if prev, dup := li.keys[k]; dup {
+			return li, &ConfigError{File: name, Line: n, Section: section, Key: key, Err: fmt.Errorf("key repeated (first at line %d)", prev)}
+		}
+		li.keys[k] = n
+	}
+	return li, sc.Err()
+}
+
+func (c *Config) validate() error {
+	bad := func(section, key string, err error) error {
+		return &ConfigError{File: c.File, Section: section, Key: key, Err: err}
+	}
+	if c.Listen.SyslogTLS != "" && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		return bad("tls", "cert_file", fmt.Errorf("[listen] syslog_tls is set but cert_file and key_file are not"))
+	}
+	if c.TLS.ClientAuth != "none" && c.TLS.ClientCAFile == "" && c.Listen.SyslogTLS != "" {
+		return bad("tls", "client_ca_file", fmt.Errorf("client_auth = %s needs client_ca_file", c.TLS.ClientAuth))
+	}
+	if c.WAL.MaxSize != 0 && c.WAL.MaxSize < 2*c.WAL.SegmentSize {
+		return bad("wal", "max_size", fmt.Errorf("must be 0 (unlimited) or at least twice segment_size (%d)", c.WAL.SegmentSize))
+	}
+	return nil
+}
+
+// DataPath resolves p against data_dir when it is relative.
+func (c *Config) DataPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Node.DataDir, p)
+}
+
+// SyslogOptions returns the parser options for the syslog listeners.
+func (c *Config) SyslogOptions() syslog.Options {
+	return syslog.Options{MaxSize: c.Syslog.MaxMessageSize, Location: c.Syslog.Timezone}
+}
+
+func setNonEmpty(dst *string, v string) error {
+	if v == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	*dst = v
+	return nil
+}
+
+func setNodeID(dst *string, v string) error {
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("%q: only letters, digits, '-', '_' and '.' are allowed", v)
+		}
+	}
+	if len(v) > 64 {
+		return fmt.Errorf("%q: at most 64 characters", v)
+	}
+	*dst = v
+	return nil
+}
+
+func setOneOf(dst *string, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			*dst = v
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func setAddr(dst *string, v string) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %v", v, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: bad port %q", v, port)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fmt.Errorf("%q: host must be an IP address or localhost", v)
+	}
+	*dst = v
+	return nil
+}
+
+func setInt(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", v)
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%d is out of range [%d, %d]", n, lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func setDuration(dst *time.Duration, v string, lo time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (e.g. 100ms, 5s): %v", v, err)
+	}
+	if d < lo {
+		return fmt.Errorf("%s is below the minimum %s", d, lo)
+	}
+	*dst = d
+	return nil
+}
+
+func setSizeInt(dst *int, v string, lo, hi int64) error {
+	var n int64
+	if err := setSize(&n, v, lo, hi); err != nil {
+		return err
+	}
+	*dst = int(n)
+	return nil
+}
+
+func setSize(dst *int64, v string, lo, hi int64) error {
+	n, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%s is out of range [%d, %d] bytes", v, lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+// ParseSize reads a byte size: a number with an optional unit k, m, g, t
+// (powers of 1024; kb/kib/KiB and so on are accepted too), e.g. 64k, 512MiB, 1g.
+func ParseSize(v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 64k, 512m, 1g)", v)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size: %v", v, err)
+	}
+	unit := strings.TrimSpace(s[i:])
+	mult := int64(1)
+	switch strings.TrimSuffix(strings.TrimSuffix(unit, "ib"), "b") {
+	case "":
+		if unit != "" && unit != "b" {
+			return 0, fmt.Errorf("%q: unknown unit %q", v, unit)
+		}
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	case "t":
+		mult = 1 << 40
+	default:
+		return 0, fmt.Errorf("%q: unknown unit %q (use k, m, g, t)", v, unit)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is too large", v)
+	}
+	return n * mult, nil
+}

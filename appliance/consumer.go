@@ -1,0 +1,140 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"logpacker/protocol"
+	"logpacker/wal"
+)
+
+// consumer moves one output's cursor through the WAL: read a batch, decode,
+// deliver with retries, commit. The cursor moves only after the sink says
+// delivered (or the batch was dead-lettered for a permanent error).
+type consumer struct {
+	name      string
+	nodeID    string
+	cur       *wal.Cursor
+	sink      Sink
+	batch     int
+	maxBytes  int
+	log       *slog.Logger
+	m         *outputMetrics
+	deadPath  string
+	backoffLo time.Duration
+	backoffHi time.Duration
+
+	deadMu sync.Mutex
+}
+
+func (c *consumer) run(ctx context.Context) error {
+	var evs []protocol.Event
+	for {
+		recs, err := c.cur.Next(ctx, c.batch, c.maxBytes)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("output %s: read wal: %w", c.name, err)
+		}
+		evs = evs[:0]
+		for _, r := range recs {
+			var ev protocol.Event
+			if err := ev.UnmarshalBinary(r.Data); err != nil {
+				// The WAL's CRC passed, so this is a codec bug or a newer format:
+				// keep the bytes for a human, never drop silently.
+				c.m.decodeErrors.Inc()
+				c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
+				c.deadLetterRaw(r.Index, r.Data, err)
+				continue
+			}
+			if ev.ID.Node == "" {
+				ev.ID = protocol.ID{Node: c.nodeID, Seq: r.Index}
+			}
+			evs = append(evs, ev)
+		}
+		if err := c.deliver(ctx, evs); err != nil {
+			return nil // ctx ended while retrying; the batch is replayed on restart
+		}
+		last := recs[len(recs)-1].Index
+		if err := c.cur.Commit(last); err != nil {
+			return fmt.Errorf("output %s: commit cursor at %d: %w", c.name, last, err)
+		}
+		c.m.delivered.Add(float64(len(evs)))
+		c.m.committed.Set(float64(last))
+	}
+}
+
+// deliver writes evs until the sink accepts them, retrying with capped
+// exponential backoff and jitter. A permanent error dead-letters the batch.
+func (c *consumer) deliver(ctx context.Context, evs []protocol.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	backoff := c.backoffLo
+	for attempt := 1; ; attempt++ {
+		err := c.sink.Write(ctx, evs)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if IsPermanent(err) {
+			c.m.permanentErrors.Inc()
+			c.log.Error("output rejected batch permanently; written to dead-letter file", "output", c.name,
+				"events", len(evs), "first_id", evs[0].ID.String(), "err", err, "dead_letter", c.deadPath)
+			c.deadLetter(evs, err)
+			return nil
+		}
+		c.m.retries.Inc()
+		if attempt == 1 || attempt%10 == 0 {
+			c.log.Warn("output write failed; retrying", "output", c.name, "attempt", attempt, "backoff", backoff, "err", err)
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(sleep):
+		}
+		backoff = min(backoff*2, c.backoffHi)
+	}
+}
+
+func (c *consumer) deadLetter(evs []protocol.Event, cause error) {
+	var buf []byte
+	for i := range evs {
+		buf = append(buf, `{"output":`...)
+		buf = append(buf, fmt.Sprintf("%q,\"error\":%q,\"event\":", c.name, cause.Error())...)
+		buf = evs[i].AppendJSON(buf)
+		buf = append(buf, "}\n"...)
+	}
+	c.appendDead(buf)
+}
+
+func (c *consumer) deadLetterRaw(index uint64, data []byte, cause error) {
+	line := fmt.Sprintf("{\"output\":%q,\"error\":%q,\"wal_index\":%d,\"raw_hex\":\"%x\"}\n", c.name, cause.Error(), index, data)
+	c.appendDead([]byte(line))
+}
+
+func (c *consumer) appendDead(b []byte) {
+	c.deadMu.Lock()
+	defer c.deadMu.Unlock()
+	f, err := os.OpenFile(c.deadPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err == nil {
+		_, err = f.Write(b)
+		if err == nil {
+			err = f.Sync()
+		}
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		c.log.Error("cannot write dead-letter file", "path", c.deadPath, "err", err)
+	}
+}

@@ -1,0 +1,39 @@
+// Package appliance is the logpacker node: it reads server.ini, opens the
+// WAL, binds the listeners, runs the outputs and serves /metrics,
+// /healthz and /readyz. Only this package wires components together;
+// sources (source/…) and sinks (sink/…) import protocol, never appliance.
+//
+// # Data path
+//
+//	listener ──parse──▶ batch ──Emit──▶ WAL (group commit, fsync) ──▶ ack / read on
+//	                                     │
+//	                                     └─ cursor "output.file" ──▶ decode, fill ID ──▶ Sink.Write ──▶ Commit
+//
+// Emit (ingest.go) stamps Received, encodes each event with the binary
+// codec and appends the batch; it returns only when the WAL says the batch
+// is durable under the fsync policy. Locally accepted events are stored
+// without an ID: the WAL index is their sequence, and the consumer fills
+// ID = (node ID, index) when it reads them back, so IDs are given exactly
+// once, at the first append, with no extra write.
+//
+// Each output is a consumer (consumer.go) with its own named WAL cursor: it
+// reads a batch, delivers it with retries (capped exponential backoff with
+// jitter), and commits the cursor only after the sink confirmed; a
+// Permanent() error sends the batch to data_dir/deadletter-<output>.jsonl
+// and moves on. A crash anywhere replays from the last commit; sinks are
+// idempotent on the event ID (the file sink skips what it already wrote).
+//
+// # Start and stop
+//
+// New does everything that can fail (config, WAL, binding, opening
+// outputs) before anything runs. Start starts outputs first, then inputs,
+// then HTTP. Shutdown stops in reverse: HTTP, inputs (they emit what they
+// had read), a short wait for outputs to catch up, outputs, WAL.
+//
+// # Configuration
+//
+// config.go: INI via gopkg.in/ini.v1, checked against a schema; the
+// embedded server.ini.default is the single source of defaults (README
+// shows it verbatim, a test keeps them equal). Errors are *ConfigError and
+// name file, line and key.
+package appliance

@@ -1,0 +1,160 @@
+package appliance_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"logpacker/appliance"
+	"logpacker/protocol"
+)
+
+// need finds a program the test uses for real. Missing programs fail the
+// test (make test installs them); with -short the test is skipped, saying why.
+func need(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin"} {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p
+		}
+	}
+	if testing.Short() {
+		t.Skipf("SKIP (-short): %s is not installed; `make deps` installs it", name)
+	}
+	t.Fatalf("%s is not installed: run `make deps` (make test does this)", name)
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// testNode starts an in-process node on loopback with port-0 listeners.
+// extra is appended to a base server.ini (later sections override nothing:
+// pass only sections not in the base, or set base keys via vars).
+func testNode(t *testing.T, ini string) (*appliance.Node, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgText := fmt.Sprintf("[node]\nid = test\ndata_dir = %s\n", dir) + ini
+	cfg, err := appliance.ParseConfig(filepath.Join(dir, "server.ini"), []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	n, err := appliance.New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := n.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return n, dir
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+const loopbackListeners = `[listen]
+syslog_udp = 127.0.0.1:0
+syslog_tcp = 127.0.0.1:0
+http = 127.0.0.1:0
+`
+
+// readEvents parses a JSON-lines output file strictly (unknown keys fail).
+func readEvents(t *testing.T, path string) []protocol.Event {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var evs []protocol.Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	for sc.Scan() {
+		var ev protocol.Event
+		if err := ev.UnmarshalJSON(sc.Bytes()); err != nil {
+			t.Fatalf("%s: line %d: %v: %s", path, len(evs)+1, err, sc.Bytes())
+		}
+		evs = append(evs, ev)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// waitEvents polls path until match accepts at least n events, or fails after timeout.
+func waitEvents(t *testing.T, path string, n int, timeout time.Duration, match func(protocol.Event) bool) []protocol.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var got []protocol.Event
+	for {
+		got = got[:0]
+		for _, ev := range readEvents(t, path) {
+			if match == nil || match(ev) {
+				got = append(got, ev)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d expected events after %s", path, len(got), n, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func countLines(path string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte("\n"))
+}
+
+func sdParam(ev protocol.Event, id, name string) (string, bool) {
+	for _, el := range ev.SD {
+		if el.ID == id {
+			for _, p := range el.Params {
+				if p.Name == name {
+					return p.Value, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func runCmd(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
+}

@@ -1,0 +1,106 @@
+package appliance
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"logpacker/wal"
+)
+
+type nodeMetrics struct {
+	ingested      prometheus.Counter
+	ingestErrors  prometheus.Counter
+	ingestLatency prometheus.Histogram
+	fsyncLatency  prometheus.Histogram
+}
+
+type outputMetrics struct {
+	delivered, retries, permanentErrors, decodeErrors prometheus.Counter
+	committed                                         prometheus.Gauge
+}
+
+func newNodeMetrics(reg prometheus.Registerer) *nodeMetrics {
+	m := &nodeMetrics{
+		ingested: prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_ingest_events_total",
+			Help: "Events made durable in the WAL."}),
+		ingestErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_ingest_errors_total",
+			Help: "Batches the WAL refused (closed, full and cancelled, disk error)."}),
+		ingestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logpacker_ingest_seconds",
+			Help: "Time from handing a batch to the WAL until it is durable.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}),
+		fsyncLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logpacker_wal_fsync_seconds",
+			Help: "WAL fsync latency.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}),
+	}
+	reg.MustRegister(m.ingested, m.ingestErrors, m.ingestLatency, m.fsyncLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func newOutputMetrics(reg prometheus.Registerer, name string) *outputMetrics {
+	l := prometheus.Labels{"output": name}
+	c := func(n, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_output_" + n, Help: help, ConstLabels: l})
+	}
+	m := &outputMetrics{
+		delivered:       c("delivered_total", "Events the output confirmed."),
+		retries:         c("retries_total", "Failed writes that will be retried."),
+		permanentErrors: c("permanent_errors_total", "Batches rejected permanently and dead-lettered."),
+		decodeErrors:    c("decode_errors_total", "WAL records that did not decode (dead-lettered)."),
+		committed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logpacker_output_committed_index",
+			Help: "WAL index up to which the output's cursor is committed.", ConstLabels: l}),
+	}
+	reg.MustRegister(m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.committed)
+	return m
+}
+
+// walCollector exports the WAL's state at scrape time.
+type walCollector struct {
+	w                                                       *wal.Log
+	bytes, segments, first, last, dropped, corrupt, repairs *prometheus.Desc
+	lag                                                     *prometheus.Desc
+}
+
+func newWALCollector(w *wal.Log) *walCollector {
+	d := func(n, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("logpacker_wal_"+n, help, labels, nil)
+	}
+	return &walCollector{w: w,
+		bytes:    d("size_bytes", "Bytes of WAL segments on disk."),
+		segments: d("segments", "WAL segment files."),
+		first:    d("first_index", "Oldest retained record index."),
+		last:     d("last_index", "Newest record index."),
+		dropped:  d("dropped_records_total", "Records deleted unread because the WAL was full (when_full = drop_oldest)."),
+		corrupt:  d("corrupt_records_total", "Records lost to corruption (quarantined, reported)."),
+		repairs:  d("repairs_total", "Torn or zero-filled tails repaired on open."),
+		lag:      d("cursor_lag_records", "Records between a cursor's committed position and the newest record.", "cursor"),
+	}
+}
+
+func (c *walCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.bytes, c.segments, c.first, c.last, c.dropped, c.corrupt, c.repairs, c.lag} {
+		ch <- d
+	}
+}
+
+func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.w.Stats()
+	g := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	k := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	g(c.bytes, float64(s.Bytes))
+	g(c.segments, float64(s.Segments))
+	g(c.first, float64(s.FirstIndex))
+	g(c.last, float64(s.LastIndex))
+	k(c.dropped, s.DroppedRecords)
+	k(c.corrupt, s.CorruptRecords)
+	k(c.repairs, s.Repairs)
+	for name, committed := range s.Cursors {
+		lag := uint64(0)
+		if s.LastIndex > committed {
+			lag = s.LastIndex - committed
+		}
+		g(c.lag, float64(lag), name)
+	}
+}

@@ -1,0 +1,500 @@
+package appliance
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"logpacker/appliance/sink/file"
+	ssyslog "logpacker/appliance/source/syslog"
+	"logpacker/wal"
+)
+
+var _ Sink = (*file.Writer)(nil)
+
+// Node is one logpacker process: WAL, inputs, outputs and the HTTP API,
+// wired from a Config.
+type Node struct {
+	cfg *Config
+	log *slog.Logger
+	id  string
+
+	wal     *wal.Log
+	ingest  *ingest
+	reg     *prometheus.Registry
+	sources []namedSource
+	outputs []*consumer
+	httpLn  net.Listener
+	httpSrv *http.Server
+
+	ready    atomic.Bool
+	cancelIn context.CancelFunc
+	cancelOu context.CancelFunc
+	inWG     sync.WaitGroup
+	outWG    sync.WaitGroup
+	fatal    chan error
+}
+
+type namedSource struct {
+	name string
+	src  Source
+	addr net.Addr
+}
+
+// New opens the WAL, binds every listener and opens every output, so that
+// any configuration or environment problem is reported before the node
+// starts serving. Nothing runs until Start.
+func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8)}
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Node.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("node: data_dir: %w", err)
+	}
+	if n.id, err = nodeID(cfg); err != nil {
+		return nil, err
+	}
+	m := newNodeMetrics(n.reg)
+	n.wal, err = wal.Open(wal.Options{
+		Dir:           filepath.Join(cfg.Node.DataDir, "wal"),
+		Fsync:         cfg.WAL.Fsync,
+		FsyncInterval: cfg.WAL.FsyncInterval,
+		SegmentSize:   cfg.WAL.SegmentSize,
+		MaxSize:       cfg.WAL.MaxSize,
+		WhenFull:      cfg.WAL.WhenFull,
+		Logger:        log.With("component", "wal"),
+		OnFsync:       func(d time.Duration) { m.fsyncLatency.Observe(d.Seconds()) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: open wal: %w", err)
+	}
+	n.reg.MustRegister(newWALCollector(n.wal))
+	n.ingest = &ingest{wal: n.wal, now: time.Now, m: m}
+	if err := n.openOutputs(); err != nil {
+		return nil, err
+	}
+	if err := n.bindSources(); err != nil {
+		return nil, err
+	}
+	if cfg.Listen.HTTP != "" {
+		if n.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
+			return nil, fmt.Errorf("node: listen http %s: %w", cfg.Listen.HTTP, err)
+		}
+	}
+	return n, nil
+}
+
+// nodeID is [node] id, or one generated on first start and kept in data_dir.
+func nodeID(cfg *Config) (string, error) {
+	if cfg.Node.ID != "" {
+		return cfg.Node.ID, nil
+	}
+	p := filepath.Join(cfg.Node.DataDir, "node_id")
+	if b, err := os.ReadFile(p); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	}
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return -1
+	}, host)
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	id := hex.EncodeToString(rnd[:])
+	if host != "" {
+		id = host + "-" + id
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("node: write node_id: %w", err)
+	}
+	if err := fsyncFile(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return "", fmt.Errorf("node: write node_id: %w", err)
+	}
+	return id, fsyncDir(cfg.Node.DataDir)
+}
+
+func (n *Node) openOutputs() error {
+	want := map[string]bool{}
+	if fo := n.cfg.FileOutput; fo.Path != "" {
+		w, err := file.New(file.Options{Path: n.cfg.DataPath(fo.Path), MaxSize: fo.MaxSize, MaxFiles: fo.MaxFiles,
+			Logger: n.log})
+		if err != nil {
+			return fmt.Errorf("node: output.file: %w", err)
+		}
+		if err := n.addOutput("file", w, fo.BatchSize); err != nil {
+			w.Close()
+			return err
+		}
+		want["output.file"] = true
+	}
+	// An output removed from the configuration must not hold the WAL forever.
+	for _, name := range n.wal.Cursors() {
+		if !want[name] {
+			n.log.Warn("dropping the WAL cursor of an output that is no longer configured", "cursor", name)
+			if err := n.wal.DropCursor(name); err != nil {
+				return fmt.Errorf("node: drop cursor %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (n *Node) addOutput(kind string, s Sink, batch int) error {
+	name := "output." + kind
+	cur, err := n.wal.OpenCursor(name)
+	if err != nil {
+		return fmt.Errorf("node: %s: open cursor: %w", name, err)
+	}
+	if batch <= 0 {
+		batch = 2048
+	}
+	n.outputs = append(n.outputs, &consumer{
+		name: name, nodeID: n.id, cur: cur, sink: s, batch: batch, maxBytes: 8 << 20,
+		log: n.log, m: newOutputMetrics(n.reg, kind),
+		deadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
+		backoffLo: 100 * time.Millisecond, backoffHi: 30 * time.Second,
+	})
+	return nil
+}
+
+func (n *Node) bindSources() error {
+	c := n.cfg
+	vecs := ssyslog.NewMetricVecs(n.reg)
+	common := func(name string) ssyslog.Common {
+		return ssyslog.Common{Name: name, Parse: c.SyslogOptions(), BatchSize: c.Syslog.BatchSize,
+			Metrics: vecs.Listener(name), Logger: n.log}
+	}
+	if a := c.Listen.SyslogUDP; a != "" {
+		cm := common("syslog_udp")
+		vecs.RegisterKernelDrops(cm.Metrics)
+		d, err := ssyslog.ListenDgram(ssyslog.DgramOptions{Common: cm, Network: "udp", Addr: a,
+			ReadBuffer: c.Syslog.UDPReadBuffer, Readers: c.Syslog.UDPReaders})
+		if err != nil {
+			return err
+		}
+		n.sources = append(n.sources, namedSource{"syslog_udp", d, d.Addr()})
+	}
+	if a := c.Listen.SyslogTCP; a != "" {
+		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: common("syslog_tcp"), Addr: a,
+			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout})
+		if err != nil {
+			return err
+		}
+		n.sources = append(n.sources, namedSource{"syslog_tcp", s, s.Addr()})
+	}
+	if a := c.Listen.SyslogTLS; a != "" {
+		tc, err := n.tlsConfig()
+		if err != nil {
+			return err
+		}
+		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: common("syslog_tls"), Addr: a, TLS: tc,
+			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout})
+		if err != nil {
+			return err
+		}
+		n.sources = append(n.sources, namedSource{"syslog_tls", s, s.Addr()})
+	}
+	if a := c.Listen.SyslogUnix; a != "" {
+		d, err := ssyslog.ListenDgram(ssyslog.DgramOptions{Common: common("syslog_unix"), Network: "unixgram",
+			Addr: a, ReadBuffer: c.Syslog.UDPReadBuffer})
+		if err != nil {
+			return err
+		}
+		n.sources = append(n.sources, namedSource{"syslog_unix", d, d.Addr()})
+	}
+	return nil
+}
+
+// tlsConfig loads the certificate and, for client_auth, the CA pool. The
+// certificate is re-read when its file changes (checked at most every few
+// seconds, at handshake time), so rotating it needs no restart.
+func (n *Node) tlsConfig() (*tls.Config, error) {
+	c := n.cfg.TLS
+	cl := &certLoader{cert: c.CertFile, key: c.KeyFile, log: n.log}
+	if _, err := cl.get(); err != nil {
+		return nil, fmt.Errorf("node: tls: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cl.get() }}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("node: tls: client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("node: tls: client_ca_file %s: no PEM certificates", c.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		switch c.ClientAuth {
+		case "require":
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		case "request":
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+	}
+	return tc, nil
+}
+
+type certLoader struct {
+	cert, key string
+	log       *slog.Logger
+	mu        sync.Mutex
+	cur       *tls.Certificate
+	mtime     time.Time
+	checked   time.Time
+}
+
+func (l *certLoader) get() (*tls.Certificate, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur != nil && time.Since(l.checked) < 5*time.Second {
+		return l.cur, nil
+	}
+	l.checked = time.Now()
+	st, err := os.Stat(l.cert)
+	if err != nil {
+		if l.cur != nil {
+			return l.cur, nil
+		}
+		return nil, err
+	}
+	if l.cur != nil && st.ModTime().Equal(l.mtime) {
+		return l.cur, nil
+	}
+	c, err := tls.LoadX509KeyPair(l.cert, l.key)
+	if err != nil {
+		if l.cur != nil {
+			l.log.Error("cannot load the changed TLS certificate; keeping the old one", "err", err)
+			return l.cur, nil
+		}
+		return nil, err
+	}
+	if l.cur != nil {
+		l.log.Info("TLS certificate reloaded", "cert_file", l.cert)
+	}
+	l.cur, l.mtime = &c, st.ModTime()
+	return l.cur, nil
+}
+
+// ID is the node's ID (the origin part of event IDs it assigns).
+func (n *Node) ID() string { return n.id }
+
+// Emit is the ingest path (what every source gets as its emit function).
+func (n *Node) Emit() EmitFunc { return n.ingest.Emit }
+
+// WAL exposes the log (tests, tools).
+func (n *Node) WAL() *wal.Log { return n.wal }
+
+// Addr returns the bound address of a listener ("syslog_tcp", "http", …), or nil.
+func (n *Node) Addr(name string) net.Addr {
+	if name == "http" && n.httpLn != nil {
+		return n.httpLn.Addr()
+	}
+	for _, s := range n.sources {
+		if s.name == name {
+			return s.addr
+		}
+	}
+	return nil
+}
+
+// Start runs outputs first, then inputs, then the HTTP API.
+func (n *Node) Start() {
+	octx, ocancel := context.WithCancel(context.Background())
+	n.cancelOu = ocancel
+	for _, c := range n.outputs {
+		n.outWG.Add(1)
+		go func() {
+			defer n.outWG.Done()
+			if err := c.run(octx); err != nil {
+				n.log.Error("output stopped", "output", c.name, "err", err)
+				n.fatal <- err
+			}
+		}()
+	}
+	ictx, icancel := context.WithCancel(context.Background())
+	n.cancelIn = icancel
+	for _, s := range n.sources {
+		n.inWG.Add(1)
+		go func() {
+			defer n.inWG.Done()
+			if err := s.src.Run(ictx, n.ingest.Emit); err != nil {
+				n.log.Error("input stopped", "input", s.name, "err", err)
+				n.fatal <- err
+			}
+		}()
+		n.log.Info("listening", "input", s.name, "addr", s.addr.String())
+	}
+	if n.httpLn != nil {
+		n.httpSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go n.httpSrv.Serve(n.httpLn)
+		n.log.Info("listening", "input", "http", "addr", n.httpLn.Addr().String())
+	}
+	n.ready.Store(true)
+	n.log.Info("node started", "id", n.id, "data_dir", n.cfg.Node.DataDir, "fsync", n.cfg.WAL.Fsync)
+}
+
+// Fatal reports errors that stopped an input or output.
+func (n *Node) Fatal() <-chan error { return n.fatal }
+
+// Handler serves /metrics, /healthz and /readyz.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !n.ready.Load() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Reopen reopens output files (SIGHUP).
+func (n *Node) Reopen() {
+	for _, c := range n.outputs {
+		if r, ok := c.sink.(Reopener); ok {
+			if err := r.Reopen(); err != nil {
+				n.log.Error("reopen failed", "output", c.name, "err", err)
+			} else {
+				n.log.Info("reopened", "output", c.name)
+			}
+		}
+	}
+}
+
+// Shutdown drains: stop reading (inputs emit what they already read), then
+// let outputs finish their current batch, then close the WAL. If ctx ends
+// first, the WAL is closed under the remaining work (whatever was not
+// acknowledged is not lost: it is replayed or re-sent after restart).
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.ready.Store(false)
+	if n.httpSrv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		n.httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	if n.cancelIn != nil {
+		n.cancelIn()
+	}
+	if !waitCtx(ctx, &n.inWG) {
+		n.log.Warn("inputs did not drain in time; closing the WAL under them")
+	}
+	// Give outputs a moment to deliver what was just ingested, then stop.
+	n.drainOutputs(ctx)
+	if n.cancelOu != nil {
+		n.cancelOu()
+	}
+	waitCtx(ctx, &n.outWG)
+	return n.closeAll()
+}
+
+func (n *Node) drainOutputs(ctx context.Context) {
+	if len(n.outputs) == 0 || n.cancelOu == nil {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for time.Now().Before(deadline) {
+		s := n.wal.Stats()
+		done := true
+		for _, c := range n.outputs {
+			if c.cur.Committed() < s.LastIndex {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (n *Node) closeAll() error {
+	var errs []error
+	if n.cancelIn == nil { // never started: release the bound sockets
+		for _, s := range n.sources {
+			if c, ok := s.src.(interface{ Close() }); ok {
+				c.Close()
+			} else if c, ok := s.src.(interface{ Close() error }); ok {
+				c.Close()
+			}
+		}
+	}
+	if n.httpLn != nil && n.httpSrv == nil {
+		n.httpLn.Close()
+	}
+	for _, c := range n.outputs {
+		errs = append(errs, c.sink.Close())
+	}
+	if n.wal != nil {
+		errs = append(errs, n.wal.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func fsyncFile(p string) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func fsyncDir(p string) error {
+	d, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

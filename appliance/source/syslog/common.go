@@ -1,0 +1,115 @@
+package syslog
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"logpacker/protocol"
+	psyslog "logpacker/protocol/syslog"
+)
+
+// EmitFunc hands a batch to the node's ingest path; nil means durable.
+// (Same shape as appliance.EmitFunc; sources never import appliance.)
+type EmitFunc = func(context.Context, []protocol.Event) error
+
+// TruncatedTag marks an event whose message was longer than the listener's
+// max_message_size and was cut once.
+const TruncatedTag = "truncated"
+
+// Common are the settings every syslog listener shares.
+type Common struct {
+	Name      string          // listener name, used in metrics and logs ("syslog_tcp")
+	Parse     psyslog.Options // max size, default zone
+	BatchSize int             // events per emit at most; default 512
+	Metrics   *Metrics
+	Logger    *slog.Logger
+}
+
+func (c *Common) defaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 512
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Parse.MaxSize <= 0 {
+		c.Parse.MaxSize = psyslog.DefaultMaxSize
+	}
+}
+
+// decoder turns one message into one event and counts it.
+type decoder struct {
+	p         *psyslog.Parser
+	m         *Metrics
+	transport string
+}
+
+func newDecoder(c *Common, transport string) *decoder {
+	return &decoder{p: psyslog.NewParser(c.Parse), m: c.Metrics, transport: transport}
+}
+
+// decode appends the event for msg to batch. framedTruncated reports that
+// the framer already cut the message (it is then counted once, here).
+func (d *decoder) decode(batch []protocol.Event, msg []byte, peer string, framedTruncated bool) []protocol.Event {
+	batch = append(batch, protocol.Event{Peer: peer, Transport: d.transport})
+	ev := &batch[len(batch)-1]
+	truncated := d.p.Parse(msg, ev) || framedTruncated
+	d.m.Received.Inc()
+	if ev.ParseErr != "" {
+		d.m.ParseErrors.Inc()
+	} else {
+		d.m.Parsed.Inc()
+	}
+	if truncated {
+		d.m.Truncated.Inc()
+		ev.Tags = append(ev.Tags, TruncatedTag)
+	}
+	return batch
+}
+
+// pipeline overlaps reading+parsing with the WAL append of the previous
+// batch: the reader hands a batch to the emitter whenever it is free, and
+// blocks (back-pressure) when one batch is in flight and the next is full.
+type pipeline struct {
+	ch   chan []protocol.Event
+	done chan error
+}
+
+func startPipeline(ctx context.Context, emit EmitFunc, onErr func(error)) *pipeline {
+	p := &pipeline{ch: make(chan []protocol.Event), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for batch := range p.ch {
+			if err != nil {
+				continue // drain: the reader is being told to stop
+			}
+			if err = emit(ctx, batch); err != nil {
+				onErr(err)
+			}
+		}
+		p.done <- err
+	}()
+	return p
+}
+
+// offer hands batch to the emitter if it is idle; it returns true if taken.
+func (p *pipeline) offer(batch []protocol.Event) bool {
+	select {
+	case p.ch <- batch:
+		return true
+	default:
+		return false
+	}
+}
+
+// send hands batch to the emitter, waiting for it.
+func (p *pipeline) send(batch []protocol.Event) { p.ch <- batch }
+
+// close flushes and waits until every handed batch was emitted.
+func (p *pipeline) close() error {
+	close(p.ch)
+	return <-p.done
+}
+
+var idleFlush = 2 * time.Millisecond

@@ -1,0 +1,237 @@
+package syslog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"logpacker/protocol"
+)
+
+// DgramOptions configure a UDP listener (one message per datagram, RFC
+// 5426) or a unix datagram socket (/dev/log style).
+type DgramOptions struct {
+	Common
+	Network    string // "udp" or "unixgram"
+	Addr       string // host:port, or a socket path for unixgram
+	ReadBuffer int    // SO_RCVBUF bytes; default 4 MiB
+	Readers    int    // UDP: sockets bound with SO_REUSEPORT, one goroutine each; default 2
+}
+
+// Dgram is a listening datagram syslog source.
+type Dgram struct {
+	o     DgramOptions
+	conns []net.PacketConn
+}
+
+// ListenDgram binds now. UDP binds Readers sockets to the same address with
+// SO_REUSEPORT so the kernel spreads datagrams across them; each gets a large
+// receive buffer (SO_RCVBUFFORCE when permitted, else SO_RCVBUF, with a
+// warning when net.core.rmem_max caps it).
+func ListenDgram(o DgramOptions) (*Dgram, error) {
+	o.defaults()
+	if o.ReadBuffer == 0 {
+		o.ReadBuffer = 4 << 20
+	}
+	if o.Readers <= 0 {
+		o.Readers = 2
+	}
+	d := &Dgram{o: o}
+	switch o.Network {
+	case "udp":
+		lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+			})
+			return errors.Join(err, serr)
+		}}
+		addr := o.Addr
+		for i := 0; i < o.Readers; i++ {
+			pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("source/syslog: %s: listen udp %s: %w", o.Name, o.Addr, err)
+			}
+			if i == 0 {
+				addr = pc.LocalAddr().String() // port 0: the others join the port the first got
+			}
+			d.conns = append(d.conns, pc)
+			d.tune(pc.(*net.UDPConn))
+		}
+	case "unixgram":
+		if fi, err := os.Lstat(o.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(o.Addr) // stale socket from a previous run
+		}
+		pc, err := net.ListenPacket("unixgram", o.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("source/syslog: %s: listen unixgram %s: %w", o.Name, o.Addr, err)
+		}
+		os.Chmod(o.Addr, 0o666) // like /dev/log: every local program may log
+		d.conns = append(d.conns, pc)
+		if uc, ok := pc.(*net.UnixConn); ok {
+			uc.SetReadBuffer(o.ReadBuffer)
+		}
+	default:
+		return nil, fmt.Errorf("source/syslog: unknown datagram network %q", o.Network)
+	}
+	return d, nil
+}
+
+func (d *Dgram) tune(c *net.UDPConn) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	var got int
+	rc.Control(func(fd uintptr) {
+		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, d.o.ReadBuffer) != nil {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, d.o.ReadBuffer)
+		}
+		got, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+		if ino, err := socketInode(fd); err == nil {
+			d.o.Metrics.addInode(ino)
+		}
+	})
+	// Linux reports twice the usable size it granted.
+	if got/2 < d.o.ReadBuffer {
+		d.o.Logger.Warn("UDP receive buffer capped by the kernel; bursts may be dropped (see logpacker_listener_kernel_drops_total). Raise net.core.rmem_max or run with CAP_NET_ADMIN",
+			"listener", d.o.Name, "wanted", d.o.ReadBuffer, "got", got/2)
+	}
+}
+
+// Addr is the bound address of the first socket.
+func (d *Dgram) Addr() net.Addr { return d.conns[0].LocalAddr() }
+
+// Close closes every socket (Run does this itself when ctx ends).
+func (d *Dgram) Close() {
+	for _, c := range d.conns {
+		c.Close()
+	}
+	if d.o.Network == "unixgram" {
+		os.Remove(d.o.Addr)
+	}
+}
+
+// Run reads until ctx ends, one goroutine per socket.
+func (d *Dgram) Run(ctx context.Context, emit EmitFunc) error {
+	stop := context.AfterFunc(ctx, func() {
+		for _, c := range d.conns {
+			c.SetReadDeadline(time.Now())
+		}
+	})
+	defer stop()
+	emitCtx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for _, c := range d.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.read(ctx, emitCtx, c, emit)
+		}()
+	}
+	wg.Wait()
+	d.Close()
+	return nil
+}
+
+func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFunc) {
+	transport := "udp"
+	if d.o.Network == "unixgram" {
+		transport = "unix"
+	}
+	dec := newDecoder(&d.o.Common, transport)
+	var stopped bool
+	var mu sync.Mutex
+	p := startPipeline(emitCtx, emit, func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			stopped = true
+			d.o.Logger.Error("cannot store datagrams; listener stops reading (kernel drops are counted)", "listener", d.o.Name, "err", err)
+			c.SetReadDeadline(time.Now())
+		}
+	})
+	// One byte more than the largest message we keep, so we can tell a
+	// datagram was longer (UDP payloads are at most 65507 bytes anyway).
+	buf := make([]byte, max(d.o.Parse.MaxSize+1, 65536))
+	batch := make([]protocol.Event, 0, d.o.BatchSize)
+	var lastAP netip.AddrPort
+	var lastPeer string
+	uc, _ := c.(*net.UDPConn)
+	setDeadline := func(t time.Time) {
+		c.SetReadDeadline(t)
+		if ctx.Err() != nil { // lost a race with shutdown: make sure we wake
+			c.SetReadDeadline(time.Now())
+		}
+	}
+	waiting := false // a short deadline is armed to flush a partial batch
+	for {
+		var n int
+		var err error
+		peer := ""
+		if uc != nil {
+			var ap netip.AddrPort
+			n, ap, err = uc.ReadFromUDPAddrPort(buf)
+			if err == nil {
+				if ap != lastAP || lastPeer == "" {
+					lastAP, lastPeer = ap, ap.String()
+				}
+				peer = lastPeer
+			}
+		} else {
+			n, _, err = c.ReadFrom(buf)
+		}
+		if err != nil {
+			if isTimeout(err) && waiting && ctx.Err() == nil {
+				mu.Lock()
+				st := stopped
+				mu.Unlock()
+				if !st {
+					// quiet for idleFlush: hand over what we have and block again
+					p.send(batch)
+					batch = make([]protocol.Event, 0, d.o.BatchSize)
+					waiting = false
+					setDeadline(time.Time{})
+					continue
+				}
+			}
+			if len(batch) > 0 {
+				p.send(batch)
+			}
+			p.close()
+			return
+		}
+		d.o.Metrics.Bytes.Add(float64(n))
+		if n == 0 {
+			d.o.Metrics.Empty.Inc()
+			continue
+		}
+		msg := buf[:n]
+		over := false
+		if n > d.o.Parse.MaxSize {
+			msg, over = msg[:d.o.Parse.MaxSize], true
+		}
+		batch = dec.decode(batch, msg, peer, over)
+		switch {
+		case len(batch) >= d.o.BatchSize:
+			p.send(batch)
+			batch = make([]protocol.Event, 0, d.o.BatchSize)
+		case p.offer(batch):
+			batch = make([]protocol.Event, 0, d.o.BatchSize)
+		}
+		if len(batch) > 0 && !waiting && ctx.Err() == nil {
+			waiting = true
+			setDeadline(time.Now().Add(idleFlush))
+		} else if len(batch) == 0 && waiting && ctx.Err() == nil {
+			waiting = false
+			setDeadline(time.Time{})
+		}
+	}
+}

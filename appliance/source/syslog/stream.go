@@ -1,0 +1,230 @@
+package syslog
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"logpacker/protocol"
+	psyslog "logpacker/protocol/syslog"
+)
+
+// StreamOptions configure a TCP or TLS listener (RFC 6587 framing, octet
+// counting or LF detected per frame; RFC 5425 for TLS).
+type StreamOptions struct {
+	Common
+	Addr        string
+	TLS         *tls.Config // nil: plain TCP
+	MaxConns    int         // default 4096; further connections are closed at once (counted)
+	IdleTimeout time.Duration
+}
+
+// Stream is a listening TCP or TLS syslog source.
+type Stream struct {
+	o         StreamOptions
+	ln        net.Listener
+	transport string
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+}
+
+// ListenStream binds the address now, so a bad or busy port is reported at
+// start, before anything else runs.
+func ListenStream(o StreamOptions) (*Stream, error) {
+	o.defaults()
+	if o.MaxConns <= 0 {
+		o.MaxConns = 4096
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("source/syslog: %s: listen %s: %w", o.Name, o.Addr, err)
+	}
+	s := &Stream{o: o, ln: ln, transport: "tcp", conns: map[net.Conn]struct{}{}}
+	if o.TLS != nil {
+		s.transport = "tls"
+	}
+	return s, nil
+}
+
+// Addr is the bound address (useful with port 0).
+func (s *Stream) Addr() net.Addr { return s.ln.Addr() }
+
+// Run accepts connections until ctx ends. Then it stops accepting, stops
+// reading, waits for every batch already read to be emitted, and returns.
+func (s *Stream) Run(ctx context.Context, emit EmitFunc) error {
+	stop := context.AfterFunc(ctx, func() {
+		s.ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			// wake blocked reads; batches already parsed are still emitted
+			c.SetReadDeadline(time.Now())
+		}
+		s.mu.Unlock()
+	})
+	defer stop()
+	// Emits must finish even while we drain after ctx ended; the node bounds
+	// the drain with its own shutdown timeout by closing the WAL.
+	emitCtx := context.WithoutCancel(ctx)
+	var tempDelay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				s.wg.Wait()
+				return nil
+			}
+			// EMFILE and friends: back off, like net/http does, never spin or exit
+			tempDelay = max(5*time.Millisecond, min(2*tempDelay, time.Second))
+			s.o.Logger.Warn("accept failed; retrying", "listener", s.o.Name, "err", err, "delay", tempDelay)
+			time.Sleep(tempDelay)
+			continue
+		}
+		tempDelay = 0
+		s.mu.Lock()
+		if len(s.conns) >= s.o.MaxConns {
+			s.mu.Unlock()
+			s.o.Metrics.Rejected.Inc()
+			s.o.Logger.Warn("connection refused: max_connections reached", "listener", s.o.Name, "peer", c.RemoteAddr().String(), "max", s.o.MaxConns)
+			c.Close()
+			continue
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetKeepAlive(true)
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.o.Metrics.ConnsTotal.Inc()
+		s.o.Metrics.Conns.Inc()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.o.Metrics.Conns.Dec()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+				c.Close()
+			}()
+			if ctx.Err() != nil {
+				return
+			}
+			s.serve(ctx, emitCtx, c, emit)
+		}()
+	}
+}
+
+// serve reads one connection: frame, parse, batch, emit. TCP has no
+// acknowledgements, so durability is back-pressure: while the WAL cannot
+// take a batch we do not read, and the sender's kernel buffers fill.
+func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) {
+	peer := c.RemoteAddr().String()
+	log := s.o.Logger.With("listener", s.o.Name, "peer", peer)
+	var r io.Reader = c
+	if s.o.TLS != nil {
+		tc := tls.Server(c, s.o.TLS)
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			s.o.Metrics.Rejected.Inc()
+			log.Warn("TLS handshake failed", "err", err)
+			return
+		}
+		r = tc
+	}
+	cr := &countingReader{ctx: ctx, r: r, conn: c, idle: s.o.IdleTimeout}
+	fr := psyslog.NewFramer(cr, s.o.Parse.MaxSize)
+	dec := newDecoder(&s.o.Common, s.transport)
+	var emitErr error
+	var once sync.Once
+	p := startPipeline(emitCtx, emit, func(err error) {
+		once.Do(func() {
+			emitErr = err
+			log.Error("cannot store events; closing connection", "err", err)
+			c.SetReadDeadline(time.Now())
+		})
+	})
+	batch := make([]protocol.Event, 0, s.o.BatchSize)
+	flushCounted := 0
+	for {
+		frame, info, err := fr.Next()
+		if info.Empty {
+			s.o.Metrics.Empty.Inc()
+		}
+		if len(frame) > 0 || (err == nil && !info.Empty) {
+			batch = dec.decode(batch, frame, peer, info.Truncated)
+		}
+		if info.Discarded > 0 && flushCounted < 10 {
+			flushCounted++
+			log.Warn("message longer than max_message_size truncated", "max", s.o.Parse.MaxSize, "discarded_bytes", info.Discarded)
+		}
+		s.o.Metrics.Bytes.Add(float64(cr.take()))
+		if err != nil {
+			if len(batch) > 0 {
+				p.send(batch)
+			}
+			switch {
+			case errors.Is(err, io.EOF), ctx.Err() != nil, emitErr != nil:
+			case isTimeout(err):
+				log.Info("closing idle connection", "idle_timeout", s.o.IdleTimeout)
+			default:
+				log.Info("connection ended", "err", err)
+			}
+			p.close()
+			return
+		}
+		switch {
+		case len(batch) >= s.o.BatchSize || fr.Buffered() == 0:
+			// full, or about to block in read: hand it over now
+			p.send(batch)
+			batch = make([]protocol.Event, 0, s.o.BatchSize)
+		case len(batch) > 0 && p.offer(batch):
+			batch = make([]protocol.Event, 0, s.o.BatchSize)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// countingReader counts bytes and applies the idle timeout per read.
+type countingReader struct {
+	ctx  context.Context
+	r    io.Reader
+	conn net.Conn
+	idle time.Duration
+	n    int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, c.ctx.Err() // shutting down: read nothing more
+	}
+	if c.idle > 0 {
+		c.conn.SetReadDeadline(time.Now().Add(c.idle))
+		if c.ctx.Err() != nil { // lost a race with shutdown's wake-up
+			c.conn.SetReadDeadline(time.Now())
+		}
+	}
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func (c *countingReader) take() int {
+	n := c.n
+	c.n = 0
+	return n
+}
+
+// Close closes the listener without serving (used when the node fails to
+// start after binding).
+func (s *Stream) Close() error { return s.ln.Close() }

@@ -1,0 +1,149 @@
+package appliance_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"logpacker/protocol"
+)
+
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  []byte
+}
+
+func newCA(t *testing.T) *testCA {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert, key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// issue returns PEM cert and key for cn (server: IP SAN 127.0.0.1).
+func (ca *testCA) issue(t *testing.T, cn string, server bool) (certPEM, keyPEM []byte) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+func writeFile(t *testing.T, p string, b []byte) string {
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTLSWithClientCertificates: RFC 5425 over TLS with client_auth =
+// require; a client without a certificate is refused (and counted), one
+// with a certificate from the CA gets its octet-counted messages through.
+func TestTLSWithClientCertificates(t *testing.T) {
+	ca := newCA(t)
+	certDir := t.TempDir()
+	sc, sk := ca.issue(t, "logpacker", true)
+	cc, ck := ca.issue(t, "client-1", false)
+	ini := fmt.Sprintf(`[listen]
+syslog_udp =
+syslog_tcp =
+syslog_tls = 127.0.0.1:0
+http = 127.0.0.1:0
+[tls]
+cert_file = %s
+key_file = %s
+client_ca_file = %s
+client_auth = require
+`, writeFile(t, filepath.Join(certDir, "s.crt"), sc), writeFile(t, filepath.Join(certDir, "s.key"), sk),
+		writeFile(t, filepath.Join(certDir, "ca.crt"), ca.pem))
+	n, dir := testNode(t, ini)
+	addr := n.Addr("syslog_tls").String()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.pem)
+
+	// No client certificate: the handshake fails.
+	if c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool}); err == nil {
+		c.Write([]byte("<13>1 - h nocert - - - should not arrive\n"))
+		buf := make([]byte, 1)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(buf); err == nil {
+			t.Errorf("server accepted a client without certificate")
+		}
+		c.Close()
+	}
+	pair, err := tls.X509KeyPair(cc, ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		msg := fmt.Sprintf("<14>1 2026-11-24T10:00:0%dZ h tlsapp - - - secure %d", i, i)
+		fmt.Fprintf(c, "%d %s", len(msg), msg)
+	}
+	c.Close()
+	evs := waitEvents(t, filepath.Join(dir, "events.jsonl"), 3, 10*time.Second, func(ev protocol.Event) bool { return ev.App == "tlsapp" })
+	for _, ev := range evs {
+		if ev.Transport != "tls" || ev.ParseErr != "" {
+			t.Errorf("%s", ev.AppendJSON(nil))
+		}
+	}
+	for _, ev := range readEvents(t, filepath.Join(dir, "events.jsonl")) {
+		if ev.App == "nocert" {
+			t.Errorf("message from a client without certificate arrived")
+		}
+	}
+	if v := metric(t, n.Addr("http"), `logpacker_listener_rejected_connections_total{listener="syslog_tls"}`); v < 1 {
+		t.Errorf("rejected_connections_total = %v", v)
+	}
+}
+
+// TestUnixSocket: a /dev/log-style socket, written to by logger -u.
+func TestUnixSocket(t *testing.T) {
+	logger := need(t, "logger")
+	sock := filepath.Join(t.TempDir(), "log.sock")
+	n, dir := testNode(t, fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nsyslog_unix = %s\n", sock))
+	_ = n
+	st, err := os.Stat(sock)
+	if err != nil || st.Mode().Perm() != 0o666 {
+		t.Fatalf("socket %s: %v %v", sock, st.Mode(), err)
+	}
+	if b, err := runCmd(logger, "-u", sock, "-t", "localapp", "-p", "auth.err", "hello over /dev/log"); err != nil {
+		t.Fatalf("logger: %v %s", err, b)
+	}
+	evs := waitEvents(t, filepath.Join(dir, "events.jsonl"), 1, 10*time.Second, nil)
+	ev := evs[0]
+	if ev.App != "localapp" || ev.Message != "hello over /dev/log" || ev.Transport != "unix" || ev.Facility != protocol.FacAuth || ev.Severity != protocol.SevErr {
+		t.Errorf("%s", ev.AppendJSON(nil))
+	}
+}

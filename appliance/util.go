@@ -1,0 +1,5 @@
+package appliance
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
