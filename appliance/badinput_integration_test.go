@@ -53,12 +53,12 @@ func TestBadInputOverTCP(t *testing.T) {
 	huge := strings.Repeat("A", 1<<20) // a 1 MiB line without structure
 	parts := []string{
 		"<13>1 2026-11-24T10:00:00Z h app - - - before\n",
-		"99999999999999 <13>1 bogus octet count\n",      // a count too large to be one: read as a line
-		"0 \n",                                          // a zero-length octet count: not octet counting, kept raw
-		"\n\n",                                          // empty frames: skipped, counted
-		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",             // an HTTP request on the syslog port
+		"99999999999999 <13>1 bogus octet count\n", // a count too large to be one: read as a line
+		"0 \n",                              // a zero-length octet count: not octet counting, kept raw
+		"\n\n",                              // empty frames: skipped, counted
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n", // an HTTP request on the syslog port
 		"<13>1 2026-11-24T10:00:00Z h app - - - bad utf8 \xff\xfe\n", // invalid UTF-8: kept, escaped in JSON
-		"<13>" + huge + "\n",                            // 1 MiB: truncated once to 4 KiB, one event
+		"<13>" + huge + "\n", // 1 MiB: truncated once to 4 KiB, one event
 		"20 <13>1 - h app - - - x" + strings.Repeat("y", 30) + "\n", // octet count shorter than the frame
 		"<13>1 2026-11-24T10:00:00Z h app - - - after\n",
 	}
