@@ -80,6 +80,25 @@ func TestRunWithoutConfigIntegration(t *testing.T) {
 	if b := httpGet(t, "http://127.0.0.1:8080/metrics"); !bytes.Contains(b, []byte(`logpacker_listener_received_total{listener="syslog_udp"} 1`)) {
 		t.Errorf("metrics do not count the UDP message")
 	}
+	// logrotate-style: move the file away, SIGHUP, and the next event lands in a new file
+	if err := os.Rename(out, out+".rotated"); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(10 * time.Second)
+	for !fileExists(out) {
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP did not reopen %s\n%s", out, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b, err := exec.Command(logger, "--server", "127.0.0.1", "--port", "5514", "--tcp", "-t", "smoke", "after sighup").CombinedOutput(); err != nil {
+		t.Fatalf("logger: %v %s", err, b)
+	}
+	waitEvents(t, out, 1, 15*time.Second, func(ev protocol.Event) bool { return ev.Message == "after sighup" })
+	if n := countLines(out + ".rotated"); n != 2 {
+		t.Errorf("rotated-away file has %d lines, want the 2 written before SIGHUP", n)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -1,0 +1,79 @@
+package syslog
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"logpacker/protocol"
+)
+
+// TestStreamBackPressureAndDrain: while emit cannot store (a full WAL), the
+// source stops reading — nothing is dropped; once emit proceeds every
+// message arrives; on shutdown the batches already read are still emitted.
+func TestStreamBackPressureAndDrain(t *testing.T) {
+	s, err := ListenStream(StreamOptions{Common: Common{Name: "t", BatchSize: 16,
+		Metrics: NewMetricVecs(prometheus.NewRegistry()).Listener("t")}, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var got []protocol.Event
+	var calls atomic.Int32
+	emit := func(ctx context.Context, evs []protocol.Event) error {
+		calls.Add(1)
+		<-gate // blocked like a full WAL with when_full = block
+		mu.Lock()
+		got = append(got, evs...)
+		mu.Unlock()
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, emit) }()
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 2000
+	go func() {
+		for i := 0; i < total; i++ {
+			fmt.Fprintf(c, "<13>1 2026-11-24T10:00:00Z h app - - - m%d\n", i)
+		}
+		c.Close()
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d emits in flight while the first is blocked; want exactly 1 (one batch in flight, one being filled)", n)
+	}
+	close(gate)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events after back-pressure was released", n, total)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, ev := range got {
+		if want := fmt.Sprintf("m%d", i); ev.Message != want || ev.Transport != "tcp" || ev.Peer == "" {
+			t.Fatalf("event %d: %q transport %q peer %q", i, ev.Message, ev.Transport, ev.Peer)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
