@@ -21,12 +21,19 @@ func killPayload(run, seq int) []byte {
 	return fmt.Appendf(nil, "run=%d seq=%d %s", run, seq, strings.Repeat("p", seq%200))
 }
 
-// TestHelperAppender is the child process of TestKill: it appends batches and
-// prints every acknowledged range; a consumer reads and commits.
-func TestHelperAppender(t *testing.T) {
-	if os.Getenv(helperEnv) == "" {
-		t.Skip("helper process for TestKill")
+// TestMain runs the child process of TestKill when the helper variable is
+// set (the test binary re-executes itself), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		helperAppender()
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// helperAppender is the child process of TestKill: it appends batches and
+// prints every acknowledged range; a consumer reads and commits.
+func helperAppender() {
 	dir := os.Getenv(helperEnv)
 	pol, _ := ParseFsync(os.Getenv(helperEnv + "_FSYNC"))
 	run, _ := strconv.Atoi(os.Getenv(helperEnv + "_RUN"))
