@@ -135,13 +135,13 @@ func nodeID(cfg *Config) (string, error) {
 	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o640); err != nil {
 		return "", fmt.Errorf("node: write node_id: %w", err)
 	}
-	if err := fsyncFile(tmp); err != nil {
+	if err := fsyncPath(tmp); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return "", fmt.Errorf("node: write node_id: %w", err)
 	}
-	return id, fsyncDir(cfg.Node.DataDir)
+	return id, fsyncPath(cfg.Node.DataDir)
 }
 
 func (n *Node) openOutputs() error {
@@ -485,20 +485,13 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
 	}
 }
 
-func fsyncFile(p string) error {
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
+// fsyncPath fsyncs a file or a directory (Linux allows fsync on a
+// read-only descriptor for both).
+func fsyncPath(p string) error {
+	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	return f.Sync()
-}
-
-func fsyncDir(p string) error {
-	d, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
