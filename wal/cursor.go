@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	twal "github.com/tidwall/wal"
 )
 
 // Record is one record returned by Cursor.Next. Data is owned by the caller.
@@ -34,9 +32,19 @@ type Cursor struct {
 	dropped   atomic.Bool
 	skipped   atomic.Uint64 // corrupt/tombstoned records skipped
 	gaps      atomic.Uint64 // records removed by DropOldest before this cursor read them
+	rd        segReader     // guarded by mu
+	file      *os.File      // the cursor file, open for commits (guarded by cmu)
+	slot      int           // slot of the last commit (guarded by cmu)
 }
 
-const cursorFileLen = 12 // index(8) | crc32c(4) over the index
+// A cursor file holds two slots, each index(8) | crc32c(4) over the index. Commits
+// alternate between them with pwrite + fdatasync, so a torn write can only damage
+// the slot being written and the other still holds the previous commit. The
+// committed index is the larger valid slot. (A 12-byte file, one slot, is read too.)
+const (
+	cursorSlotLen = 12
+	cursorFileLen = 2 * cursorSlotLen
+)
 
 func validCursorName(name string) error {
 	if name == "" || len(name) > 128 || name[0] == '.' {
@@ -53,28 +61,40 @@ func validCursorName(name string) error {
 func (l *Log) cursorDir() string { return filepath.Join(l.dir, "cursors") }
 
 func encodeCursor(index uint64) []byte {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, cursorFileLen), index)
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, cursorSlotLen), index)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
 func decodeCursor(b []byte) (uint64, error) {
-	if len(b) != cursorFileLen {
+	if len(b) != cursorSlotLen && len(b) != cursorFileLen {
 		return 0, fmt.Errorf("cursor file has %d bytes, want %d", len(b), cursorFileLen)
 	}
-	if crc32.Checksum(b[:8], castagnoli) != binary.BigEndian.Uint32(b[8:]) {
+	var idx uint64
+	ok := false
+	for ; len(b) >= cursorSlotLen; b = b[cursorSlotLen:] {
+		if crc32.Checksum(b[:8], castagnoli) != binary.BigEndian.Uint32(b[8:cursorSlotLen]) {
+			continue
+		}
+		if v := binary.BigEndian.Uint64(b[:8]); !ok || v > idx {
+			idx, ok = v, true
+		}
+	}
+	if !ok {
 		return 0, errors.New("cursor file crc mismatch")
 	}
-	return binary.BigEndian.Uint64(b[:8]), nil
+	return idx, nil
 }
 
-// writeCursorFile stores index durably: temp file, fsync, rename, dir fsync.
+// writeCursorFile creates the cursor file with both slots at index: temp file,
+// fsync, rename, dir fsync.
 func writeCursorFile(dir, name string, index uint64) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(encodeCursor(index))
+	slot := encodeCursor(index)
+	_, err = f.Write(append(slot, slot...))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -89,6 +109,22 @@ func writeCursorFile(dir, name string, index uint64) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// store writes index into the cursor's next slot and fdatasyncs. Caller holds cmu.
+func (c *Cursor) store(index uint64) error {
+	if c.file == nil {
+		f, err := os.OpenFile(filepath.Join(c.l.cursorDir(), c.name), os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		c.file = f
+	}
+	c.slot ^= 1
+	if _, err := c.file.WriteAt(encodeCursor(index), int64(c.slot*cursorSlotLen)); err != nil {
+		return err
+	}
+	return datasync(c.file)
 }
 
 func listCursorNames(dir string) ([]string, error) {
@@ -202,6 +238,10 @@ func (l *Log) DropCursor(name string) error {
 	if c != nil {
 		c.cmu.Lock()
 		c.dropped.Store(true)
+		if c.file != nil {
+			c.file.Close()
+			c.file = nil
+		}
 		c.cmu.Unlock()
 	}
 	err := os.Remove(filepath.Join(l.cursorDir(), name))
@@ -258,7 +298,7 @@ func (c *Cursor) Commit(index uint64) error {
 	if index > durable {
 		return fmt.Errorf("wal: cursor %s: commit %d beyond durable index %d", c.name, index, durable)
 	}
-	if err := writeCursorFile(l.cursorDir(), c.name, index); err != nil {
+	if err := c.store(index); err != nil {
 		return fmt.Errorf("wal: cursor %s: commit: %w", c.name, err)
 	}
 	c.committed.Store(index)
@@ -325,75 +365,112 @@ func (l *Log) segIndexLocked(index uint64) int {
 	return i - 1
 }
 
-// readLocked reads from index onwards for c, advancing c.pos over what it returns
-// and over what it skips.
-func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int) ([]Record, error) {
-	type ref struct {
-		index uint64
-		data  []byte
+// readWindow sizes one pread of a cursor: enough for the records still wanted at
+// the average entry size seen so far, within maxBytes, between 4 KiB and 1 MiB.
+func (r *segReader) readWindow(records, maxBytes int) int {
+	avg := r.avg
+	if avg == 0 {
+		avg = 512
 	}
-	var refs []ref
+	want := min(records*(avg+avg/4), maxBytes)
+	return min(max(want, 4<<10), 1<<20) + 64
+}
+
+// readLocked reads from index onwards for c, advancing c.pos over what it returns
+// and over what it skips. Records alias freshly allocated read buffers.
+func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int) ([]Record, error) {
+	var out []Record
 	total := 0
-	for i := from; i <= l.durable && len(refs) < maxRecords; i++ {
-		data, err := l.tw.Read(i)
-		var idx uint64
-		var payload []byte
-		var tomb bool
-		if err == nil {
-			idx, payload, tomb, err = decodeEntry(data)
-			if err == nil && idx != i {
-				err = errIndex
-			}
+	r := &c.rd
+	i := from
+	for i <= l.durable && len(out) < maxRecords {
+		si := l.segIndexLocked(i)
+		if si < 0 {
+			return out, fmt.Errorf("wal: index %d before the first segment", i)
 		}
-		if err != nil {
-			if errors.Is(err, twal.ErrClosed) || l.broken != nil {
-				if l.broken != nil {
-					return nil, l.broken
+		seg := l.segs[si]
+		tail := si == len(l.segs)-1
+		segLast := l.durable
+		if !tail {
+			segLast = min(segLast, l.segs[si+1].first-1)
+		}
+		err := r.position(seg, seg.size, l.gen, i)
+		var buf []byte
+		if err == nil {
+			buf, err = r.read(seg.size, r.readWindow(maxRecords-len(out), maxBytes-total))
+		}
+		// Decode entries from buf while they are whole.
+		for err == nil && i <= segLast && len(out) < maxRecords {
+			n, length, ferr := frame(buf)
+			if ferr != nil {
+				err = ferr
+				break
+			}
+			if n == 0 || uint64(len(buf)-n) < length {
+				break // the rest is in the next read
+			}
+			data := buf[n : n+int(length)]
+			idx, payload, tomb, derr := decodeEntry(data)
+			if derr == nil && idx != i {
+				derr = errIndex
+			}
+			if derr != nil {
+				if !tail && !l.salvaged[seg.first] {
+					err = derr
+					break
 				}
-				return nil, ErrClosed
-			}
-			si := l.segIndexLocked(i)
-			if si >= 0 && si < len(l.segs)-1 && !l.salvaged[l.segs[si].first] {
-				if serr := l.salvageLocked(si, err); serr != nil {
-					return nil, serr
+				// Already salvaged (or the tail): skip this entry, its framing is sound.
+				l.countCorruptLocked(i, i, si, derr)
+				c.skipped.Add(1)
+			} else if !tomb {
+				if len(out) > 0 && total+len(payload) > maxBytes {
+					return out, nil
 				}
-				i-- // read it again from the rewritten segment
-				continue
+				out = append(out, Record{Index: i, Data: payload[:len(payload):len(payload)]})
+				total += len(payload)
+			} else {
+				c.skipped.Add(1)
 			}
-			// Tail, or already salvaged: skip. With framing errors the whole
-			// rest of the segment is unreadable.
-			end := i
-			if errors.Is(err, twal.ErrCorrupt) && si >= 0 && si < len(l.segs)-1 {
-				end = l.segs[si+1].first - 1
+			c.pos = i
+			r.avg = (r.avg*7 + n + int(length)) / 8
+			buf = buf[n+int(length):]
+			r.off += int64(n) + int64(length)
+			r.next++
+			i++
+		}
+		if err == nil {
+			continue
+		}
+		var ioe ioError
+		if errors.As(err, &ioe) {
+			return out, fmt.Errorf("wal: read segment %s: %w", segmentName(seg.first), err)
+		}
+		// Damage. A non-tail segment is salvaged once (rewritten with tombstones) and
+		// read again; otherwise the damaged part is skipped and counted.
+		if !tail && !l.salvaged[seg.first] {
+			if serr := l.salvageLocked(si, err); serr != nil {
+				return out, serr
 			}
+			continue
+		}
+		end := segLast
+		if tail {
+			// The framing of the tail is lost from here: skip everything written so
+			// far and continue at the current end of the file.
+			end = l.last
+			r.next, r.off = l.last+1, seg.size
+		} else {
+			r.close()
+		}
+		if end >= i {
 			l.countCorruptLocked(i, end, si, err)
 			c.skipped.Add(end - i + 1)
 			c.pos = end
-			i = end
-			continue
+			i = end + 1
 		}
-		if tomb {
-			c.skipped.Add(1)
-			c.pos = i
-			continue
-		}
-		if len(refs) > 0 && total+len(payload) > maxBytes {
+		if tail {
 			break
 		}
-		refs = append(refs, ref{i, payload})
-		total += len(payload)
-		c.pos = i
-	}
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	arena := make([]byte, total)
-	out := make([]Record, len(refs))
-	off := 0
-	for k, r := range refs {
-		n := copy(arena[off:], r.data)
-		out[k] = Record{Index: r.index, Data: arena[off : off+n : off+n]}
-		off += n
 	}
 	return out, nil
 }
@@ -418,22 +495,14 @@ func (l *Log) countCorruptLocked(from, to uint64, si int, err error) {
 }
 
 // salvageLocked rewrites non-tail segment si after a read found damage in it:
-// close tidwall, quarantine + rewrite with tombstones, reopen.
+// quarantine the original, rewrite it with tombstones for what was lost. Readers
+// reopen it (l.gen).
 func (l *Log) salvageLocked(si int, cause error) error {
 	sf := l.segs[si]
 	l.salvaged[sf.first] = true
+	l.gen++
 	maxIdx := l.segs[si+1].first - 1
-	if err := l.tw.Close(); err != nil && !errors.Is(err, twal.ErrClosed) {
-		l.log.Error("wal: close before salvage", "err", err)
-	}
 	out, rerr := repairSegment(l.dir, sf, maxIdx)
-	tw, err := twal.Open(l.dir, l.twOptions())
-	if err != nil {
-		l.broken = fmt.Errorf("wal: reopen after salvage: %w", err)
-		l.log.Error("wal: unusable", "err", l.broken)
-		return l.broken
-	}
-	l.tw = tw
 	if rerr != nil {
 		l.log.Error("wal: salvage failed; skipping damaged records", "segment", filepath.Base(sf.path), "err", rerr)
 		return nil

@@ -2,16 +2,22 @@
 // durably, before anything else happens to it. It stores opaque []byte records
 // and knows nothing of events.
 //
-// It wraps github.com/tidwall/wal (Binary format, NoSync=true) and adds what that
-// library lacks: a CRC per record, repair of torn and zero-filled tails, salvage
-// of damaged segments, directory fsyncs, group commit, named durable cursors,
-// segment GC and a size cap.
+// It started as a wrapper of github.com/tidwall/wal and keeps that library's
+// on-disk format (Binary entries in segment files named after their first index;
+// TestTidwallReadsOurSegments proves tidwall still reads our directories), but
+// writes and reads the segments itself. tidwall keeps the whole tail segment in
+// one growing []byte and copies every entry into it and again out of it: under
+// load that reallocation and copying, and the garbage it made, were 60% of the
+// ingest path's CPU. On top of the format it adds a CRC per record, repair of torn
+// and zero-filled tails, salvage of damaged segments, directory fsyncs, group
+// commit, named durable cursors, segment GC and a size cap (DEPS.md §3.1 lists
+// what tidwall lacks; the "small CRC'd segment log" it allows is this package).
 //
 // # On-disk layout
 //
-//	DIR/00000000000000000001     segment files, named after their first index (tidwall)
+//	DIR/00000000000000000001     segment files, named after their first index (20 digits)
 //	DIR/00000000000000004711     the last one is the tail, the only one written to
-//	DIR/cursors/NAME             one file per cursor: committed index (8 B BE) | crc32c (4 B)
+//	DIR/cursors/NAME             one file per cursor: two slots of committed index (8 B BE) | crc32c (4 B)
 //	DIR/quarantine/SEG.NANOS.corrupt  original copy of every segment we rewrote
 //
 // A segment is a sequence of tidwall Binary entries, uvarint(len) | data, with
@@ -26,53 +32,64 @@
 //
 // # Durability
 //
-// One writer goroutine takes every queued Append, writes them as one tidwall
-// WriteBatch (one write(2)) and then, per Options.Fsync:
+// One writer goroutine takes every queued Append, frames them into one buffer,
+// writes it to the tail with one write(2) and then, per Options.Fsync:
 //   - always: fsyncs the tail segment and acknowledges the whole group (group
 //     commit: appends that queue up during an fsync share the next one);
 //   - interval: fsyncs every FsyncInterval and acknowledges what it covered;
 //   - never: acknowledges after write(2).
 //
 // Readers (cursors) only see records covered by the policy: fsynced for always and
-// interval, written for never. When tidwall starts a new segment (we mirror its
-// cycle rule to know when) it fsyncs the old one; we fsync the directory before
-// acknowledging anything in the new file. Renames and deletions are followed by a
-// directory fsync too. Cursor commits are temp file + fsync + rename + dir fsync.
+// interval, written for never. Syncs are fdatasync(2). A record that would start
+// in a tail already SegmentSize long starts a new segment instead: the old one is
+// fdatasynced, the new file created, and the directory fsynced before anything in
+// it is acknowledged. Renames and deletions are followed by a directory fsync too.
+//
+// A cursor commit is pwrite(2) of one 12-byte slot + fdatasync. The two slots of
+// a cursor file alternate, so a torn commit only damages the slot being written;
+// the cursor is the larger valid slot. Creating a cursor file is temp file +
+// fsync + rename + dir fsync.
+//
+// Each cursor reads through its own file handle and remembers the byte offset of
+// its next index, so reading on is one pread(2) of about a batch; only a cursor
+// that jumps (Rewind, restart) walks the framing of one segment to find its
+// place. Readers never see bytes past the durable index. Nothing of the log is
+// cached in memory: the page cache holds what was just written.
 //
 // # Crash behaviour
 //
-// On Open, before tidwall sees the directory, the tail segment is scanned:
-//   - torn last entry (tidwall.Open would fail with ErrCorrupt) or zero-filled
-//     tail (tidwall would return phantom empty entries): the file is truncated
+// On Open, the tail segment is scanned before anything else:
+//   - torn last entry or zero-filled tail (tidwall would fail to open the first
+//     and read the second as phantom empty entries): the file is truncated
 //     to the end of the last valid entry and fsynced; logged at WARN,
 //     Stats.Repairs. Those records were never acknowledged under always/interval.
 //   - damage followed by valid entries (a flipped byte, a bad length): the
 //     original is copied to quarantine/, the segment is rewritten with every
-//     intact record at its index and a tombstone for every lost index (tidwall
-//     needs contiguous indices), fsynced, renamed over, dir fsynced; logged at
+//     intact record at its index and a tombstone for every lost index (indices
+//     stay contiguous), fsynced, renamed over, dir fsynced; logged at
 //     ERROR with the lost index ranges; Stats.CorruptRecords.
 //
 // Older segments are checked lazily, when a cursor reads them: any CRC, magic,
-// index or framing error (tidwall's ErrCorrupt) in a non-tail segment makes us
-// close tidwall, quarantine and rewrite that one segment the same way, and reopen.
-// A segment is salvaged at most once per process; whatever still fails to read is
-// skipped and counted. Nothing panics, nothing loops, and at most a segment or two
-// is ever in memory (tidwall keeps the tail and a 2-segment read cache).
+// index or framing error in a non-tail segment makes us quarantine and rewrite
+// that one segment the same way; readers reopen it. A segment is salvaged at most
+// once per process; whatever still fails to read is skipped and counted (in the
+// tail, a framing error skips what was written so far and reading goes on at the
+// end of the file). Nothing panics, nothing loops, and memory holds at most the
+// batch each cursor reads.
 //
 // Cursor files are CRC'd; an unreadable one restarts that consumer at the first
 // retained record (re-delivery, never loss). A cursor past the last record (its
 // records were cut by a tail repair) is moved back to the last record.
 //
 // A failed write or fsync (disk full, I/O error) fails the appends of that group,
-// then the writer closes tidwall, repairs the tail and reopens, so later appends
-// work again once the cause is gone.
+// then the writer closes the tail, repairs it and reopens, so later appends work
+// again once the cause is gone.
 //
 // # GC and the size cap
 //
 // Whole segments are deleted once every cursor's committed index is past their
 // last index; with no cursors at all, everything durable counts as delivered.
-// tidwall's TruncateFront(i) copies the rest of the segment holding i, so GC only
-// ever truncates at a segment's first index. It runs in the writer goroutine.
+// GC deletes whole files, never the tail, and runs in the writer goroutine.
 //
 // MaxSize counts segment bytes and is enforced at segment granularity
 // (SegmentSize is capped at MaxSize/4, one Append at MaxSize/4). When an append

@@ -9,7 +9,7 @@ import (
 	"io"
 )
 
-// Entry data layout (inside one tidwall Binary entry, which is uvarint(len) | data):
+// Entry data layout (framed as uvarint(len) | data, tidwall/wal's Binary format):
 //
 //	magic(4) | index(8, big endian) | crc32c(4, big endian, over index+payload) | payload
 const headerLen = 16
@@ -33,7 +33,7 @@ var (
 	errTruncated = errors.New("entry runs past end of segment")
 )
 
-// appendEntry appends the entry data (no tidwall framing) for payload at index.
+// appendEntry appends the entry data (without the framing) for payload at index.
 func appendEntry(dst []byte, index uint64, payload []byte, tomb bool) []byte {
 	m := magicRecord
 	if tomb {
@@ -49,7 +49,7 @@ func appendEntry(dst []byte, index uint64, payload []byte, tomb bool) []byte {
 	return append(dst, payload...)
 }
 
-// entrySize is the number of bytes a payload occupies on disk, tidwall framing included.
+// entrySize is the number of bytes a payload occupies on disk, framing included.
 func entrySize(payloadLen int) int64 {
 	n := headerLen + payloadLen
 	return int64(uvarintLen(uint64(n)) + n)

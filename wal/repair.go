@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// segFile is one segment file: tidwall names it after its first index (20 digits).
+// segFile is one segment file, named after its first index (20 digits).
 type segFile struct {
 	first uint64
 	path  string
@@ -74,7 +74,8 @@ func syncDir(dir string) error {
 }
 
 // cleanupTemp removes temporary files that a crash may have left behind: our
-// rewrite files and tidwall's *.TEMP files (tidwall cleans up START/END itself).
+// rewrite files, and the *.TEMP/*.START/*.END copies tidwall/wal (which older
+// versions used) makes while truncating; the segment they copy from still exists.
 func cleanupTemp(dir string) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -82,7 +83,8 @@ func cleanupTemp(dir string) error {
 	}
 	for _, de := range des {
 		n := de.Name()
-		if de.Type().IsRegular() && (strings.HasSuffix(n, ".rewrite") || strings.HasSuffix(n, ".TEMP")) {
+		if de.Type().IsRegular() && (strings.HasSuffix(n, ".rewrite") || strings.HasSuffix(n, ".TEMP") ||
+			strings.HasSuffix(n, ".START") || strings.HasSuffix(n, ".END")) {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return err
 			}
@@ -203,7 +205,7 @@ func repairSegment(dir string, sf segFile, maxIdx uint64) (repairOutcome, error)
 	return out, nil
 }
 
-// appendFramed appends a whole tidwall Binary entry: uvarint(len) | entry data.
+// appendFramed appends a whole framed entry: uvarint(len) | entry data.
 func appendFramed(dst []byte, index uint64, payload []byte, tomb bool) []byte {
 	dst = binary.AppendUvarint(dst, uint64(headerLen+len(payload)))
 	return appendEntry(dst, index, payload, tomb)

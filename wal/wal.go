@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	twal "github.com/tidwall/wal"
 )
 
 // Fsync is the durability policy of Append.
@@ -132,15 +130,15 @@ type Log struct {
 	log  *slog.Logger
 	dir  string
 
-	mu            sync.Mutex // guards everything below and every call into tw
-	tw            *twal.Log
-	segs          []segFile // model of the files; last is the tail
-	first, last   uint64    // first retained, last written; empty: first == last+1
-	durable       uint64    // readers see records ≤ durable
+	mu            sync.Mutex // guards everything below
+	segs          []segFile  // model of the files; last is the tail
+	first, last   uint64     // first retained, last written; empty: first == last+1
+	durable       uint64     // readers see records ≤ durable
 	durableCh     chan struct{}
 	cursors       map[string]*Cursor
 	closed        bool
 	broken        error
+	gen           uint64              // bumped when segment files are replaced (salvage, recovery)
 	salvaged      map[uint64]bool     // non-tail segments rewritten lazily (by first index)
 	corruptLogged map[uint64]bool     // segments whose corrupt reads were logged
 	corruptSeen   map[uint64]struct{} // indices counted as corrupt by lazy reads
@@ -149,17 +147,22 @@ type Log struct {
 	repairs       uint64
 
 	// writer side
-	qmu      sync.Mutex
-	queue    []*request
-	qclosed  bool
-	qsig     chan struct{}
-	gcsig    chan struct{}
-	closeCh  chan struct{}
-	wdone    chan struct{}
-	syncf    *os.File // tail segment, for fsync (writer goroutine only, after Open)
-	syncPath string
-	batch    twal.Batch
-	scratch  []byte
+	qmu     sync.Mutex
+	queue   []*request
+	qclosed bool
+	qsig    chan struct{}
+	gcsig   chan struct{}
+	closeCh chan struct{}
+	wdone   chan struct{}
+	tail    *os.File // the tail segment, opened for appending (writer goroutine only, after Open)
+	wbuf    []byte   // one group's framed entries
+	cuts    []cut
+}
+
+// cut is where, inside one group's buffer, a new segment starts.
+type cut struct {
+	pos   int    // offset in Log.wbuf
+	first uint64 // the new segment's first index
 }
 
 func (o *Options) setDefaults() error {
@@ -198,21 +201,8 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-func (l *Log) twOptions() *twal.Options {
-	return &twal.Options{
-		NoSync:           true, // we fsync ourselves (group commit)
-		SegmentSize:      int(l.opts.SegmentSize),
-		LogFormat:        twal.Binary,
-		SegmentCacheSize: 2,
-		NoCopy:           true, // payloads are copied out under l.mu
-		AllowEmpty:       true, // GC may delete every record
-		DirPerms:         0o750,
-		FilePerms:        0o640,
-	}
-}
-
 // Open opens (creating if needed) the log in o.Dir. It repairs the tail segment
-// before handing the directory to tidwall/wal (see doc.go).
+// first (see doc.go).
 func Open(o Options) (*Log, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
@@ -241,34 +231,21 @@ func Open(o Options) (*Log, error) {
 	if err := cleanupTemp(dir); err != nil {
 		return nil, fmt.Errorf("wal: cleanup: %w", err)
 	}
-	if err := l.repairTail(); err != nil {
-		return nil, fmt.Errorf("wal: repair tail: %w", err)
-	}
-	if l.tw, err = twal.Open(dir, l.twOptions()); err != nil {
-		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
-	}
-	if err := l.rebuildModel(); err != nil {
-		l.tw.Close()
+	if err := l.openStore(); err != nil {
 		return nil, err
 	}
 	if err := syncDir(dir); err != nil {
-		l.tw.Close()
+		l.tail.Close()
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	if err := l.reopenSyncFile(); err != nil {
-		l.tw.Close()
-		return nil, err
-	}
 	// Everything on disk at open is made durable now.
-	if err := l.syncf.Sync(); err != nil {
-		l.tw.Close()
-		l.syncf.Close()
+	if err := l.tail.Sync(); err != nil {
+		l.tail.Close()
 		return nil, fmt.Errorf("wal: fsync tail: %w", err)
 	}
 	l.durable = l.last
 	if err := l.loadCursors(); err != nil {
-		l.tw.Close()
-		l.syncf.Close()
+		l.tail.Close()
 		return nil, err
 	}
 	l.log.Info("wal opened", "dir", dir, "first", l.first, "last", l.last, "segments", len(l.segs),
@@ -278,18 +255,50 @@ func Open(o Options) (*Log, error) {
 	return l, nil
 }
 
-// repairTail checks the last segment on disk before tidwall reads it: tidwall
-// refuses a torn last entry (ErrCorrupt) and reads a zero-filled tail as phantom
-// empty entries.
-func (l *Log) repairTail() error {
+// openStore repairs the tail segment (creating the first segment of a new log),
+// builds the model of the segment files and opens the tail for appending.
+func (l *Log) openStore() error {
+	last, err := l.repairTail()
+	if err != nil {
+		return fmt.Errorf("wal: repair tail: %w", err)
+	}
 	segs, err := listSegments(l.dir)
-	if err != nil || len(segs) == 0 {
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	if len(segs) == 0 {
+		return fmt.Errorf("wal: no segment in %s", l.dir)
+	}
+	tail, err := openTail(segs[len(segs)-1].path)
+	if err != nil {
 		return err
+	}
+	l.segs, l.first, l.last, l.tail = segs, segs[0].first, last, tail
+	return nil
+}
+
+// repairTail checks the last segment on disk and returns its last index: a torn
+// last entry or a zero-filled tail is cut off, damage followed by valid entries
+// is salvaged (see doc.go). A directory without segments gets its first one.
+func (l *Log) repairTail() (uint64, error) {
+	segs, err := listSegments(l.dir)
+	if err != nil {
+		return 0, err
+	}
+	if len(segs) == 0 {
+		f, err := createSegment(filepath.Join(l.dir, segmentName(1)))
+		if err != nil {
+			return 0, err
+		}
+		if err := f.Close(); err != nil {
+			return 0, err
+		}
+		return 0, syncDir(l.dir)
 	}
 	tail := segs[len(segs)-1]
 	out, err := repairSegment(l.dir, tail, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	switch {
 	case out.truncated:
@@ -304,46 +313,7 @@ func (l *Log) repairTail() error {
 		l.log.Error("wal: corrupt tail segment rewritten; records lost", "segment", filepath.Base(tail.path),
 			"lost", lost, "lost_indices", lostRanges(out.res.Damages), "quarantine", out.quarantine)
 	}
-	return nil
-}
-
-// rebuildModel reloads segment files and indices after tidwall (re)opened.
-func (l *Log) rebuildModel() error {
-	segs, err := listSegments(l.dir)
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
-	if len(segs) == 0 {
-		return fmt.Errorf("wal: no segment after open in %s", l.dir)
-	}
-	first, err := l.tw.FirstIndex()
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
-	last, err := l.tw.LastIndex()
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
-	}
-	l.segs, l.first, l.last = segs, first, last
-	return nil
-}
-
-func (l *Log) tailPath() string { return l.segs[len(l.segs)-1].path }
-
-func (l *Log) reopenSyncFile() error {
-	p := l.tailPath()
-	if l.syncf != nil && l.syncPath == p {
-		return nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("wal: open tail for fsync: %w", err)
-	}
-	if l.syncf != nil {
-		l.syncf.Close()
-	}
-	l.syncf, l.syncPath = f, p
-	return nil
+	return out.res.LastIndex, nil
 }
 
 func (l *Log) bytesLocked() int64 {
@@ -560,60 +530,81 @@ func (l *Log) run() {
 	}
 }
 
-// writeGroup writes the records of group as one tidwall batch (write(2), no fsync).
+// writeGroup writes the records of group to the tail with one write(2) (one per
+// segment when the group crosses into a new one), no fsync. Only the writer
+// goroutine calls it; it holds l.mu only to read and update the model, so cursors
+// read while it writes.
 func (l *Log) writeGroup(group []*request) error {
 	l.mu.Lock()
 	if l.broken != nil {
 		l.mu.Unlock()
 		return l.broken
 	}
-	l.batch.Clear()
-	segSize := l.opts.SegmentSize
-	// Mirror tidwall's cycle rule to know when segment files appear.
-	segs := l.segs
-	tail := segs[len(segs)-1]
-	newSegs := segs[: len(segs)-1 : len(segs)-1]
-	var added []segFile
-	if tail.size > segSize {
-		added = append(added, tail)
-		tail = segFile{first: l.last + 1, path: filepath.Join(l.dir, segmentName(l.last+1))}
-	}
+	size := l.segs[len(l.segs)-1].size
 	idx := l.last + 1
+	l.mu.Unlock()
+
+	segSize := l.opts.SegmentSize
+	l.wbuf, l.cuts = l.wbuf[:0], l.cuts[:0]
 	for _, r := range group {
 		r.first = idx
 		for _, rec := range r.recs {
-			l.scratch = appendEntry(l.scratch[:0], idx, rec, false)
-			l.batch.Write(idx, l.scratch)
-			tail.size += int64(uvarintLen(uint64(len(l.scratch))) + len(l.scratch))
-			if tail.size >= segSize {
-				added = append(added, tail)
-				tail = segFile{first: idx + 1, path: filepath.Join(l.dir, segmentName(idx+1))}
+			if size >= segSize {
+				// The tail is full: this record starts the next segment.
+				l.cuts = append(l.cuts, cut{pos: len(l.wbuf), first: idx})
+				size = 0
 			}
+			l.wbuf = appendFramed(l.wbuf, idx, rec, false)
+			size += entrySize(len(rec))
 			idx++
 		}
 		r.last = idx - 1
 	}
-	if err := l.tw.WriteBatch(&l.batch); err != nil {
-		l.batch.Clear()
-		err = fmt.Errorf("wal: write: %w", err)
-		l.log.Error("wal: write failed; reopening", "err", err)
-		l.recoverLocked()
-		l.mu.Unlock()
-		l.reopenSyncFileLogged()
-		return err
+
+	// Write: the current tail up to the first cut, then each new segment.
+	var added []segFile
+	written := int64(0) // bytes written to the file that was the tail on entry
+	start := 0
+	for k := 0; k <= len(l.cuts); k++ {
+		end := len(l.wbuf)
+		if k < len(l.cuts) {
+			end = l.cuts[k].pos
+		}
+		if _, err := l.tail.Write(l.wbuf[start:end]); err != nil {
+			return l.fail(fmt.Errorf("wal: write: %w", err))
+		}
+		if k == 0 {
+			written = int64(end - start)
+		} else {
+			added[k-1].size = int64(end - start)
+		}
+		if k == len(l.cuts) {
+			break
+		}
+		// Roll: the full segment is made durable before it stops being the tail.
+		if err := datasync(l.tail); err != nil {
+			return l.fail(fmt.Errorf("wal: fsync: %w", err))
+		}
+		next := segFile{first: l.cuts[k].first, path: filepath.Join(l.dir, segmentName(l.cuts[k].first))}
+		f, err := createSegment(next.path)
+		if err != nil {
+			return l.fail(err)
+		}
+		l.tail.Close()
+		l.tail = f
+		added = append(added, next)
+		start = end
 	}
+
+	l.mu.Lock()
+	l.segs[len(l.segs)-1].size += written
+	l.segs = append(l.segs, added...)
 	l.last = idx - 1
-	newSegs = append(append(newSegs, added...), tail)
-	l.segs = newSegs
 	if l.opts.Fsync == FsyncNever {
 		l.setDurableLocked(l.last)
 	}
-	rolled := len(added) > 0
 	l.mu.Unlock()
-	if rolled {
-		if err := l.reopenSyncFile(); err != nil {
-			return l.fail(err)
-		}
+	if len(added) > 0 {
 		if err := syncDir(l.dir); err != nil {
 			return l.fail(fmt.Errorf("wal: fsync dir: %w", err))
 		}
@@ -621,46 +612,27 @@ func (l *Log) writeGroup(group []*request) error {
 	return nil
 }
 
-func (l *Log) reopenSyncFileLogged() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.broken != nil {
-		return
-	}
-	if err := l.reopenSyncFile(); err != nil {
-		l.broken = err
-		l.log.Error("wal: unusable", "err", err)
-	}
-}
-
-// fail handles an error after records were written: reopen (repairing the tail).
+// fail handles a failed write or fsync: close the tail, repair it (a partial
+// write leaves a torn entry) and reopen, so later appends work again once the
+// cause (disk full) is gone. The group's appends fail.
 func (l *Log) fail(err error) error {
 	l.log.Error("wal: i/o error; reopening", "err", err)
 	l.mu.Lock()
 	l.recoverLocked()
 	l.mu.Unlock()
-	l.reopenSyncFileLogged()
 	return err
 }
 
-// recoverLocked closes tidwall, repairs the tail and reopens, so that a failed
-// write (disk full) leaves neither a torn entry nor a diverged in-memory state.
+// recoverLocked closes the tail, repairs it and reloads the model of the files.
 func (l *Log) recoverLocked() {
-	l.tw.Close()
-	if err := l.repairTail(); err != nil {
-		l.broken = fmt.Errorf("wal: repair after error: %w", err)
-		l.log.Error("wal: unusable", "err", l.broken)
-		return
+	if l.tail != nil {
+		l.tail.Close()
+		l.tail = nil
 	}
-	tw, err := twal.Open(l.dir, l.twOptions())
-	if err != nil {
+	l.gen++
+	if err := l.openStore(); err != nil {
 		l.broken = fmt.Errorf("wal: reopen after error: %w", err)
 		l.log.Error("wal: unusable", "err", l.broken)
-		return
-	}
-	l.tw = tw
-	if err := l.rebuildModel(); err != nil {
-		l.broken = err
 		return
 	}
 	if l.durable > l.last {
@@ -669,8 +641,16 @@ func (l *Log) recoverLocked() {
 }
 
 func (l *Log) fsync() error {
+	if l.tail == nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.broken != nil {
+			return l.broken
+		}
+		return ErrClosed
+	}
 	t := time.Now()
-	err := l.syncf.Sync()
+	err := datasync(l.tail)
 	if l.opts.OnFsync != nil {
 		l.opts.OnFsync(time.Since(t))
 	}
@@ -749,36 +729,22 @@ func (l *Log) dropOldest(need int64) bool {
 	return true
 }
 
-// truncateFrontLocked deletes segs[:k] through tidwall. TruncateFront copies the
-// segment holding the new first index, so it is only ever called at a segment
-// boundary. Runs in the writer goroutine (it may replace the tail file).
+// truncateFrontLocked deletes the files of segs[:k] (never the tail) and fsyncs
+// the directory. Runs in the writer goroutine.
 func (l *Log) truncateFrontLocked(k int) error {
-	newFirst := l.segs[k].first
-	tailReplaced := k == len(l.segs)-1
-	if err := l.tw.TruncateFront(newFirst); err != nil {
-		err = fmt.Errorf("wal: truncate front to %d: %w", newFirst, err)
-		l.log.Error("wal: gc failed; reopening", "err", err)
-		l.recoverLocked()
-		if l.broken == nil {
-			if err := l.reopenSyncFile(); err != nil {
-				l.broken = err
-			}
-		}
-		return err
-	}
-	l.segs = append([]segFile(nil), l.segs[k:]...)
-	l.first = newFirst
-	if err := syncDir(l.dir); err != nil {
-		l.log.Error("wal: fsync dir after gc", "err", err)
-	}
-	if tailReplaced {
-		// The tail file itself was replaced by a copy: reopen our fsync handle.
-		l.syncf.Close()
-		l.syncf = nil
-		if err := l.reopenSyncFile(); err != nil {
-			l.broken = err
+	k = min(k, len(l.segs)-1)
+	for i := 0; i < k; i++ {
+		if err := os.Remove(l.segs[i].path); err != nil && !os.IsNotExist(err) {
+			l.segs = append([]segFile(nil), l.segs[i:]...)
+			l.first = l.segs[0].first
+			l.log.Error("wal: gc: remove segment", "err", err)
 			return err
 		}
+	}
+	l.segs = append([]segFile(nil), l.segs[k:]...)
+	l.first = l.segs[0].first
+	if err := syncDir(l.dir); err != nil {
+		l.log.Error("wal: fsync dir after gc", "err", err)
 	}
 	return nil
 }
@@ -824,17 +790,31 @@ func (l *Log) Close() error {
 	l.qmu.Unlock()
 	<-l.wdone
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.closed = true
 	close(l.durableCh)
-	err := l.tw.Close()
-	if errors.Is(err, twal.ErrClosed) {
-		err = nil
+	cursors := make([]*Cursor, 0, len(l.cursors))
+	for _, c := range l.cursors {
+		cursors = append(cursors, c)
 	}
-	if l.syncf != nil {
-		l.syncf.Close()
+	tail := l.tail
+	l.tail = nil
+	l.mu.Unlock()
+	// Readers see closed (under l.mu) before touching their files.
+	for _, c := range cursors {
+		c.mu.Lock()
+		c.rd.close()
+		c.mu.Unlock()
+		c.cmu.Lock()
+		if c.file != nil {
+			c.file.Close()
+			c.file = nil
+		}
+		c.cmu.Unlock()
 	}
-	if err != nil {
+	if tail == nil {
+		return nil
+	}
+	if err := tail.Close(); err != nil {
 		return fmt.Errorf("wal: close: %w", err)
 	}
 	return nil

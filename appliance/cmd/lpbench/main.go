@@ -35,6 +35,7 @@ type options struct {
 	fsync     string
 	keep      bool
 	receiver  string
+	profile   string // write a CPU profile of logpacker under load here
 }
 
 type result struct {
@@ -82,6 +83,7 @@ func main() {
 	flag.StringVar(&o.fsync, "fsync", "always", "logpacker [wal] fsync (always, interval, never)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
 	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected arguments: %q", flag.Args())
@@ -348,6 +350,16 @@ max_size = 0
 	if err := waitReady(ctx, p, port, httpPort, 30*time.Second); err != nil {
 		r.err = fmt.Errorf("logpacker: %w%s", err, p.tail())
 		return r
+	}
+	if o.profile != "" {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			if err := fetchProfile(httpPort, o.duration, o.profile); err != nil {
+				fmt.Fprintf(os.Stderr, "lpbench: cpu profile: %v\n", err)
+			}
+		}()
 	}
 	measure(ctx, o, r, p, port, out)
 	if !o.keep {
@@ -706,4 +718,25 @@ func secs(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "lpbench: "+format+"\n", args...)
 	os.Exit(2)
+}
+
+// fetchProfile saves logpacker's /debug/pprof/profile for the load's duration.
+func fetchProfile(httpPort int, d time.Duration, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", httpPort, secs(d)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
