@@ -14,7 +14,8 @@ type Source interface {
 	Run(ctx context.Context, emit EmitFunc) error
 }
 
-// EmitFunc hands a batch of events to the node's ingest path.
+// EmitFunc hands a batch of events to the node's ingest path. It returns nil
+// only once they are durable, and keeps nothing of evs: sources reuse the slice.
 type EmitFunc = func(context.Context, []protocol.Event) error
 
 // Sink is an output. Write delivers evs; nil means delivered (durably, as far

@@ -66,6 +66,7 @@ type FileOutputConfig struct {
 	MaxSize   int64  // rotate when the file would exceed this; 0 never rotates
 	MaxFiles  int    // rotated files kept (path.1 … path.N)
 	BatchSize int
+	PageCache string // "drop" (default): written lines leave the page cache once fsynced; "keep"
 }
 
 // ConfigError names the file, line and key of a bad setting.
@@ -159,6 +160,7 @@ var schema = map[string]map[string]setter{
 		"max_size":   func(c *Config, v string) error { return setSize(&c.FileOutput.MaxSize, v, 0, 1<<50) },
 		"max_files":  func(c *Config, v string) error { return setInt(&c.FileOutput.MaxFiles, v, 0, 10000) },
 		"batch_size": func(c *Config, v string) error { return setInt(&c.FileOutput.BatchSize, v, 1, 1<<20) },
+		"page_cache": func(c *Config, v string) error { return setOneOf(&c.FileOutput.PageCache, v, "drop", "keep") },
 	},
 }
 

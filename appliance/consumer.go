@@ -46,7 +46,7 @@ func (c *consumer) run(ctx context.Context) error {
 		evs = evs[:0]
 		for _, r := range recs {
 			var ev protocol.Event
-			if err := ev.UnmarshalBinary(r.Data); err != nil {
+			if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // records are fresh buffers, never reused
 				// The WAL's CRC passed, so this is a codec bug or a newer format:
 				// keep the bytes for a human, never drop silently.
 				c.m.decodeErrors.Inc()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // binaryVersion is the first byte of every encoded event. Decoders reject
@@ -84,13 +85,28 @@ func (e *Event) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil), ni
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. All strings of the
 // event share one allocation copied from b, so b may be reused afterwards.
 func (e *Event) UnmarshalBinary(b []byte) error {
+	return e.unmarshal(b, string(b))
+}
+
+// UnmarshalBinaryShared is UnmarshalBinary without the copy: the event's
+// strings point into b, which must never be modified afterwards (b is kept
+// alive as long as the event). For buffers read once and not reused, such as
+// the records a WAL cursor returns.
+func (e *Event) UnmarshalBinaryShared(b []byte) error {
+	if len(b) == 0 {
+		return e.unmarshal(b, "")
+	}
+	return e.unmarshal(b, unsafe.String(&b[0], len(b)))
+}
+
+func (e *Event) unmarshal(b []byte, s string) error {
 	if len(b) < 5 {
 		return fmt.Errorf("protocol: decode event: header: %w", ErrTruncated)
 	}
 	if b[0] != binaryVersion {
 		return fmt.Errorf("protocol: decode event: unknown version %d", b[0])
 	}
-	d := decoder{s: string(b), off: 5}
+	d := decoder{s: s, off: 5}
 	flags := b[1]
 	if flags&^(flagTime|flagReceived) != 0 {
 		return fmt.Errorf("protocol: decode event: unknown flags %#x", flags)

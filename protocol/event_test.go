@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -185,8 +186,16 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte{1, 3, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := DecodeEvent(b)
+		var shared Event
+		serr := shared.UnmarshalBinaryShared(bytes.Clone(b))
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("copying decode: %v, shared decode: %v", err, serr)
+		}
 		if err != nil {
 			return
+		}
+		if string(shared.AppendBinary(nil)) != string(ev.AppendBinary(nil)) {
+			t.Fatalf("shared decode differs from copying decode")
 		}
 		// whatever decodes must re-encode to the same bytes (canonical form)
 		// except Fields order, which the encoder sorts

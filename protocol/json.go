@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -17,6 +18,11 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // transport, peer, hops, count, parse_error (only when set). Invalid UTF-8 is
 // replaced by U+FFFD, as encoding/json does.
 func (e *Event) AppendJSON(dst []byte) []byte {
+	// Room for the fixed text and the common fields, so a fresh dst grows once.
+	if n := 256 + len(e.ID.Node) + len(e.Host) + len(e.App) + len(e.ProcID) + len(e.MsgID) +
+		len(e.Message) + len(e.Transport) + len(e.Peer) + len(e.ParseErr); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
 	dst = append(dst, `{"id":"`...)
 	dst = appendEscaped(dst, e.ID.Node)
 	dst = append(dst, ':')
@@ -63,7 +69,14 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, `],"fields":{`...)
 	if len(e.Fields) > 0 {
-		for i, k := range sortedKeys(e.Fields) {
+		// Sorted as sortedKeys does, in a stack buffer for the usual few keys.
+		var buf [16]string
+		keys := buf[:0]
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -229,8 +242,99 @@ func appendJSONTime(dst []byte, t time.Time) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, TimeLayout)
+	dst = appendTimeLayout(dst, t)
 	return append(dst, '"')
+}
+
+// Bounds of the fast path in appendTimeLayout: Unix seconds of 0000-01-01T00:00:00Z
+// and 9999-12-31T23:59:59Z, and the largest zone offset it prints itself.
+const (
+	fastTimeMinUnix   = -62167219200
+	fastTimeMaxUnix   = 253402300799
+	fastTimeMaxOffset = 99*3600 + 59*60
+)
+
+// appendTimeLayout appends t formatted exactly as t.AppendFormat(dst, TimeLayout)
+// would, without the general layout interpreter. Years outside 0000..9999 and
+// offsets of 100 hours or more go through AppendFormat.
+func appendTimeLayout(dst []byte, t time.Time) []byte {
+	_, offset := t.Zone()
+	sec := t.Unix()
+	if sec < fastTimeMinUnix || sec > fastTimeMaxUnix ||
+		offset > fastTimeMaxOffset || offset < -fastTimeMaxOffset {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	local := sec + int64(offset) + 719468*86400 // seconds since 0000-03-01
+	if local < 0 {
+		return t.AppendFormat(dst, TimeLayout) // before year 0 once offset applied
+	}
+	days := uint64(local) / 86400
+	secOfDay := uint32(uint64(local) - days*86400)
+
+	// Civil date from days since 0000-03-01 (H. Hinnant's days_from_civil inverse).
+	era := days / 146097
+	doe := uint32(days - era*146097)                       // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	year := uint32(era)*400 + yoe
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                  // [0, 11], March = 0
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month = mp - 9
+		year++
+	}
+	if year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+
+	var b [35]byte
+	b[0] = byte('0' + year/1000)
+	b[1] = byte('0' + year/100%10)
+	b[2] = byte('0' + year/10%10)
+	b[3] = byte('0' + year%10)
+	b[4] = '-'
+	put2(b[5:7], month)
+	b[7] = '-'
+	put2(b[8:10], day)
+	b[10] = 'T'
+	hour := secOfDay / 3600
+	put2(b[11:13], hour)
+	b[13] = ':'
+	rem := secOfDay - hour*3600
+	minute := rem / 60
+	put2(b[14:16], minute)
+	b[16] = ':'
+	put2(b[17:19], rem-minute*60)
+	b[19] = '.'
+	ns := uint32(t.Nanosecond())
+	for i := 28; i >= 20; i-- {
+		q := ns / 10
+		b[i] = byte('0' + ns - q*10)
+		ns = q
+	}
+	if offset == 0 {
+		b[29] = 'Z'
+		return append(dst, b[:30]...)
+	}
+	// As AppendFormat: whole minutes, truncated toward zero; seconds dropped.
+	zone := offset / 60
+	b[29] = '+'
+	if zone < 0 {
+		b[29] = '-'
+		zone = -zone
+	}
+	put2(b[30:32], uint32(zone/60))
+	b[32] = ':'
+	put2(b[33:35], uint32(zone%60))
+	return append(dst, b[:]...)
+}
+
+// put2 writes v (< 100) as two decimal digits.
+func put2(b []byte, v uint32) {
+	_ = b[1]
+	b[0] = byte('0' + v/10)
+	b[1] = byte('0' + v%10)
 }
 
 func appendKV(dst []byte, k, v string) []byte {
@@ -248,18 +352,43 @@ func appendQuoted(dst []byte, s string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe[c] is true for the bytes appendEscaped copies unchanged without
+// further thought: printable ASCII other than '"', '\\', '<', '>' and '&'
+// (0x7f included). Bytes >= 0x80 are false: they need UTF-8 validation.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'], t['<'], t['>'], t['&'] = false, false, false, false, false
+	return t
+}()
+
 // appendEscaped escapes s for a JSON string body: quotes, backslash, control
 // characters, <, >, & (as encoding/json does, so output is safe in HTML),
 // U+2028/U+2029, and invalid UTF-8 (as U+FFFD).
+//
+// Runs of bytes needing no change, including valid multi-byte UTF-8, are
+// copied with a single append.
 func appendEscaped(dst []byte, s string) []byte {
+	if cap(dst)-len(dst) < len(s) {
+		dst = slices.Grow(dst, len(s)+len(s)/8)
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	i := 0
+	for i < len(s) {
+		// Fast scan over safe ASCII, eight bytes per step where possible.
+		for i+8 <= len(s) && jsonSafe[s[i]] && jsonSafe[s[i+1]] && jsonSafe[s[i+2]] && jsonSafe[s[i+3]] &&
+			jsonSafe[s[i+4]] && jsonSafe[s[i+5]] && jsonSafe[s[i+6]] && jsonSafe[s[i+7]] {
+			i += 8
+		}
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -281,7 +410,7 @@ func appendEscaped(dst []byte, s string) []byte {
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
-			i += size
+			i++
 			start = i
 			continue
 		}

@@ -380,6 +380,9 @@ func (r *segReader) readWindow(records, maxBytes int) int {
 // and over what it skips. Records alias freshly allocated read buffers.
 func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int) ([]Record, error) {
 	var out []Record
+	if n := min(maxRecords, int(l.durable-from+1), 1<<16); n > 0 {
+		out = make([]Record, 0, n)
+	}
 	total := 0
 	r := &c.rd
 	i := from

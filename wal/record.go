@@ -40,10 +40,8 @@ func appendEntry(dst []byte, index uint64, payload []byte, tomb bool) []byte {
 		m = magicTombstone
 	}
 	dst = append(dst, m[:]...)
-	var ib [8]byte
-	binary.BigEndian.PutUint64(ib[:], index)
-	dst = append(dst, ib[:]...)
-	c := crc32.Update(0, castagnoli, ib[:])
+	dst = binary.BigEndian.AppendUint64(dst, index)
+	c := crc32.Update(0, castagnoli, dst[len(dst)-8:])
 	c = crc32.Update(c, castagnoli, payload)
 	dst = binary.BigEndian.AppendUint32(dst, c)
 	return append(dst, payload...)

@@ -3,6 +3,7 @@ package syslog
 import (
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	gosyslog "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/rfc5424"
@@ -36,6 +37,32 @@ type Parser struct {
 	now   func() time.Time
 	m5424 gosyslog.Machine
 	zones map[int]*time.Location // fixed zones by offset in seconds, so times do not allocate
+	arena []byte                 // backing store of the strings of parsed events
+}
+
+const (
+	arenaSize     = 64 << 10
+	arenaMaxEntry = 4 << 10
+)
+
+// str returns b as a string. Small inputs are copied into the parser's arena,
+// one allocation per 64 KiB instead of one per message: bytes appended to the
+// arena are never written again (a full arena is replaced, not reused), so
+// the strings stay immutable. A string keeps its whole arena chunk alive,
+// which is fine for events that live until they are in the WAL.
+func (p *Parser) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaMaxEntry {
+		return string(b)
+	}
+	if cap(p.arena)-len(p.arena) < len(b) {
+		p.arena = make([]byte, 0, arenaSize)
+	}
+	start := len(p.arena)
+	p.arena = append(p.arena, b...)
+	return unsafe.String(&p.arena[start], len(b))
 }
 
 // NewParser returns a Parser with the given options.
@@ -97,7 +124,7 @@ func (p *Parser) raw(msg []byte, pri int, reason string, ev *protocol.Event) {
 	ev.Time = time.Time{}
 	ev.Host, ev.App, ev.ProcID, ev.MsgID = "", "", "", ""
 	ev.SD = nil
-	ev.Message = string(msg)
+	ev.Message = p.str(msg)
 	ev.ParseErr = reason
 }
 

@@ -11,7 +11,7 @@ import (
 // hand-written: go-syslog's RFC 3164 machine loses messages on real input
 // (TestGoSyslog3164Defects shows each case).
 func (p *Parser) parse3164(b []byte, pri int, hadPRI bool, ev *protocol.Event) {
-	s := string(b)
+	s := p.str(b)
 	setPRI(ev, pri)
 	i := 0
 	for i < len(s) && s[i] == ' ' {

@@ -142,7 +142,7 @@ func (p *Parser) fast5424(msg []byte, pri, n int, ev *protocol.Event) bool {
 	if msg[i] != '-' && msg[i] != '[' {
 		return false
 	}
-	s := string(msg)
+	s := p.str(msg)
 	sd, j, ok := scanSD(s, i, true)
 	if !ok {
 		return false

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"logpacker/protocol"
 )
 
@@ -25,7 +27,12 @@ type Options struct {
 	// find lines already written by a batch whose cursor commit was lost in a
 	// crash. It must cover one output batch; default 32 MiB.
 	TailScan int64
-	Logger   *slog.Logger
+	// KeepCache leaves written lines in the page cache. By default they are
+	// dropped (posix_fadvise DONTNEED) once fsynced: the file is written once
+	// and read rarely, and its pages would otherwise push the host's useful
+	// cache out (and, on a VM, make the host back ever more fresh memory).
+	KeepCache bool
+	Logger    *slog.Logger
 }
 
 // Writer is the JSON-lines file output: one event per line in the public
@@ -36,6 +43,7 @@ type Writer struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+	kept int64 // bytes [kept, size) are still in the page cache
 	buf  []byte
 	// seen holds the IDs found at the end of the file on open. After a crash
 	// the WAL replays the last uncommitted batch; the prefix of it that had
@@ -98,7 +106,7 @@ func (w *Writer) open() error {
 		f.Close()
 		return fmt.Errorf("sink/file: seek: %w", err)
 	}
-	w.f, w.size = f, size
+	w.f, w.size, w.kept = f, size, size
 	return syncDir(filepath.Dir(w.o.Path))
 }
 
@@ -265,6 +273,13 @@ func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sink/file: fsync %s: %w", w.o.Path, err)
+	}
+	if !w.o.KeepCache {
+		// Clean now, so DONTNEED frees the pages (whole pages only; the
+		// partial last page stays for the next batch). Advice: errors ignored.
+		from := w.kept &^ 4095
+		unix.Fadvise(int(w.f.Fd()), from, w.size-from, unix.FADV_DONTNEED)
+		w.kept = w.size
 	}
 	if cap(w.buf) > 16<<20 {
 		w.buf = nil

@@ -9,7 +9,8 @@ import (
 	psyslog "logpacker/protocol/syslog"
 )
 
-// EmitFunc hands a batch to the node's ingest path; nil means durable.
+// EmitFunc hands a batch to the node's ingest path; nil means durable. It
+// must not keep evs after it returns: the source reuses the slice.
 // (Same shape as appliance.EmitFunc; sources never import appliance.)
 type EmitFunc = func(context.Context, []protocol.Event) error
 
@@ -73,11 +74,12 @@ func (d *decoder) decode(batch []protocol.Event, msg []byte, peer string, framed
 // blocks (back-pressure) when one batch is in flight and the next is full.
 type pipeline struct {
 	ch   chan []protocol.Event
+	free chan []protocol.Event // emitted batches, for reuse (emit keeps nothing)
 	done chan error
 }
 
 func startPipeline(ctx context.Context, emit EmitFunc, onErr func(error)) *pipeline {
-	p := &pipeline{ch: make(chan []protocol.Event), done: make(chan error, 1)}
+	p := &pipeline{ch: make(chan []protocol.Event), free: make(chan []protocol.Event, 2), done: make(chan error, 1)}
 	go func() {
 		var err error
 		for batch := range p.ch {
@@ -87,10 +89,24 @@ func startPipeline(ctx context.Context, emit EmitFunc, onErr func(error)) *pipel
 			if err = emit(ctx, batch); err != nil {
 				onErr(err)
 			}
+			select {
+			case p.free <- batch[:0]:
+			default:
+			}
 		}
 		p.done <- err
 	}()
 	return p
+}
+
+// get returns an empty batch: an emitted one when there is one.
+func (p *pipeline) get(size int) []protocol.Event {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return make([]protocol.Event, 0, size)
+	}
 }
 
 // offer hands batch to the emitter if it is idle; it returns true if taken.

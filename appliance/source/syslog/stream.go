@@ -183,9 +183,9 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		case len(batch) >= s.o.BatchSize || fr.Buffered() == 0:
 			// full, or about to block in read: hand it over now
 			p.send(batch)
-			batch = make([]protocol.Event, 0, s.o.BatchSize)
+			batch = p.get(s.o.BatchSize)
 		case len(batch) > 0 && p.offer(batch):
-			batch = make([]protocol.Event, 0, s.o.BatchSize)
+			batch = p.get(s.o.BatchSize)
 		}
 	}
 }
