@@ -149,7 +149,7 @@ func (n *Node) openOutputs() error {
 	if fo := n.cfg.FileOutput; fo.Path != "" {
 		w, err := file.New(file.Options{Path: n.cfg.DataPath(fo.Path), MaxSize: fo.MaxSize, MaxFiles: fo.MaxFiles,
 			KeepCache: fo.PageCache == "keep",
-			Logger: n.log})
+			Logger:    n.log})
 		if err != nil {
 			return fmt.Errorf("node: output.file: %w", err)
 		}

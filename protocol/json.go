@@ -377,8 +377,12 @@ func appendEscaped(dst []byte, s string) []byte {
 	i := 0
 	for i < len(s) {
 		// Fast scan over safe ASCII, eight bytes per step where possible.
-		for i+8 <= len(s) && jsonSafe[s[i]] && jsonSafe[s[i+1]] && jsonSafe[s[i+2]] && jsonSafe[s[i+3]] &&
-			jsonSafe[s[i+4]] && jsonSafe[s[i+5]] && jsonSafe[s[i+6]] && jsonSafe[s[i+7]] {
+		for len(s)-i >= 8 {
+			w := s[i : i+8]
+			if !(jsonSafe[w[0]] && jsonSafe[w[1]] && jsonSafe[w[2]] && jsonSafe[w[3]] &&
+				jsonSafe[w[4]] && jsonSafe[w[5]] && jsonSafe[w[6]] && jsonSafe[w[7]]) {
+				break
+			}
 			i += 8
 		}
 		for i < len(s) && jsonSafe[s[i]] {

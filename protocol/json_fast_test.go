@@ -177,7 +177,8 @@ func FuzzJSONTimeMatchesReference(f *testing.F) {
 	}
 	f.Add(int64(0), int64(0), 0)
 	f.Add(int64(-62135596800), int64(0), 0) // zero time's instant
-	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+	check := func(t *testing.T, sec, nsec int64, offset int) {
+		t.Helper()
 		tm := time.Unix(sec, nsec).In(time.FixedZone("", offset))
 		if offset == 0 && sec%3 == 0 {
 			tm = tm.UTC()
@@ -187,5 +188,16 @@ func FuzzJSONTimeMatchesReference(f *testing.F) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("appendJSONTime(%d, %d, %d) = %s, want %s", sec, nsec, offset, got, want)
 		}
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+		check(t, sec, nsec, offset)
+		// Random int64s are mostly far outside the fast path; fold them into
+		// (and just around) the years 0000..9999 and offsets up to ±101 hours.
+		const pad = 200 * 3600
+		span := uint64(fastTimeMaxUnix-fastTimeMinUnix) + 2*pad
+		inSec := fastTimeMinUnix - pad + int64(uint64(sec)%span)
+		inOff := int(uint64(offset)%(2*101*3600+1)) - 101*3600
+		check(t, inSec, nsec%1e9, inOff)
+		check(t, inSec, nsec, 0)
 	})
 }

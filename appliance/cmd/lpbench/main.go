@@ -36,7 +36,6 @@ type options struct {
 	keep      bool
 	receiver  string
 	profile   string // write a CPU profile of logpacker under load here
-	warmMiB   int    // page cache to touch before the runs
 }
 
 type result struct {
@@ -84,7 +83,6 @@ func main() {
 	flag.StringVar(&o.fsync, "fsync", "always", "logpacker [wal] fsync (always, interval, never)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
 	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
-	flag.IntVar(&o.warmMiB, "warm", 3072, "MiB written to a scratch file and deleted before the runs, so that every receiver writes its output into memory the VM has already backed (0: skip)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -140,13 +138,6 @@ func main() {
 	defer stop()
 
 	printHeader(o)
-	if o.warmMiB > 0 {
-		t := time.Now()
-		if err := warmPageCache(dir, o.warmMiB); err != nil {
-			fatalf("warm-up: %v", err)
-		}
-		fmt.Printf("warm-up: wrote and deleted %d MiB in %s\n", o.warmMiB, time.Since(t).Round(time.Millisecond))
-	}
 	var results []*result
 	for _, n := range names {
 		if ctx.Err() != nil {
@@ -744,40 +735,6 @@ func fetchProfile(httpPort int, d time.Duration, path string) error {
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// warmPageCache writes and deletes a scratch file of mib MiB. On a VM, memory the
-// guest has never touched costs a host fault per page on first use: a receiver
-// whose output file grows into such memory pays up to 10x more per byte written
-// than one that writes into memory already used (the first receiver of a run
-// would be penalised, the second not). Touching it first makes the comparison
-// about the receivers, not the hypervisor. Freed page cache stays backed.
-func warmPageCache(dir string, mib int) error {
-	p := filepath.Join(dir, "warm")
-	f, err := os.Create(p)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(p)
-	buf := make([]byte, 1<<20)
-	for i := range mib {
-		if _, err := f.Write(buf); err != nil {
-			f.Close()
-			return err
-		}
-		if i%256 == 255 {
-			// write back as we go, so the pages are clean and freed at once on delete
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-		}
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}
