@@ -26,6 +26,16 @@ type Sink interface {
 	Close() error
 }
 
+// PreparedSink is implemented by sinks whose Write is encoding (CPU) then I/O.
+// The output loop then encodes the next batch while the last one is written.
+// Prepare is called once per batch, in WAL order; WritePrepared delivers what
+// Prepare returned (and is retried with it) with Write's contract.
+type PreparedSink interface {
+	Sink
+	Prepare(dst []byte, evs []protocol.Event) []byte
+	WritePrepared(ctx context.Context, data []byte) error
+}
+
 // Reopener is implemented by sinks that hold files an operator may rotate
 // away (SIGHUP reopens them).
 type Reopener interface {

@@ -33,53 +33,118 @@ type consumer struct {
 	deadMu sync.Mutex
 }
 
+// batchWork is one batch on its way through the consumer's two stages.
+type batchWork struct {
+	evs  []protocol.Event
+	data []byte // PreparedSink: the encoded batch
+	last uint64 // WAL index of the batch's last record
+}
+
+// run moves the cursor in two stages, so that on two cores the next batch is
+// read, decoded and (PreparedSink) encoded while the last one is written:
+//
+//	stage 1 (goroutine): Next → decode → Prepare ─┐ one batch waiting
+//	stage 2 (here):      Write/WritePrepared, with retries → Commit
+//
+// Commits stay in WAL order and follow delivery; a batch prepared but not
+// written when ctx ends is simply read again on restart.
 func (c *consumer) run(ctx context.Context) error {
-	var evs []protocol.Event
-	for {
-		recs, err := c.cur.Next(ctx, c.batch, c.maxBytes)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	ctx, cancel := context.WithCancel(ctx)
+	ps, _ := c.sink.(PreparedSink)
+	todo := make(chan *batchWork, 1)
+	free := make(chan *batchWork, 2)
+	free <- &batchWork{}
+	free <- &batchWork{}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(todo)
+		for {
+			var w *batchWork
+			select {
+			case w = <-free:
+			case <-ctx.Done():
+				return
 			}
-			return fmt.Errorf("output %s: read wal: %w", c.name, err)
+			recs, err := c.cur.Next(ctx, c.batch, c.maxBytes)
+			if err != nil {
+				if ctx.Err() == nil {
+					readErr <- fmt.Errorf("output %s: read wal: %w", c.name, err)
+				}
+				return
+			}
+			w.evs = c.decode(w.evs[:0], recs)
+			w.last = recs[len(recs)-1].Index
+			if ps != nil && len(w.evs) > 0 {
+				w.data = ps.Prepare(w.data[:0], w.evs)
+			}
+			select {
+			case todo <- w:
+			case <-ctx.Done():
+				return
+			}
 		}
-		evs = evs[:0]
-		for _, r := range recs {
-			var ev protocol.Event
-			if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // records are fresh buffers, never reused
-				// The WAL's CRC passed, so this is a codec bug or a newer format:
-				// keep the bytes for a human, never drop silently.
-				c.m.decodeErrors.Inc()
-				c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
-				c.deadLetterRaw(r.Index, r.Data, err)
-				continue
-			}
-			if ev.ID.Node == "" {
-				ev.ID = protocol.ID{Node: c.nodeID, Seq: r.Index}
-			}
-			evs = append(evs, ev)
+	}()
+	defer func() {
+		cancel()
+		for range todo { // wait for stage 1 to stop
 		}
-		if err := c.deliver(ctx, evs); err != nil {
+	}()
+	for w := range todo {
+		write := func(ctx context.Context) error { return c.sink.Write(ctx, w.evs) }
+		if ps != nil {
+			write = func(ctx context.Context) error { return ps.WritePrepared(ctx, w.data) }
+		}
+		if err := c.deliver(ctx, w.evs, write); err != nil {
 			return nil // ctx ended while retrying; the batch is replayed on restart
 		}
-		last := recs[len(recs)-1].Index
-		if err := c.cur.Commit(last); err != nil {
-			return fmt.Errorf("output %s: commit cursor at %d: %w", c.name, last, err)
+		if err := c.cur.Commit(w.last); err != nil {
+			return fmt.Errorf("output %s: commit cursor at %d: %w", c.name, w.last, err)
 		}
-		c.m.delivered.Add(float64(len(evs)))
-		c.m.committed.Set(float64(last))
+		c.m.delivered.Add(float64(len(w.evs)))
+		c.m.committed.Set(float64(w.last))
+		if cap(w.data) > 16<<20 {
+			w.data = nil
+		}
+		free <- w
 	}
+	select {
+	case err := <-readErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// decode appends the events of recs to evs. An undecodable record goes to
+// the dead-letter file.
+func (c *consumer) decode(evs []protocol.Event, recs []wal.Record) []protocol.Event {
+	for _, r := range recs {
+		var ev protocol.Event
+		if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // records are fresh buffers, never reused
+			// The WAL's CRC passed, so this is a codec bug or a newer format:
+			// keep the bytes for a human, never drop silently.
+			c.m.decodeErrors.Inc()
+			c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
+			c.deadLetterRaw(r.Index, r.Data, err)
+			continue
+		}
+		if ev.ID.Node == "" {
+			ev.ID = protocol.ID{Node: c.nodeID, Seq: r.Index}
+		}
+		evs = append(evs, ev)
+	}
+	return evs
 }
 
 // deliver writes evs until the sink accepts them, retrying with capped
 // exponential backoff and jitter. A permanent error dead-letters the batch.
-func (c *consumer) deliver(ctx context.Context, evs []protocol.Event) error {
+func (c *consumer) deliver(ctx context.Context, evs []protocol.Event, write func(context.Context) error) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	backoff := c.backoffLo
 	for attempt := 1; ; attempt++ {
-		err := c.sink.Write(ctx, evs)
+		err := write(ctx)
 		if err == nil {
 			return nil
 		}

@@ -27,7 +27,8 @@ import (
 	"logpacker/wal"
 )
 
-var _ Sink = (*file.Writer)(nil)
+// The file output encodes the next batch while the last is written.
+var _ PreparedSink = (*file.Writer)(nil)
 
 // Node is one logpacker process: WAL, inputs, outputs and the HTTP API,
 // wired from a Config.

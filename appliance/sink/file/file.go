@@ -40,11 +40,12 @@ type Options struct {
 // is on disk), size-based rotation, and no duplicate lines after a crash.
 type Writer struct {
 	o    Options
-	mu   sync.Mutex
+	pmu  sync.Mutex // Prepare's state: seen, skipped
+	mu   sync.Mutex // the file
 	f    *os.File
 	size int64
-	kept int64 // bytes [kept, size) are still in the page cache
-	buf  []byte
+	kept int64  // bytes [kept, size) are still in the page cache
+	buf  []byte // Write's encode buffer (guarded by pmu)
 	// seen holds the IDs found at the end of the file on open. After a crash
 	// the WAL replays the last uncommitted batch; the prefix of it that had
 	// already reached the file is skipped. The first event not in seen ends
@@ -231,14 +232,29 @@ func lineID(line []byte) (protocol.ID, bool) {
 }
 
 // Write appends evs as JSON lines, then fsyncs. It returns nil only when
-// every line is on disk.
+// every line is on disk. It is Prepare followed by WritePrepared.
 func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return errors.New("sink/file: closed")
+	w.pmu.Lock()
+	buf := w.buf
+	w.buf = nil
+	w.pmu.Unlock()
+	buf = w.Prepare(buf, evs)
+	err := w.WritePrepared(ctx, buf)
+	if cap(buf) <= 16<<20 {
+		w.pmu.Lock()
+		w.buf = buf
+		w.pmu.Unlock()
 	}
-	w.buf = w.buf[:0]
+	return err
+}
+
+// Prepare encodes evs as JSON lines into dst[:0] and returns it, leaving out
+// events already in the file before a crash (see seen). Batches must be
+// prepared in WAL order; Prepare may run while an earlier batch is written.
+func (w *Writer) Prepare(dst []byte, evs []protocol.Event) []byte {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	dst = dst[:0]
 	for i := range evs {
 		if w.seen != nil {
 			if _, dup := w.seen[evs[i].ID]; dup {
@@ -250,18 +266,30 @@ func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
 			}
 			w.seen = nil
 		}
-		w.buf = evs[i].AppendJSON(w.buf)
-		w.buf = append(w.buf, '\n')
+		dst = evs[i].AppendJSON(dst)
+		dst = append(dst, '\n')
 	}
-	if len(w.buf) == 0 {
+	return dst
+}
+
+// WritePrepared appends what Prepare returned (whole lines), rotating first
+// if the file would pass MaxSize, then fsyncs. A failed write is cut back, so
+// calling it again with the same data writes every line once.
+func (w *Writer) WritePrepared(ctx context.Context, data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return errors.New("sink/file: closed")
+	}
+	if len(data) == 0 {
 		return nil
 	}
-	if w.o.MaxSize > 0 && w.size > 0 && w.size+int64(len(w.buf)) > w.o.MaxSize {
+	if w.o.MaxSize > 0 && w.size > 0 && w.size+int64(len(data)) > w.o.MaxSize {
 		if err := w.rotate(); err != nil {
 			return err
 		}
 	}
-	n, err := w.f.Write(w.buf)
+	n, err := w.f.Write(data)
 	w.size += int64(n)
 	if err != nil {
 		// a short write leaves a partial line: cut it so the retry starts clean
@@ -280,9 +308,6 @@ func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
 		from := w.kept &^ 4095
 		unix.Fadvise(int(w.f.Fd()), from, w.size-from, unix.FADV_DONTNEED)
 		w.kept = w.size
-	}
-	if cap(w.buf) > 16<<20 {
-		w.buf = nil
 	}
 	return nil
 }
