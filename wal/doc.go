@@ -45,10 +45,14 @@
 // fdatasynced, the new file created, and the directory fsynced before anything in
 // it is acknowledged. Renames and deletions are followed by a directory fsync too.
 //
-// A cursor commit is pwrite(2) of one 12-byte slot + fdatasync. The two slots of
-// a cursor file alternate, so a torn commit only damages the slot being written;
-// the cursor is the larger valid slot. Creating a cursor file is temp file +
-// fsync + rename + dir fsync.
+// A cursor commit is pwrite(2) of one 12-byte slot, so it survives the process
+// being killed; it is fdatasynced by the first commit CursorSyncInterval (50 ms)
+// after the last sync, and on Close. A power loss can thus replay up to 50 ms of
+// delivered records (consumers key on event IDs, the file output matches the IDs
+// at its end); GC deletes only segments a synced commit has passed, so nothing
+// undelivered is ever lost. The two slots of a cursor file alternate, so a torn
+// commit only damages the slot being written; the cursor is the larger valid
+// slot. Creating a cursor file is temp file + fsync + rename + dir fsync.
 //
 // Each cursor reads through its own file handle and remembers the byte offset of
 // its next index, so reading on is one pread(2) of about a batch; only a cursor
@@ -87,7 +91,7 @@
 //
 // # GC and the size cap
 //
-// Whole segments are deleted once every cursor's committed index is past their
+// Whole segments are deleted once every cursor's synced commit is past their
 // last index; with no cursors at all, everything durable counts as delivered.
 // GC deletes whole files, never the tail, and runs in the writer goroutine.
 //

@@ -668,7 +668,7 @@ func (l *Log) minCommittedLocked() uint64 {
 	}
 	m := ^uint64(0)
 	for _, c := range l.cursors {
-		if v := c.committed.Load(); v < m {
+		if v := c.synced.Load(); v < m {
 			m = v
 		}
 	}
@@ -805,6 +805,9 @@ func (l *Log) Close() error {
 		c.rd.close()
 		c.mu.Unlock()
 		c.cmu.Lock()
+		if err := c.sync(); err != nil {
+			l.log.Error("wal: cursor sync on close", "cursor", c.name, "err", err)
+		}
 		if c.file != nil {
 			c.file.Close()
 			c.file = nil

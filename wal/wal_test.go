@@ -432,3 +432,41 @@ func TestCorruptCursorFile(t *testing.T) {
 		t.Fatalf("corrupt cursor file should re-deliver from the start, committed %d", c.Committed())
 	}
 }
+
+// TestGCWaitsForSyncedCommit: a commit is written at once but fdatasynced at
+// most every CursorSyncInterval; GC must only delete what a synced commit
+// covers (else a power loss would leave a cursor pointing at deleted records),
+// and Close syncs the last commit.
+func TestGCWaitsForSyncedCommit(t *testing.T) {
+	old := CursorSyncInterval
+	CursorSyncInterval = time.Hour
+	defer func() { CursorSyncInterval = old }()
+	dir := t.TempDir()
+	l := openT(t, Options{Dir: dir, SegmentSize: 4 << 10, Fsync: FsyncNever})
+	c, _ := l.OpenCursor("a")
+	appendN(t, l, 1, 300, 200)
+	if err := c.Commit(10); err != nil { // first commit: synced (no sync for an hour before)
+		t.Fatal(err)
+	}
+	if err := c.Commit(300); err != nil { // written, not synced
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	l.kickGC()
+	time.Sleep(20 * time.Millisecond)
+	if st := l.Stats(); st.FirstIndex > 11 {
+		t.Fatalf("GC went past the synced commit 10: first index %d", st.FirstIndex)
+	}
+	if c.Committed() != 300 {
+		t.Fatalf("committed %d", c.Committed())
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openT(t, Options{Dir: dir, SegmentSize: 4 << 10, Fsync: FsyncNever})
+	defer l.Close()
+	if got := l.Stats().Cursors["a"]; got != 300 {
+		t.Fatalf("after close and reopen the cursor is at %d, want 300", got)
+	}
+	eventually(t, "GC after the synced commit", func() bool { return l.Stats().FirstIndex > 250 })
+}
