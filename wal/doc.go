@@ -94,6 +94,15 @@
 // Whole segments are deleted once every cursor's synced commit is past their
 // last index; with no cursors at all, everything durable counts as delivered.
 // GC deletes whole files, never the tail, and runs in the writer goroutine.
+// Up to two of them are kept as spare files (DIR/spare.N, not counted in
+// Stats.Bytes or MaxSize) and renamed into place by the next rolls, which
+// overwrite them from the start: the page cache and disk blocks of a recycled
+// segment are reused, where a new file needs fresh ones (costly on a VM whose
+// freed memory goes back to the host, and for ext4 block allocation). Stale
+// bytes after the written end are cut when the segment is sealed or the log
+// closed; after a crash the tail repair cuts them (stale entries carry older
+// indices and never pass for new ones; TestRecycledSegments). Spares are
+// deleted on open.
 //
 // MaxSize counts segment bytes and is enforced at segment granularity
 // (SegmentSize is capped at MaxSize/4, one Append at MaxSize/4). When an append

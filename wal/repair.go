@@ -75,7 +75,8 @@ func syncDir(dir string) error {
 
 // cleanupTemp removes temporary files that a crash may have left behind: our
 // rewrite files, and the *.TEMP/*.START/*.END copies tidwall/wal (which older
-// versions used) makes while truncating; the segment they copy from still exists.
+// versions used) makes while truncating; the segment they copy from still exists;
+// and spare segments (segment.go), which are only reused within one process.
 func cleanupTemp(dir string) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -84,6 +85,7 @@ func cleanupTemp(dir string) error {
 	for _, de := range des {
 		n := de.Name()
 		if de.Type().IsRegular() && (strings.HasSuffix(n, ".rewrite") || strings.HasSuffix(n, ".TEMP") ||
+			strings.HasPrefix(n, sparePrefix) ||
 			strings.HasSuffix(n, ".START") || strings.HasSuffix(n, ".END")) {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return err

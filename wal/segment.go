@@ -124,22 +124,76 @@ func (r *segReader) read(size int64, window int) ([]byte, error) {
 	return buf, nil
 }
 
-// openSegment creates (truncating) the segment file whose first index is first.
+// createSegment creates (truncating) a segment file.
 func createSegment(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("wal: create segment: %w", err)
 	}
 	return f, nil
 }
 
-// openTail opens an existing segment for appending.
-func openTail(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+// openTail opens an existing segment for writing at offset size (the end of
+// its valid entries; a recycled file holds stale bytes after it).
+func openTail(path string, size int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("wal: open tail: %w", err)
 	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wal: open tail: %w", err)
+	}
 	return f, nil
+}
+
+// Segment recycling. A deleted segment's page cache is freed, and a new one
+// needs fresh pages: on a VM whose freed memory goes back to the host (free
+// page reporting), each fresh page costs a host fault, and ext4 must allocate
+// blocks again. So GC keeps up to maxSpares whole segments as spare files and
+// the next roll renames one into place and overwrites it: its pages and blocks
+// are reused. The stale bytes after the written end are cut when the segment
+// is sealed (rolled away from) or the log is closed; after a crash the tail
+// repair on open cuts them (the stale entries have older indices, so they can
+// never pass for new ones). Spares are deleted on open.
+const (
+	maxSpares   = 2
+	sparePrefix = "spare."
+)
+
+// takeSpareLocked renames a spare file to path and opens it for writing from
+// offset 0. It returns nil when there is no spare.
+func (l *Log) takeSpareLocked(path string) *os.File {
+	for len(l.spares) > 0 {
+		sp := l.spares[len(l.spares)-1]
+		l.spares = l.spares[:len(l.spares)-1]
+		if err := os.Rename(sp, path); err != nil {
+			l.log.Warn("wal: spare segment unusable", "file", sp, "err", err)
+			os.Remove(sp)
+			continue
+		}
+		f, err := openTail(path, 0)
+		if err != nil {
+			l.log.Warn("wal: spare segment unusable", "file", path, "err", err)
+			os.Remove(path)
+			continue
+		}
+		return f
+	}
+	return nil
+}
+
+// sealTail cuts stale bytes after the written end of the tail file (a recycled
+// segment) before it stops being the tail or is closed.
+func sealTail(f *os.File, size int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() > size {
+		return f.Truncate(size)
+	}
+	return nil
 }
 
 // datasync flushes f's data and the metadata needed to read it back (its size):

@@ -138,7 +138,9 @@ type Log struct {
 	cursors       map[string]*Cursor
 	closed        bool
 	broken        error
-	gen           uint64              // bumped when segment files are replaced (salvage, recovery)
+	gen           uint64   // bumped when segment files are replaced (salvage, recovery)
+	spares        []string // deleted segments kept for reuse (segment.go)
+	spareSeq      int
 	salvaged      map[uint64]bool     // non-tail segments rewritten lazily (by first index)
 	corruptLogged map[uint64]bool     // segments whose corrupt reads were logged
 	corruptSeen   map[uint64]struct{} // indices counted as corrupt by lazy reads
@@ -269,7 +271,7 @@ func (l *Log) openStore() error {
 	if len(segs) == 0 {
 		return fmt.Errorf("wal: no segment in %s", l.dir)
 	}
-	tail, err := openTail(segs[len(segs)-1].path)
+	tail, err := openTail(segs[len(segs)-1].path, segs[len(segs)-1].size)
 	if err != nil {
 		return err
 	}
@@ -541,6 +543,7 @@ func (l *Log) writeGroup(group []*request) error {
 		return l.broken
 	}
 	size := l.segs[len(l.segs)-1].size
+	size0 := size
 	idx := l.last + 1
 	l.mu.Unlock()
 
@@ -581,14 +584,27 @@ func (l *Log) writeGroup(group []*request) error {
 		if k == len(l.cuts) {
 			break
 		}
-		// Roll: the full segment is made durable before it stops being the tail.
+		// Roll: the full segment is sealed and made durable before it stops
+		// being the tail.
+		sealed := size0 + written
+		if k > 0 {
+			sealed = added[k-1].size
+		}
+		if err := sealTail(l.tail, sealed); err != nil {
+			return l.fail(fmt.Errorf("wal: seal segment: %w", err))
+		}
 		if err := datasync(l.tail); err != nil {
 			return l.fail(fmt.Errorf("wal: fsync: %w", err))
 		}
 		next := segFile{first: l.cuts[k].first, path: filepath.Join(l.dir, segmentName(l.cuts[k].first))}
-		f, err := createSegment(next.path)
-		if err != nil {
-			return l.fail(err)
+		l.mu.Lock()
+		f := l.takeSpareLocked(next.path)
+		l.mu.Unlock()
+		if f == nil {
+			var err error
+			if f, err = createSegment(next.path); err != nil {
+				return l.fail(err)
+			}
 		}
 		l.tail.Close()
 		l.tail = f
@@ -734,7 +750,18 @@ func (l *Log) dropOldest(need int64) bool {
 func (l *Log) truncateFrontLocked(k int) error {
 	k = min(k, len(l.segs)-1)
 	for i := 0; i < k; i++ {
-		if err := os.Remove(l.segs[i].path); err != nil && !os.IsNotExist(err) {
+		sf := l.segs[i]
+		var err error
+		if len(l.spares) < maxSpares && sf.size >= l.opts.SegmentSize/2 {
+			l.spareSeq++
+			sp := filepath.Join(l.dir, fmt.Sprintf("%s%d", sparePrefix, l.spareSeq))
+			if err = os.Rename(sf.path, sp); err == nil {
+				l.spares = append(l.spares, sp)
+			}
+		} else {
+			err = os.Remove(sf.path)
+		}
+		if err != nil && !os.IsNotExist(err) {
 			l.segs = append([]segFile(nil), l.segs[i:]...)
 			l.first = l.segs[0].first
 			l.log.Error("wal: gc: remove segment", "err", err)
@@ -816,6 +843,19 @@ func (l *Log) Close() error {
 	}
 	if tail == nil {
 		return nil
+	}
+	l.mu.Lock()
+	size := l.segs[len(l.segs)-1].size
+	spares := l.spares
+	l.spares = nil
+	l.mu.Unlock()
+	for _, sp := range spares {
+		os.Remove(sp)
+	}
+	if err := sealTail(tail, size); err != nil {
+		l.log.Error("wal: seal tail on close", "err", err)
+	} else if err := tail.Sync(); err != nil {
+		l.log.Error("wal: fsync tail on close", "err", err)
 	}
 	if err := tail.Close(); err != nil {
 		return fmt.Errorf("wal: close: %w", err)
