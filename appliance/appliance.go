@@ -28,8 +28,9 @@ type Sink interface {
 
 // PreparedSink is implemented by sinks whose Write is encoding (CPU) then I/O.
 // The output loop then encodes the next batch while the last one is written.
-// Prepare is called once per batch, in WAL order; WritePrepared delivers what
-// Prepare returned (and is retried with it) with Write's contract.
+// Prepare appends the encoding of evs to dst; it is called in WAL order, a few
+// events at a time, to build one batch. WritePrepared delivers the batch (and
+// is retried with it) with Write's contract.
 type PreparedSink interface {
 	Sink
 	Prepare(dst []byte, evs []protocol.Event) []byte

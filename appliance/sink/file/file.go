@@ -240,7 +240,7 @@ func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
 	buf := w.buf
 	w.buf = nil
 	w.pmu.Unlock()
-	buf = w.Prepare(buf, evs)
+	buf = w.Prepare(buf[:0], evs)
 	err := w.WritePrepared(ctx, buf)
 	if cap(buf) <= 16<<20 {
 		w.pmu.Lock()
@@ -250,13 +250,12 @@ func (w *Writer) Write(ctx context.Context, evs []protocol.Event) error {
 	return err
 }
 
-// Prepare encodes evs as JSON lines into dst[:0] and returns it, leaving out
-// events already in the file before a crash (see seen). Batches must be
-// prepared in WAL order; Prepare may run while an earlier batch is written.
+// Prepare appends evs as JSON lines to dst and returns it, leaving out events
+// already in the file before a crash (see seen). Events must be prepared in
+// WAL order; Prepare may run while an earlier batch is written.
 func (w *Writer) Prepare(dst []byte, evs []protocol.Event) []byte {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
-	dst = dst[:0]
 	for i := range evs {
 		if w.seen != nil {
 			if _, dup := w.seen[evs[i].ID]; dup {

@@ -39,11 +39,27 @@ func (c *Common) defaults() {
 	}
 }
 
-// decoder turns one message into one event and counts it.
+// decoder turns one message into one event and counts it. Counts are kept
+// locally and added to the shared counters by flush, once per batch: atomic
+// adds per message on counters shared by every connection cost more than the
+// parsing around them.
 type decoder struct {
 	p         *psyslog.Parser
 	m         *Metrics
 	transport string
+
+	received, parsed, parseErrors, truncated int
+}
+
+// flush adds the counts since the last flush to the listener's metrics.
+func (d *decoder) flush() {
+	if d.received > 0 {
+		d.m.Received.Add(float64(d.received))
+		d.m.Parsed.Add(float64(d.parsed))
+		d.m.ParseErrors.Add(float64(d.parseErrors))
+		d.m.Truncated.Add(float64(d.truncated))
+		d.received, d.parsed, d.parseErrors, d.truncated = 0, 0, 0, 0
+	}
 }
 
 func newDecoder(c *Common, transport string) *decoder {
@@ -56,14 +72,14 @@ func (d *decoder) decode(batch []protocol.Event, msg []byte, peer string, framed
 	batch = append(batch, protocol.Event{Peer: peer, Transport: d.transport})
 	ev := &batch[len(batch)-1]
 	truncated := d.p.Parse(msg, ev) || framedTruncated
-	d.m.Received.Inc()
+	d.received++
 	if ev.ParseErr != "" {
-		d.m.ParseErrors.Inc()
+		d.parseErrors++
 	} else {
-		d.m.Parsed.Inc()
+		d.parsed++
 	}
 	if truncated {
-		d.m.Truncated.Inc()
+		d.truncated++
 		ev.Tags = append(ev.Tags, TruncatedTag)
 	}
 	return batch

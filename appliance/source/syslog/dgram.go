@@ -195,13 +195,15 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 				mu.Unlock()
 				if !st {
 					// quiet for idleFlush: hand over what we have and block again
+					dec.flush()
 					p.send(batch)
-					batch = make([]protocol.Event, 0, d.o.BatchSize)
+					batch = p.get(d.o.BatchSize)
 					waiting = false
 					setDeadline(time.Time{})
 					continue
 				}
 			}
+			dec.flush()
 			if len(batch) > 0 {
 				p.send(batch)
 			}
@@ -221,10 +223,12 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 		batch = dec.decode(batch, msg, peer, over)
 		switch {
 		case len(batch) >= d.o.BatchSize:
+			dec.flush()
 			p.send(batch)
-			batch = make([]protocol.Event, 0, d.o.BatchSize)
+			batch = p.get(d.o.BatchSize)
 		case p.offer(batch):
-			batch = make([]protocol.Event, 0, d.o.BatchSize)
+			dec.flush()
+			batch = p.get(d.o.BatchSize)
 		}
 		if len(batch) > 0 && !waiting && ctx.Err() == nil {
 			waiting = true

@@ -164,8 +164,9 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 			flushCounted++
 			log.Warn("message longer than max_message_size truncated", "max", s.o.Parse.MaxSize, "discarded_bytes", info.Discarded)
 		}
-		s.o.Metrics.Bytes.Add(float64(cr.take()))
 		if err != nil {
+			dec.flush()
+			s.o.Metrics.Bytes.Add(float64(cr.take()))
 			if len(batch) > 0 {
 				p.send(batch)
 			}
@@ -181,10 +182,13 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		}
 		switch {
 		case len(batch) >= s.o.BatchSize || fr.Buffered() == 0:
-			// full, or about to block in read: hand it over now
+			// full, or about to block in read: count, hand it over now
+			dec.flush()
+			s.o.Metrics.Bytes.Add(float64(cr.take()))
 			p.send(batch)
 			batch = p.get(s.o.BatchSize)
 		case len(batch) > 0 && p.offer(batch):
+			dec.flush()
 			batch = p.get(s.o.BatchSize)
 		}
 	}

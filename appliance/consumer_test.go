@@ -1,0 +1,182 @@
+package appliance
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"logpacker/protocol"
+	"logpacker/wal"
+)
+
+type permanentErr struct{ error }
+
+func (permanentErr) Permanent() bool { return true }
+
+// flakySink records what it is given. Its write fails transiently every
+// third attempt and permanently for any batch holding the message "poison".
+type flakySink struct {
+	mu       sync.Mutex
+	attempts int
+	got      []string // messages delivered, in order
+}
+
+func (s *flakySink) check(msgs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts++
+	for _, m := range msgs {
+		if m == "poison" {
+			return permanentErr{errors.New("poison rejected")}
+		}
+	}
+	if s.attempts%3 == 0 {
+		return errors.New("transient failure")
+	}
+	s.got = append(s.got, msgs...)
+	return nil
+}
+
+func (s *flakySink) Write(_ context.Context, evs []protocol.Event) error {
+	msgs := make([]string, len(evs))
+	for i := range evs {
+		msgs[i] = evs[i].Message
+	}
+	return s.check(msgs)
+}
+
+func (s *flakySink) Close() error { return nil }
+
+// preparedFlakySink is flakySink through the PreparedSink path: Prepare
+// encodes messages as lines, WritePrepared splits them again.
+type preparedFlakySink struct{ flakySink }
+
+func (s *preparedFlakySink) Prepare(dst []byte, evs []protocol.Event) []byte {
+	for i := range evs {
+		dst = append(dst, evs[i].Message...)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+func (s *preparedFlakySink) WritePrepared(_ context.Context, data []byte) error {
+	return s.check(strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"))
+}
+
+// TestConsumerRetriesAndDeadLetters drives the output loop (both the plain and
+// the PreparedSink path) over a real WAL: transient errors are retried until
+// every message is delivered once and in order; a batch rejected permanently
+// goes whole to the dead-letter file; the cursor ends at the last record.
+func TestConsumerRetriesAndDeadLetters(t *testing.T) {
+	for _, prepared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			dir := t.TempDir()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			const n, poison = 1000, 500
+			var recs [][]byte
+			for i := 1; i <= n; i++ {
+				ev := protocol.Event{Message: strconv.Itoa(i), Count: 1}
+				if i == poison {
+					ev.Message = "poison"
+				}
+				recs = append(recs, ev.AppendBinary(nil))
+			}
+			if _, err := l.Append(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			cur, err := l.OpenCursor("output.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := &flakySink{}
+			var sink Sink = fs
+			if prepared {
+				ps := &preparedFlakySink{}
+				fs, sink = &ps.flakySink, ps
+			}
+			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
+				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+				deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.run(ctx) }()
+			deadline := time.Now().Add(20 * time.Second)
+			for cur.Committed() < n && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if cur.Committed() != n {
+				t.Fatalf("cursor at %d, want %d", cur.Committed(), n)
+			}
+			// the poisoned batch (records 451..500 with batch 50) is dead-lettered whole
+			dead := readDead(t, c.deadPath)
+			if len(dead) != 50 || dead[0] != "451" || dead[49] != "poison" {
+				t.Fatalf("dead-letter file holds %d events: %v…", len(dead), dead[:min(3, len(dead))])
+			}
+			fs.mu.Lock()
+			defer fs.mu.Unlock()
+			want := 0
+			for i := 1; i <= n; i++ {
+				if i > 450 && i <= 500 {
+					continue
+				}
+				if want >= len(fs.got) || fs.got[want] != strconv.Itoa(i) {
+					t.Fatalf("delivered[%d] is not %d (delivered %d messages)", want, i, len(fs.got))
+				}
+				want++
+			}
+			if len(fs.got) != want {
+				t.Fatalf("delivered %d messages, want %d", len(fs.got), want)
+			}
+			if fs.attempts < 25 {
+				t.Fatalf("only %d attempts: the transient failures were not exercised", fs.attempts)
+			}
+		})
+	}
+}
+
+func readDead(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line struct {
+			Error string
+			Event struct{ Message string }
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
+		}
+		if !strings.Contains(line.Error, "poison") {
+			t.Fatalf("dead-letter reason %q", line.Error)
+		}
+		out = append(out, line.Event.Message)
+	}
+	return out
+}
