@@ -93,7 +93,7 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 		return nil, fmt.Errorf("node: open wal: %w", err)
 	}
 	n.reg.MustRegister(newWALCollector(n.wal))
-	n.ingest = &ingest{wal: n.wal, now: time.Now, m: m}
+	n.ingest = &ingest{wal: n.wal, now: func() time.Time { return time.Now().UTC() }, m: m}
 	if err := n.openOutputs(); err != nil {
 		return nil, err
 	}

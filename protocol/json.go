@@ -18,6 +18,39 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // transport, peer, hops, count, parse_error (only when set). Invalid UTF-8 is
 // replaced by U+FFFD, as encoding/json does.
 func (e *Event) AppendJSON(dst []byte) []byte {
+	return e.appendJSON(dst, nil)
+}
+
+// JSONEncoder appends the JSON form of events like AppendJSON, remembering
+// the date and time (to the second) it last printed for each timestamp
+// field: consecutive events mostly share them (one receive time per batch,
+// messages from the same second), and the rest of the line is cheap. The
+// output is byte-identical to AppendJSON. Not safe for concurrent use.
+type JSONEncoder struct {
+	received, time timeCache
+}
+
+// Append appends the JSON form of e to dst.
+func (enc *JSONEncoder) Append(dst []byte, e *Event) []byte {
+	return e.appendJSON(dst, enc)
+}
+
+// timeCache holds one formatted timestamp without its fraction: the
+// "YYYY-MM-DDTHH:MM:SS" prefix and the zone suffix for (sec, loc).
+type timeCache struct {
+	ok     bool
+	sec    int64
+	loc    *time.Location
+	prefix [19]byte
+	zone   [6]byte
+	zlen   uint8
+}
+
+func (e *Event) appendJSON(dst []byte, enc *JSONEncoder) []byte {
+	var recv, tm *timeCache
+	if enc != nil {
+		recv, tm = &enc.received, &enc.time
+	}
 	// Room for the fixed text and the common fields, so a fresh dst grows once.
 	if n := 256 + len(e.ID.Node) + len(e.Host) + len(e.App) + len(e.ProcID) + len(e.MsgID) +
 		len(e.Message) + len(e.Transport) + len(e.Peer) + len(e.ParseErr); cap(dst)-len(dst) < n {
@@ -28,10 +61,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, ':')
 	dst = strconv.AppendUint(dst, e.ID.Seq, 10)
 	dst = append(dst, `","received":`...)
-	dst = appendJSONTime(dst, e.Received)
+	dst = appendJSONTimeCached(dst, e.Received, recv)
 	if !e.Time.IsZero() {
 		dst = append(dst, `,"time":`...)
-		dst = appendJSONTime(dst, e.Time)
+		dst = appendJSONTimeCached(dst, e.Time, tm)
 	}
 	dst = append(dst, `,"facility":"`...)
 	dst = append(dst, e.Facility.String()...)
@@ -243,6 +276,42 @@ func appendJSONTime(dst []byte, t time.Time) []byte {
 	}
 	dst = append(dst, '"')
 	dst = appendTimeLayout(dst, t)
+	return append(dst, '"')
+}
+
+// appendJSONTimeCached is appendJSONTime through c (nil: no cache). A hit
+// needs the same second and the same *Location (so the same offset).
+func appendJSONTimeCached(dst []byte, t time.Time, c *timeCache) []byte {
+	if c == nil || t.IsZero() {
+		return appendJSONTime(dst, t)
+	}
+	sec, loc := t.Unix(), t.Location()
+	if !c.ok || c.sec != sec || c.loc != loc {
+		start := len(dst)
+		dst = appendJSONTime(dst, t)
+		out := dst[start:]
+		// "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZONE": cache only the fast path's shape
+		if len(out) >= 32 && out[0] == '"' && out[20] == '.' && out[len(out)-1] == '"' && len(out)-31 <= 6 {
+			c.ok, c.sec, c.loc = true, sec, loc
+			copy(c.prefix[:], out[1:20])
+			c.zlen = uint8(copy(c.zone[:], out[30:len(out)-1]))
+		} else {
+			c.ok = false
+		}
+		return dst
+	}
+	dst = append(dst, '"')
+	dst = append(dst, c.prefix[:]...)
+	var b [10]byte
+	b[0] = '.'
+	ns := uint32(t.Nanosecond())
+	for i := 9; i >= 1; i-- {
+		q := ns / 10
+		b[i] = byte('0' + ns - q*10)
+		ns = q
+	}
+	dst = append(dst, b[:]...)
+	dst = append(dst, c.zone[:c.zlen]...)
 	return append(dst, '"')
 }
 

@@ -201,3 +201,40 @@ func FuzzJSONTimeMatchesReference(f *testing.F) {
 		check(t, inSec, nsec, 0)
 	})
 }
+
+// FuzzJSONEncoderMatchesAppendJSON: the encoder's time cache never changes
+// output, whatever sequence of times it sees (same second, other second,
+// other zone with the same second, zero times, years outside the fast path).
+func FuzzJSONEncoderMatchesAppendJSON(f *testing.F) {
+	f.Add(int64(1764000000), uint32(5), int32(0), int64(1764000000), uint32(999999999), int32(3600), true)
+	f.Add(int64(1764000000), uint32(0), int32(-19800), int64(1764000001), uint32(1), int32(-19800), false)
+	f.Add(int64(-62167219200), uint32(0), int32(0), int64(253402300800), uint32(7), int32(0), true)
+	f.Fuzz(func(t *testing.T, s1 int64, n1 uint32, o1 int32, s2 int64, n2 uint32, o2 int32, zero bool) {
+		mk := func(sec int64, ns uint32, off int32) time.Time {
+			off %= 18 * 3600
+			tm := time.Unix(sec%(400*365*86400), int64(ns%1e9))
+			if off == 0 {
+				return tm.UTC()
+			}
+			return tm.In(fixedZone(int(off)))
+		}
+		evs := []Event{
+			{Received: mk(s1, n1, 0), Time: mk(s1, n1, o1), Message: "a"},
+			{Received: mk(s1, n2, 0), Time: mk(s2, n2, o2), Message: "b"},
+			{Received: mk(s2, n1, o1), Time: mk(s2, n1, o1), Message: "c"},
+			{Received: mk(s2, n2, o2), Message: "d"},
+		}
+		if zero {
+			evs[1].Time = time.Time{}
+		}
+		var enc JSONEncoder
+		for round := 0; round < 2; round++ {
+			for i := range evs {
+				got := string(enc.Append(nil, &evs[i]))
+				if want := string(evs[i].AppendJSON(nil)); got != want {
+					t.Fatalf("event %d round %d:\n got %s\nwant %s", i, round, got, want)
+				}
+			}
+		}
+	})
+}

@@ -42,7 +42,8 @@ type Options struct {
 // is on disk), size-based rotation, and no duplicate lines after a crash.
 type Writer struct {
 	o    Options
-	pmu  sync.Mutex // Prepare's state: seen, skipped
+	pmu  sync.Mutex // Prepare's state: seen, skipped, enc
+	enc  protocol.JSONEncoder
 	mu   sync.Mutex // the file
 	f    *os.File
 	size int64
@@ -267,7 +268,7 @@ func (w *Writer) Prepare(dst []byte, evs []protocol.Event) []byte {
 			}
 			w.seen = nil
 		}
-		dst = evs[i].AppendJSON(dst)
+		dst = w.enc.Append(dst, &evs[i])
 		dst = append(dst, '\n')
 	}
 	return dst
