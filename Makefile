@@ -6,11 +6,12 @@
 #   make deps    install what tests and benchmarks need, only what is missing (.ci/install-deps.sh)
 #   make lint    go vet + gofmt check
 #   make test    deps, lint, then go test -race on every package (what .ci/run runs)
-#   make bench   Benchmark* in protocol/ and wal/, then bin/lpbench (logpacker vs rsyslog under loggen)
+#   make bench   every Benchmark*, then bin/lpbench (logpacker vs rsyslog under loggen)
 #   make fuzz    every Fuzz* target for FUZZTIME each (default 20s)
 #   make clean   remove bin/ (keeps ./data and the unpacked loggen in .cache/)
 #
-# Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog'),
+# Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog';
+# '-receiver logpacker -cpuprofile /tmp/lp.prof' saves a CPU profile of logpacker under the load),
 # RUN_FLAGS (extra flags for `make run`, e.g. RUN_FLAGS='-c server.ini').
 
 SHELL := /bin/bash
@@ -58,7 +59,7 @@ test: deps lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./protocol/... ./wal/...
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/... ./wal/... ./appliance/...
 	bin/lpbench -logpacker bin/logpacker -loggen .ci/loggen.sh $(LPBENCH_FLAGS)
 
 fuzz:
