@@ -304,12 +304,7 @@ func appendJSONTimeCached(dst []byte, t time.Time, c *timeCache) []byte {
 	dst = append(dst, c.prefix[:]...)
 	var b [10]byte
 	b[0] = '.'
-	ns := uint32(t.Nanosecond())
-	for i := 9; i >= 1; i-- {
-		q := ns / 10
-		b[i] = byte('0' + ns - q*10)
-		ns = q
-	}
+	put9(b[1:10], uint32(t.Nanosecond()))
 	dst = append(dst, b[:]...)
 	dst = append(dst, c.zone[:c.zlen]...)
 	return append(dst, '"')
@@ -376,12 +371,7 @@ func appendTimeLayout(dst []byte, t time.Time) []byte {
 	b[16] = ':'
 	put2(b[17:19], rem-minute*60)
 	b[19] = '.'
-	ns := uint32(t.Nanosecond())
-	for i := 28; i >= 20; i-- {
-		q := ns / 10
-		b[i] = byte('0' + ns - q*10)
-		ns = q
-	}
+	put9(b[20:29], uint32(t.Nanosecond()))
 	if offset == 0 {
 		b[29] = 'Z'
 		return append(dst, b[:30]...)
@@ -397,6 +387,16 @@ func appendTimeLayout(dst []byte, t time.Time) []byte {
 	b[32] = ':'
 	put2(b[33:35], uint32(zone%60))
 	return append(dst, b[:]...)
+}
+
+// put9 writes ns (< 1e9) as nine decimal digits.
+func put9(b []byte, ns uint32) {
+	_ = b[8]
+	for i := 8; i >= 0; i-- {
+		q := ns / 10
+		b[i] = byte('0' + ns - q*10)
+		ns = q
+	}
 }
 
 // put2 writes v (< 100) as two decimal digits.
