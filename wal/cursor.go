@@ -32,6 +32,7 @@ type Cursor struct {
 	committed atomic.Uint64 // last Commit (written to the cursor file)
 	synced    atomic.Uint64 // last commit known durable (fdatasynced); GC goes by this
 	lastSync  time.Time     // guarded by cmu
+	syncArmed bool          // a lateSync is pending (guarded by cmu)
 	dropped   atomic.Bool
 	skipped   atomic.Uint64 // corrupt/tombstoned records skipped
 	gaps      atomic.Uint64 // records removed by DropOldest before this cursor read them
@@ -142,8 +143,29 @@ func (c *Cursor) store(index uint64) error {
 		}
 		c.lastSync = now
 		c.synced.Store(index)
+	} else if !c.syncArmed {
+		// No later commit may come (the consumer caught up, or waits for
+		// appends that wait for GC): sync this one when the interval is over.
+		c.syncArmed = true
+		time.AfterFunc(CursorSyncInterval-now.Sub(c.lastSync), c.lateSync)
 	}
 	return nil
+}
+
+// lateSync is store's deferred fdatasync.
+func (c *Cursor) lateSync() {
+	c.cmu.Lock()
+	c.syncArmed = false
+	var err error
+	if !c.dropped.Load() {
+		err = c.sync()
+	}
+	c.cmu.Unlock()
+	if err != nil {
+		c.l.log.Error("wal: cursor sync", "cursor", c.name, "err", err)
+		return
+	}
+	c.l.kickGC()
 }
 
 // sync makes the last commit durable (Close). Caller holds cmu.
@@ -154,6 +176,7 @@ func (c *Cursor) sync() error {
 	if err := datasync(c.file); err != nil {
 		return err
 	}
+	c.lastSync = time.Now()
 	c.synced.Store(c.committed.Load())
 	return nil
 }
@@ -217,6 +240,13 @@ func (l *Log) loadCursors() error {
 				"committed", idx, "last", l.last)
 			idx = l.last
 		}
+		// Rewrite the file with both slots at idx: a value moved back above is
+		// persisted, the next commit may use either slot, and what GC goes by
+		// (synced) is durable even if the last process was killed before its
+		// commit reached the disk.
+		if err := writeCursorFile(dir, n, idx); err != nil {
+			return fmt.Errorf("wal: cursor %s: %w", n, err)
+		}
 		c := &Cursor{l: l, name: n, pos: idx}
 		c.committed.Store(idx)
 		c.synced.Store(idx)
@@ -276,6 +306,9 @@ func (l *Log) DropCursor(name string) error {
 			c.file = nil
 		}
 		c.cmu.Unlock()
+		c.mu.Lock()
+		c.rd.close()
+		c.mu.Unlock()
 	}
 	err := os.Remove(filepath.Join(l.cursorDir(), name))
 	if err != nil && !os.IsNotExist(err) {

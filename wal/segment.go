@@ -108,7 +108,8 @@ func (r *segReader) read(size int64, window int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hn == 0 && n < binary.MaxVarintLen64 {
+	if hn == 0 {
+		// a length that does not end within the bytes left (or ten 0x80+ bytes)
 		return nil, errTruncated
 	}
 	need := int64(hn) + int64(length)

@@ -651,6 +651,13 @@ func (l *Log) recoverLocked() {
 		l.log.Error("wal: unusable", "err", l.broken)
 		return
 	}
+	// The failed group may have been rolling into a new (or recycled) file whose
+	// directory entry was never fsynced: do it before anything in it is acked.
+	if err := syncDir(l.dir); err != nil {
+		l.broken = fmt.Errorf("wal: fsync dir after error: %w", err)
+		l.log.Error("wal: unusable", "err", l.broken)
+		return
+	}
 	if l.durable > l.last {
 		l.durable = l.last
 	}
