@@ -19,6 +19,7 @@
 //	DIR/00000000000000004711     the last one is the tail, the only one written to
 //	DIR/cursors/NAME             one file per cursor: two slots of committed index (8 B BE) | crc32c (4 B)
 //	DIR/quarantine/SEG.NANOS.corrupt  original copy of every segment we rewrote
+//	DIR/spare.N, DIR/SEG.recycled      segment recycling (see GC below)
 //
 // A segment is a sequence of tidwall Binary entries, uvarint(len) | data, with
 // consecutive indices starting at the file's name. Our entry data is
@@ -100,9 +101,14 @@
 // segment are reused, where a new file needs fresh ones (costly on a VM whose
 // freed memory goes back to the host, and for ext4 block allocation). Stale
 // bytes after the written end are cut when the segment is sealed or the log
-// closed; after a crash the tail repair cuts them (stale entries carry older
-// indices and never pass for new ones; TestRecycledSegments). Spares are
-// deleted on open.
+// closed. While a recycled file is the tail, a marker file (SEGMENT.recycled)
+// says so, and the tail repair after a crash stops at the first damage instead
+// of searching past it: stale bytes are an old segment's records, whose
+// payloads (what senders sent) could hold something that looks like a valid
+// entry (TestRecycledSegments, TestForgedEntryInStaleBytes). Acknowledged
+// records are an unbroken, fdatasynced prefix of the tail, so this only costs
+// in a double fault (media damage inside that prefix and a crash before the
+// segment was sealed). Spares are deleted on open.
 //
 // MaxSize counts segment bytes and is enforced at segment granularity
 // (SegmentSize is capped at MaxSize/4, one Append at MaxSize/4). When an append

@@ -244,6 +244,14 @@ func (s *segScanner) resync(from int64, after, maxIdx uint64) (int64, error) {
 // entry, tombstones included, in order; its error stops the scan and is returned.
 // Returned errors are I/O errors or fn's; damage is reported in the result.
 func scanSegment(r io.ReaderAt, size int64, base, maxIdx uint64, fn func(e scanned) error) (scanResult, error) {
+	return scanSegmentOpts(r, size, base, maxIdx, false, fn)
+}
+
+// scanSegmentOpts is scanSegment; with stopAtDamage the first damage ends the
+// segment (a torn tail) instead of searching past it for valid entries: for a
+// recycled tail, whose bytes past the written end are an old segment's, and
+// whose old payloads could hold anything that looks like an entry.
+func scanSegmentOpts(r io.ReaderAt, size int64, base, maxIdx uint64, stopAtDamage bool, fn func(e scanned) error) (scanResult, error) {
 	s := &segScanner{r: r, size: size}
 	res := scanResult{Size: size, LastIndex: base - 1}
 	expect := base
@@ -287,7 +295,7 @@ func scanSegment(r io.ReaderAt, size int64, base, maxIdx uint64, fn func(e scann
 			// Every entry takes at least headerLen+1 bytes.
 			bound = res.LastIndex + uint64((size-off)/(headerLen+1)) + 1
 		}
-		if err == errIndex && idx > expect && idx <= bound {
+		if err == errIndex && idx > expect && idx <= bound && !stopAtDamage {
 			// A valid entry, but indices are missing before it (no damaged bytes).
 			res.Damages = append(res.Damages, Damage{Off: off, End: off, Reason: "index gap",
 				LostFirst: expect, LostLast: idx - 1})
@@ -295,9 +303,12 @@ func scanSegment(r io.ReaderAt, size int64, base, maxIdx uint64, fn func(e scann
 			continue
 		}
 		// Damage at off: find the next valid entry.
-		next, rerr := s.resync(off+1, res.LastIndex, bound)
-		if rerr != nil {
-			return res, rerr
+		next := int64(-1)
+		if !stopAtDamage {
+			var rerr error
+			if next, rerr = s.resync(off+1, res.LastIndex, bound); rerr != nil {
+				return res, rerr
+			}
 		}
 		d := Damage{Off: off, End: size, Reason: err.Error(), LostFirst: expect, LostLast: expect - 1}
 		if next < 0 {

@@ -15,9 +15,10 @@ import (
 
 // segFile is one segment file, named after its first index (20 digits).
 type segFile struct {
-	first uint64
-	path  string
-	size  int64
+	first    uint64
+	path     string
+	size     int64
+	recycled bool // a marker says it was a spare overwritten from the start (segment.go)
 }
 
 func segmentName(index uint64) string { return fmt.Sprintf("%020d", index) }
@@ -41,6 +42,12 @@ func listSegments(dir string) ([]segFile, error) {
 		return nil, err
 	}
 	var segs []segFile
+	markers := map[string]bool{}
+	for _, de := range des {
+		if n, ok := strings.CutSuffix(de.Name(), recycledSuffix); ok {
+			markers[n] = true
+		}
+	}
 	for _, de := range des {
 		if !de.Type().IsRegular() {
 			continue
@@ -53,7 +60,8 @@ func listSegments(dir string) ([]segFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		segs = append(segs, segFile{first: first, path: filepath.Join(dir, de.Name()), size: fi.Size()})
+		segs = append(segs, segFile{first: first, path: filepath.Join(dir, de.Name()), size: fi.Size(),
+			recycled: markers[de.Name()]})
 	}
 	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
 	return segs, nil
@@ -82,8 +90,16 @@ func cleanupTemp(dir string) error {
 	if err != nil {
 		return err
 	}
+	names := map[string]bool{}
+	for _, de := range des {
+		names[de.Name()] = true
+	}
 	for _, de := range des {
 		n := de.Name()
+		if seg, ok := strings.CutSuffix(n, recycledSuffix); ok && !names[seg] {
+			os.Remove(filepath.Join(dir, n)) // its segment is gone
+			continue
+		}
 		if de.Type().IsRegular() && (strings.HasSuffix(n, ".rewrite") || strings.HasSuffix(n, ".TEMP") ||
 			strings.HasPrefix(n, sparePrefix) ||
 			strings.HasSuffix(n, ".START") || strings.HasSuffix(n, ".END")) {
@@ -121,7 +137,7 @@ func repairSegment(dir string, sf segFile, maxIdx uint64) (repairOutcome, error)
 	if err != nil {
 		return out, err
 	}
-	res, err := scanSegment(f, fi.Size(), sf.first, maxIdx, nil)
+	res, err := scanSegmentOpts(f, fi.Size(), sf.first, maxIdx, sf.recycled, nil)
 	out.res = res
 	if err != nil {
 		return out, err
@@ -170,7 +186,7 @@ func repairSegment(dir string, sf segFile, maxIdx uint64) (repairOutcome, error)
 		_, err := w.Write(ebuf)
 		return err
 	}
-	_, err = scanSegment(f, fi.Size(), sf.first, maxIdx, func(e scanned) error {
+	_, err = scanSegmentOpts(f, fi.Size(), sf.first, maxIdx, sf.recycled, func(e scanned) error {
 		if e.Index > upper {
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"syscall"
 )
@@ -157,9 +158,19 @@ func openTail(path string, size int64) (*os.File, error) {
 // is sealed (rolled away from) or the log is closed; after a crash the tail
 // repair on open cuts them (the stale entries have older indices, so they can
 // never pass for new ones). Spares are deleted on open.
+//
+// Stale bytes are an old segment's records, and record payloads are whatever
+// senders sent: they could hold a well-formed entry with a plausible index.
+// So while a recycled file is the tail, a marker file (SEGMENT.recycled) says
+// so, and its repair after a crash stops at the first damage instead of
+// searching past it for valid entries. Acknowledged records always form an
+// unbroken prefix of the tail (they were fdatasynced), so the only cost is for
+// a double fault: media damage inside that prefix and a crash before the
+// segment was sealed loses the rest of that tail.
 const (
-	maxSpares   = 2
-	sparePrefix = "spare."
+	maxSpares      = 2
+	sparePrefix    = "spare."
+	recycledSuffix = ".recycled"
 )
 
 // takeSpareLocked renames a spare file to path and opens it for writing from
@@ -174,6 +185,13 @@ func (l *Log) takeSpareLocked(path string) *os.File {
 			continue
 		}
 		f, err := openTail(path, 0)
+		if err == nil {
+			// made durable by the directory fsync that follows every roll
+			err = os.WriteFile(path+recycledSuffix, nil, 0o640)
+			if err != nil {
+				f.Close()
+			}
+		}
 		if err != nil {
 			l.log.Warn("wal: spare segment unusable", "file", path, "err", err)
 			os.Remove(path)
@@ -182,6 +200,14 @@ func (l *Log) takeSpareLocked(path string) *os.File {
 		return f
 	}
 	return nil
+}
+
+// unmarkRecycled removes the marker of a segment that is no longer a tail
+// with stale bytes (sealed, or deleted).
+func unmarkRecycled(path string) {
+	if err := os.Remove(path + recycledSuffix); err != nil && !os.IsNotExist(err) {
+		slog.Default().Warn("wal: remove recycled marker", "err", err)
+	}
 }
 
 // sealTail cuts stale bytes after the written end of the tail file (a recycled

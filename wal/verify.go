@@ -185,7 +185,7 @@ func scanAll(segs []segFile, report func(SegmentReport), fn func(index uint64, d
 				return fn(e.Index, e.Payload)
 			}
 		}
-		res, err := scanSegment(f, fi.Size(), sf.first, maxIdx, cb)
+		res, err := scanSegmentOpts(f, fi.Size(), sf.first, maxIdx, sf.recycled, cb)
 		f.Close()
 		if err != nil {
 			return err

@@ -271,6 +271,13 @@ func (l *Log) openStore() error {
 	if len(segs) == 0 {
 		return fmt.Errorf("wal: no segment in %s", l.dir)
 	}
+	// After repairTail no segment has stale bytes any more: drop the markers.
+	for i := range segs {
+		if segs[i].recycled {
+			unmarkRecycled(segs[i].path)
+			segs[i].recycled = false
+		}
+	}
 	tail, err := openTail(segs[len(segs)-1].path, segs[len(segs)-1].size)
 	if err != nil {
 		return err
@@ -543,7 +550,7 @@ func (l *Log) writeGroup(group []*request) error {
 		return l.broken
 	}
 	size := l.segs[len(l.segs)-1].size
-	size0 := size
+	size0, tailPath := size, l.segs[len(l.segs)-1].path
 	idx := l.last + 1
 	l.mu.Unlock()
 
@@ -586,9 +593,9 @@ func (l *Log) writeGroup(group []*request) error {
 		}
 		// Roll: the full segment is sealed and made durable before it stops
 		// being the tail.
-		sealed := size0 + written
+		sealed, sealedPath := size0+written, tailPath
 		if k > 0 {
-			sealed = added[k-1].size
+			sealed, sealedPath = added[k-1].size, added[k-1].path
 		}
 		if err := sealTail(l.tail, sealed); err != nil {
 			return l.fail(fmt.Errorf("wal: seal segment: %w", err))
@@ -596,6 +603,7 @@ func (l *Log) writeGroup(group []*request) error {
 		if err := datasync(l.tail); err != nil {
 			return l.fail(fmt.Errorf("wal: fsync: %w", err))
 		}
+		unmarkRecycled(sealedPath)
 		next := segFile{first: l.cuts[k].first, path: filepath.Join(l.dir, segmentName(l.cuts[k].first))}
 		l.mu.Lock()
 		f := l.takeSpareLocked(next.path)
@@ -758,6 +766,7 @@ func (l *Log) truncateFrontLocked(k int) error {
 	k = min(k, len(l.segs)-1)
 	for i := 0; i < k; i++ {
 		sf := l.segs[i]
+		unmarkRecycled(sf.path)
 		var err error
 		if len(l.spares) < maxSpares && sf.size >= l.opts.SegmentSize/2 {
 			l.spareSeq++
@@ -852,7 +861,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.mu.Lock()
-	size := l.segs[len(l.segs)-1].size
+	size, path := l.segs[len(l.segs)-1].size, l.segs[len(l.segs)-1].path
 	spares := l.spares
 	l.spares = nil
 	l.mu.Unlock()
@@ -863,6 +872,8 @@ func (l *Log) Close() error {
 		l.log.Error("wal: seal tail on close", "err", err)
 	} else if err := tail.Sync(); err != nil {
 		l.log.Error("wal: fsync tail on close", "err", err)
+	} else {
+		unmarkRecycled(path)
 	}
 	if err := tail.Close(); err != nil {
 		return fmt.Errorf("wal: close: %w", err)
