@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,10 +37,12 @@ type options struct {
 	keep      bool
 	receiver  string
 	profile   string // write a CPU profile of logpacker under load here
+	runs      int
 }
 
 type result struct {
 	name      string
+	run       int
 	sent      int64 // -1 when loggen's summary could not be parsed
 	delivered int64
 	elapsed   time.Duration // loggen start → last growth of the output file
@@ -83,6 +86,7 @@ func main() {
 	flag.StringVar(&o.fsync, "fsync", "always", "logpacker [wal] fsync (always, interval, never)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
 	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
+	flag.IntVar(&o.runs, "runs", 3, "runs per receiver, alternating; the ratios compare the medians (this VM's figures vary ±10–20% run to run)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -97,8 +101,8 @@ func main() {
 	default:
 		fatalf("-receiver must be rsyslog, logpacker or both, not %q", o.receiver)
 	}
-	if o.duration < time.Second || o.conns < 1 || o.size < 1 || o.rate < 1 {
-		fatalf("-duration must be ≥ 1s; -conns, -size and -rate ≥ 1")
+	if o.duration < time.Second || o.conns < 1 || o.size < 1 || o.rate < 1 || o.runs < 1 {
+		fatalf("-duration must be ≥ 1s; -conns, -size, -rate and -runs ≥ 1")
 	}
 	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
 		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
@@ -139,27 +143,26 @@ func main() {
 
 	printHeader(o)
 	var results []*result
-	for _, n := range names {
-		if ctx.Err() != nil {
-			break
+	for run := 1; run <= o.runs; run++ {
+		for _, n := range names {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Printf("\n== %s, run %d/%d: loggen %s, %d conns, %d B, -r %d …\n", n, run, o.runs, o.duration, o.conns, o.size, o.rate)
+			var r *result
+			if n == "rsyslog" {
+				r = runRsyslog(ctx, o, filepath.Join(dir, fmt.Sprintf("rs%d", run)))
+			} else {
+				oo := o
+				if run > 1 {
+					oo.profile = "" // one profile, of the first run
+				}
+				r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lp%d", run)))
+			}
+			r.run = run
+			results = append(results, r)
+			printRun(r)
 		}
-		fmt.Printf("\n== %s: loggen %s, %d conns, %d B, -r %d …\n", n, o.duration, o.conns, o.size, o.rate)
-		var r *result
-		if n == "rsyslog" {
-			r = runRsyslog(ctx, o, filepath.Join(dir, "rs"))
-		} else {
-			r = runLogpacker(ctx, o, filepath.Join(dir, "lp"))
-		}
-		if r.summary != "" {
-			fmt.Printf("   loggen: %s\n", r.summary)
-		}
-		for _, s := range r.notes {
-			fmt.Printf("   note: %s\n", s)
-		}
-		if r.err != nil {
-			fmt.Printf("   ERROR: %v\n", r.err)
-		}
-		results = append(results, r)
 	}
 
 	interrupted := ctx.Err() != nil
@@ -174,6 +177,18 @@ func main() {
 	}
 	if code := report(os.Stdout, results); code != 0 {
 		os.Exit(code)
+	}
+}
+
+func printRun(r *result) {
+	if r.summary != "" {
+		fmt.Printf("   loggen: %s\n", r.summary)
+	}
+	for _, s := range r.notes {
+		fmt.Printf("   note: %s\n", s)
+	}
+	if r.err != nil {
+		fmt.Printf("   ERROR: %v\n", r.err)
 	}
 }
 
@@ -192,37 +207,60 @@ func printHeader(o options) {
 	}
 }
 
-// report prints the table and the ratios; it returns the exit code.
+// report prints the table, the medians and the ratios; it returns the exit code.
 func report(w io.Writer, results []*result) int {
 	code := 0
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "receiver\tsent\tdelivered\tmsgs/s\tCPU s\tCPU s/1M msgs\tpeak RSS MiB\tloggen CPU s\t")
-	byName := map[string]*result{}
+	fmt.Fprintln(tw, "receiver\trun\tsent\tdelivered\tmsgs/s\tCPU s\tCPU s/1M msgs\tpeak RSS MiB\tloggen CPU s\t")
+	ok := map[string][]*result{}
+	var order []string
 	for _, r := range results {
 		if r.err != nil {
 			code = 1
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", r.name, count(r.sent))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t-\t-\t-\t-\t-\t-\t\n", r.name, r.run, count(r.sent))
 			continue
 		}
-		byName[r.name] = r
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t\n", r.name, count(r.sent), r.delivered,
+		if ok[r.name] == nil {
+			order = append(order, r.name)
+		}
+		ok[r.name] = append(ok[r.name], r)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t\n", r.name, r.run, count(r.sent), r.delivered,
 			r.rate(), r.cpu, r.cpuPerM(), float64(r.rssKiB)/1024, r.loggenCPU)
+	}
+	type med struct{ rate, cpuPerM, rssMiB float64 }
+	meds := map[string]med{}
+	for _, n := range order {
+		rs := ok[n]
+		m := med{
+			rate:    median(rs, func(r *result) float64 { return r.rate() }),
+			cpuPerM: median(rs, func(r *result) float64 { return r.cpuPerM() }),
+			rssMiB:  median(rs, func(r *result) float64 { return float64(r.rssKiB) / 1024 }),
+		}
+		meds[n] = m
+		if len(rs) > 1 {
+			fmt.Fprintf(tw, "%s\tmedian\t\t\t%.0f\t\t%.2f\t%.1f\t\t\n", n, m.rate, m.cpuPerM, m.rssMiB)
+		}
 	}
 	tw.Flush()
 
-	if lp, rs := byName["logpacker"], byName["rsyslog"]; lp != nil && rs != nil {
+	lp, lok := meds["logpacker"]
+	rs, rok := meds["rsyslog"]
+	if lok && rok {
+		what := "same run"
+		if len(ok["logpacker"]) > 1 || len(ok["rsyslog"]) > 1 {
+			what = "medians"
+		}
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "logpacker/rsyslog: throughput %s, CPU per message %s, peak RSS %.1f MiB vs %.1f MiB (%s)\n",
-			ratio(lp.rate(), rs.rate()), ratio(lp.cpuPerM(), rs.cpuPerM()),
-			float64(lp.rssKiB)/1024, float64(rs.rssKiB)/1024, ratio(float64(lp.rssKiB), float64(rs.rssKiB)))
+		fmt.Fprintf(w, "logpacker/rsyslog (%s): throughput %s, CPU per message %s, peak RSS %.1f MiB vs %.1f MiB (%s)\n",
+			what, ratio(lp.rate, rs.rate), ratio(lp.cpuPerM, rs.cpuPerM), lp.rssMiB, rs.rssMiB, ratio(lp.rssMiB, rs.rssMiB))
 		fmt.Fprintln(w, "(throughput >1 is better; CPU per message and RSS <1 are better. loggen itself needs about a core per connection:")
 		fmt.Fprintln(w, " on 2 cores the sender, not the receiver, often sets msgs/s, so compare CPU per message.)")
 	}
 	for _, r := range results {
 		if r.err != nil || r.sent < 0 || r.delivered >= r.sent {
 			if r.err == nil && r.sent >= 0 && r.delivered > r.sent {
-				fmt.Fprintf(w, "note: %s delivered %d more lines than loggen reported sent\n", r.name, r.delivered-r.sent)
+				fmt.Fprintf(w, "note: %s run %d delivered %d more lines than loggen reported sent\n", r.name, r.run, r.delivered-r.sent)
 			}
 			continue
 		}
@@ -231,14 +269,28 @@ func report(w io.Writer, results []*result) int {
 			code = 1
 			fmt.Fprintln(w)
 			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
-			fmt.Fprintf(w, "!!! LOSS: logpacker delivered %d of %d sent: %d messages lost (%.4f%%)\n",
-				r.delivered, r.sent, lost, 100*float64(lost)/float64(r.sent))
+			fmt.Fprintf(w, "!!! LOSS: logpacker run %d delivered %d of %d sent: %d messages lost (%.4f%%)\n",
+				r.run, r.delivered, r.sent, lost, 100*float64(lost)/float64(r.sent))
 			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
 		} else {
-			fmt.Fprintf(w, "note: %s delivered %d of %d sent (%d missing)\n", r.name, r.delivered, r.sent, lost)
+			fmt.Fprintf(w, "note: %s run %d delivered %d of %d sent (%d missing)\n", r.name, r.run, r.delivered, r.sent, lost)
 		}
 	}
 	return code
+}
+
+// median of f over rs (the mean of the middle two for an even count).
+func median(rs []*result, f func(*result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	} else {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
 }
 
 func ratio(a, b float64) string {
