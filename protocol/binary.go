@@ -239,6 +239,14 @@ func (d *decoder) varint() int64 {
 }
 
 func (d *decoder) str() string {
+	// Most fields are shorter than 128 bytes: a one-byte length.
+	if d.err == nil && d.off < len(d.s) {
+		if n := int(d.s[d.off]); n < 0x80 && d.off+1+n <= len(d.s) {
+			s := d.s[d.off+1 : d.off+1+n]
+			d.off += 1 + n
+			return s
+		}
+	}
 	n := d.uvarint()
 	if d.err != nil {
 		return ""
