@@ -29,8 +29,9 @@ type Sink interface {
 // PreparedSink is implemented by sinks whose Write is encoding (CPU) then I/O.
 // The output loop then encodes the next batch while the last one is written.
 // Prepare appends the encoding of evs to dst; it is called in WAL order, a few
-// events at a time, to build one batch. WritePrepared delivers the batch (and
-// is retried with it) with Write's contract.
+// events at a time, to build one batch, and keeps nothing of evs (their
+// strings point into a read buffer that is reused). WritePrepared delivers the
+// batch (and is retried with it) with Write's contract.
 type PreparedSink interface {
 	Sink
 	Prepare(dst []byte, evs []protocol.Event) []byte

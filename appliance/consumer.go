@@ -35,6 +35,7 @@ type consumer struct {
 
 // batchWork is one batch on its way through the consumer's two stages.
 type batchWork struct {
+	rbuf []byte           // read buffer the records alias (reused)
 	recs []wal.Record     // the batch as read
 	evs  []protocol.Event // plain Sink: the decoded batch
 	data []byte           // PreparedSink: the encoded batch
@@ -46,6 +47,10 @@ type batchWork struct {
 // decoded and encoded a few at a time, so the decoded events stay in the CPU's
 // cache instead of a whole batch of them going through memory twice.
 const prepareChunk = 64
+
+// readBufSize is each batch's reusable WAL read buffer: a 2048-event batch of
+// syslog-sized records fits; larger batches spill into fresh buffers.
+const readBufSize = 2 << 20
 
 // run moves the cursor in two stages, so that on two cores the next batch is
 // read, decoded and (PreparedSink) encoded while the last one is written:
@@ -73,7 +78,19 @@ func (c *consumer) run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			}
-			recs, err := c.cur.Next(ctx, c.batch, c.maxBytes)
+			var recs []wal.Record
+			var err error
+			if ps != nil {
+				// Prepare copies what it needs: the read buffer can be reused.
+				if w.rbuf == nil {
+					w.rbuf = make([]byte, 0, readBufSize)
+				}
+				recs, err = c.cur.NextInto(ctx, c.batch, c.maxBytes, w.rbuf)
+			} else {
+				// A plain Sink may keep the events' strings, which alias the
+				// records: fresh buffers.
+				recs, err = c.cur.Next(ctx, c.batch, c.maxBytes)
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					readErr <- fmt.Errorf("output %s: read wal: %w", c.name, err)

@@ -381,6 +381,18 @@ func (c *Cursor) Commit(index uint64) error {
 // ctx ends), then returns up to maxRecords records and about maxBytes bytes (at
 // least one record). Corrupt records and tombstones are skipped and counted.
 func (c *Cursor) Next(ctx context.Context, maxRecords, maxBytes int) ([]Record, error) {
+	return c.next(ctx, maxRecords, maxBytes, nil)
+}
+
+// NextInto is Next reading into buf (from buf[:0], as far as its capacity goes,
+// then into fresh buffers): the records alias buf, so the caller must not
+// reuse buf while it uses them. A consumer that alternates a few buffers
+// allocates nothing per batch.
+func (c *Cursor) NextInto(ctx context.Context, maxRecords, maxBytes int, buf []byte) ([]Record, error) {
+	return c.next(ctx, maxRecords, maxBytes, &arena{buf: buf[:0]})
+}
+
+func (c *Cursor) next(ctx context.Context, maxRecords, maxBytes int, a *arena) ([]Record, error) {
 	if maxRecords <= 0 {
 		maxRecords = 1
 	}
@@ -406,7 +418,7 @@ func (c *Cursor) Next(ctx context.Context, maxRecords, maxBytes int) ([]Record, 
 			next = l.first
 		}
 		if next <= l.durable {
-			recs, err := l.readLocked(c, next, maxRecords, maxBytes)
+			recs, err := l.readLocked(c, next, maxRecords, maxBytes, a)
 			l.mu.Unlock()
 			c.mu.Unlock()
 			if err != nil || len(recs) > 0 {
@@ -444,7 +456,7 @@ func (r *segReader) readWindow(records, maxBytes int) int {
 
 // readLocked reads from index onwards for c, advancing c.pos over what it returns
 // and over what it skips. Records alias freshly allocated read buffers.
-func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int) ([]Record, error) {
+func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int, a *arena) ([]Record, error) {
 	var out []Record
 	if n := min(maxRecords, int(l.durable-from+1), 1<<16); n > 0 {
 		out = make([]Record, 0, n)
@@ -466,7 +478,7 @@ func (l *Log) readLocked(c *Cursor, from uint64, maxRecords, maxBytes int) ([]Re
 		err := r.position(seg, seg.size, l.gen, i)
 		var buf []byte
 		if err == nil {
-			buf, err = r.read(seg.size, r.readWindow(maxRecords-len(out), maxBytes-total))
+			buf, err = r.read(seg.size, r.readWindow(maxRecords-len(out), maxBytes-total), a)
 		}
 		// Decode entries from buf while they are whole.
 		for err == nil && i <= segLast && len(out) < maxRecords {

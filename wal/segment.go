@@ -96,12 +96,12 @@ func (r *segReader) position(seg segFile, size int64, gen, want uint64) error {
 // read reads at most window bytes (more if the first entry needs it) from the
 // segment at r.off, bounded by size. The returned buffer is fresh: records handed
 // out alias it.
-func (r *segReader) read(size int64, window int) ([]byte, error) {
+func (r *segReader) read(size int64, window int, a *arena) ([]byte, error) {
 	n := min(int64(window), size-r.off)
 	if n <= 0 {
 		return nil, errSegmentEnd
 	}
-	buf := make([]byte, n)
+	buf := a.take(int(n))
 	if _, err := r.f.ReadAt(buf, r.off); err != nil && err != io.EOF {
 		return nil, ioError{err}
 	}
@@ -118,12 +118,25 @@ func (r *segReader) read(size int64, window int) ([]byte, error) {
 		return nil, errTruncated
 	}
 	if need > n { // one entry larger than the window
-		buf = make([]byte, need)
+		buf = a.take(int(need))
 		if _, err := r.f.ReadAt(buf, r.off); err != nil && err != io.EOF {
 			return nil, ioError{err}
 		}
 	}
 	return buf, nil
+}
+
+// arena hands out read buffers from a caller's buffer (Cursor.NextInto), or
+// fresh ones once it is used up (or without one).
+type arena struct{ buf []byte }
+
+func (a *arena) take(n int) []byte {
+	if a == nil || cap(a.buf)-len(a.buf) < n {
+		return make([]byte, n)
+	}
+	b := a.buf[len(a.buf) : len(a.buf)+n : len(a.buf)+n]
+	a.buf = a.buf[:len(a.buf)+n]
+	return b
 }
 
 // createSegment creates (truncating) a segment file.
