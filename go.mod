@@ -3,6 +3,7 @@ module logpacker
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.20.3
 	github.com/leodido/go-syslog/v4 v4.6.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/tidwall/wal v1.2.1
