@@ -106,7 +106,7 @@ func TestMalformedFrames(t *testing.T) {
 		{"trailing bytes", frameBytes(TypeAck, uv(5), []byte{1}), "trailing bytes"},
 		{"batch seq 0", frameBytes(TypeBatch, uv(0), uv(1), []byte{0}, uv(1), []byte{1}), "sequence 0"},
 		{"batch count 0", frameBytes(TypeBatch, uv(1), uv(0), []byte{0}, uv(0)), "event count 0"},
-		{"batch huge count", frameBytes(TypeBatch, uv(1), uv(MaxBatchEvents+1), []byte{0}, uv(1 << 20)), "event count"},
+		{"batch huge count", frameBytes(TypeBatch, uv(1), uv(MaxBatchEvents+1), []byte{0}, uv(1<<20)), "event count"},
 		{"batch unknown codec", frameBytes(TypeBatch, uv(1), uv(1), []byte{9}, uv(1), []byte{1}), "unknown codec"},
 		{"batch raw too big", frameBytes(TypeBatch, uv(1), uv(1), []byte{1}, uv(MaxBatchBytes+1)), "exceeds"},
 		{"batch raw shorter than count", frameBytes(TypeBatch, uv(1), uv(5), []byte{1}, uv(4)), "too short"},
