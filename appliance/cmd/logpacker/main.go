@@ -12,12 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"logpacker/appliance"
 	"logpacker/protocol"
 	psyslog "logpacker/protocol/syslog"
+	"logpacker/relay"
 	"logpacker/wal"
 )
 
@@ -31,6 +33,10 @@ const usage = `usage:
                                      print one JSON event per line
   logpacker wal verify DIR           check every WAL record; exit 1 if any is damaged
   logpacker wal dump DIR             print every WAL record as a JSON event
+  logpacker cert ca [-dir D] [-name N] [-days N]
+                                     create a cluster CA (D/ca.crt, D/ca.key)
+  logpacker cert node -ca D -id NODE [-host H,H…] [-dir OUT] [-days N]
+                                     create a node certificate signed by that CA
   logpacker defaults                 print the embedded server.ini
   logpacker version
 `
@@ -50,6 +56,8 @@ func main() {
 		err = cmdParse(args, os.Stdin, os.Stdout)
 	case "wal":
 		err = cmdWAL(args, os.Stdout)
+	case "cert":
+		err = cmdCert(args, os.Stdout)
 	case "defaults":
 		_, err = os.Stdout.Write(appliance.DefaultConfig)
 	case "version", "-version", "--version":
@@ -249,4 +257,50 @@ func cmdWAL(args []string, out io.Writer) error {
 			return err
 		})
 	}
+}
+
+func cmdCert(args []string, out io.Writer) error {
+	if len(args) == 0 || (args[0] != "ca" && args[0] != "node") {
+		return fmt.Errorf("usage: logpacker cert ca|node [flags] (logpacker cert ca -h)")
+	}
+	fs := flag.NewFlagSet("cert "+args[0], flag.ContinueOnError)
+	switch args[0] {
+	case "ca":
+		dir := fs.String("dir", "ca", "directory for ca.crt and ca.key (created)")
+		name := fs.String("name", "logpacker cluster CA", "the CA's common name")
+		days := fs.Int("days", 3650, "validity in days")
+		if err := fs.Parse(args[1:]); err != nil {
+			return exitError(2)
+		}
+		if err := relay.NewCA(*dir, *name, time.Duration(*days)*24*time.Hour); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "created %s and %s (keep the key off the nodes)\n",
+			filepath.Join(*dir, relay.CACertFile), filepath.Join(*dir, relay.CAKeyFile))
+	default:
+		caDir := fs.String("ca", "ca", "directory of the CA (ca.crt, ca.key)")
+		id := fs.String("id", "", "the node's ID (required): the certificate's subject")
+		hosts := fs.String("host", "", "comma-separated DNS names and IP addresses the node is reached at")
+		dir := fs.String("dir", "", "directory for node.crt and node.key (default: the node ID)")
+		days := fs.Int("days", 825, "validity in days (at most the CA's)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return exitError(2)
+		}
+		if *id == "" {
+			return fmt.Errorf("cert node: -id is required")
+		}
+		if *dir == "" {
+			*dir = *id
+		}
+		var hs []string
+		if *hosts != "" {
+			hs = strings.Split(*hosts, ",")
+		}
+		if err := relay.NewNodeCert(*caDir, *dir, *id, hs, time.Duration(*days)*24*time.Hour); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "created %s and %s for node %s\n",
+			filepath.Join(*dir, relay.NodeCertFile), filepath.Join(*dir, relay.NodeKeyFile), *id)
+	}
+	return nil
 }
