@@ -1,13 +1,44 @@
-// Package relay is both ends of the node-to-node link over QUIC: Server (an
-// input of the parent) and Client (an output of the child), speaking the
-// frames of protocol/wire.
+// Package relay is both ends of the node-to-node link over QUIC (ALPN
+// "logpacker/1"), speaking the frames of protocol/wire: Server, the parent's
+// input, and Client, the child's output.
 //
-// What is here so far is the link's security: a cluster CA and node
-// certificates, made with crypto/x509 and no external tool (`logpacker cert
-// ca`, `logpacker cert node`). Links are mutual TLS: every node certificate
-// is valid for server and client authentication, names its node ID as
-// subject and its addresses as subject alternative names, and is signed by
-// the cluster CA (ECDSA P-256). A CA may sign node certificates only (path
-// length 0). Keys are written 0600 before their certificates, with O_EXCL:
-// nothing is ever overwritten.
+// # Security
+//
+// Links are mutual TLS 1.3. `logpacker cert ca` and `logpacker cert node`
+// make a cluster CA and node certificates with crypto/x509 (ECDSA P-256; no
+// external tool). A node certificate is valid for server and client
+// authentication, names its node ID as subject and its addresses as subject
+// alternative names; the CA may sign node certificates only (path length 0).
+// Keys are written 0600 before their certificates, with O_EXCL: nothing is
+// overwritten. The server verifies a client's chain itself
+// (VerifyPeerCertificate), so that every refusal (no certificate, another
+// CA) is logged and counted in ServerStats.Refused, and it refuses a HELLO
+// whose node ID is not the certificate's subject: a node cannot send as
+// another.
+//
+// # Server
+//
+// One bidirectional stream per connection. HELLO is answered with WELCOME;
+// each BATCH is decoded whole (zstd size checked before inflating, record
+// count and lengths exact, every event must carry its ID) or refused with
+// ERROR(seq, ErrBadBatch), and nothing of it is stored; a good one is stored
+// through emit (IDs kept, hops + 1) and ACKed only when emit returned, that
+// is once durable in the WAL. A frame that does not decode is answered with
+// ERROR(0, ErrBadFrame) and the link is closed; a failing emit closes the
+// link with ErrUnavailable, so the child resends elsewhere.
+//
+// # Client
+//
+// An appliance Sink: Write sends one BATCH (zstd when Compress) and returns
+// when it is ACKed. On any link failure it drops the link and returns an
+// error; the output loop retries the same events, and the next Write dials
+// the next upstream in the list. Events keep their IDs, so a batch stored
+// before its ACK was lost lands again under the same IDs, and storage keyed
+// on IDs keeps one copy. A refused batch is a Permanent error (the output
+// loop dead-letters it).
+//
+// Not yet (issue 3): a window of several batches in flight, node wiring
+// ([relay] upstream, the QUIC listener), per-origin seen ranges so the file
+// output drops relayed duplicates, RELP, `logpacker send`, the chain tests
+// with SIGKILL and the chain benchmark.
 package relay

@@ -1,0 +1,287 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"logpacker/protocol"
+	"logpacker/protocol/wire"
+)
+
+type pki struct {
+	root string
+	ca   string
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	p := &pki{root: t.TempDir()}
+	p.ca = filepath.Join(p.root, "ca")
+	mustCA(t, p.ca)
+	return p
+}
+
+// serverTLS/clientTLS are configured as a node configures its links.
+func (p *pki) serverTLS(t *testing.T, id string) *tls.Config {
+	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
+	pool, err := CAPool(filepath.Join(p.ca, CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+}
+
+func (p *pki) clientTLS(t *testing.T, id string, roots *pki) *tls.Config {
+	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
+	pool, err := CAPool(filepath.Join(roots.ca, CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// store is a parent's ingest path: it records every event it was given.
+type store struct {
+	mu   sync.Mutex
+	evs  []protocol.Event
+	fail bool
+}
+
+func (s *store) emit(_ context.Context, evs []protocol.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("disk full")
+	}
+	s.evs = append(s.evs, evs...)
+	return nil
+}
+
+func startServer(t *testing.T, ctx context.Context, tc *tls.Config, id string, st *store) *Server {
+	t.Helper()
+	s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: tc, NodeID: id, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Run(ctx, st.emit)
+	return s
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func batchOf(node string, from, n int) []protocol.Event {
+	evs := make([]protocol.Event, n)
+	for i := range evs {
+		evs[i] = protocol.Event{ID: protocol.ID{Node: node, Seq: uint64(from + i)}, Host: "web-1", App: "app",
+			Message: fmt.Sprintf("message %d", from+i), Count: 1, Hops: 0}
+	}
+	return evs
+}
+
+// TestLinkDeliversAndFailsOver: real QUIC over loopback with mutual TLS.
+// 20,000 events in batches through Client.Write arrive with their IDs and
+// one more hop; when the first parent goes away mid-stream, the failed batch
+// is retried and lands at the second parent; together they hold every ID.
+func TestLinkDeliversAndFailsOver(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctxA, stopA := context.WithCancel(ctx)
+	defer stopA()
+	var a, b store
+	sa := startServer(t, ctxA, p.serverTLS(t, "root-a"), "root-a", &a)
+	sb := startServer(t, ctx, p.serverTLS(t, "root-b"), "root-b", &b)
+	for _, compress := range []bool{true} {
+		c, err := NewClient(ClientOptions{Upstreams: []string{sa.Addr().String(), sb.Addr().String()},
+			TLS: p.clientTLS(t, "leaf-1", p), NodeID: "leaf-1", Compress: compress, Logger: quiet(), AckTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		const total, per = 20000, 500
+		retries := 0
+		for from := 1; from <= total; from += per {
+			if from == total/2+1 {
+				stopA() // the first parent goes away
+			}
+			evs := batchOf("leaf-1", from, per)
+			for {
+				err := c.Write(ctx, evs)
+				if err == nil {
+					break
+				}
+				if retries++; retries > 20 {
+					t.Fatalf("batch from %d: %v", from, err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		seen := map[uint64]int{}
+		for _, s := range []*store{&a, &b} {
+			s.mu.Lock()
+			for _, ev := range s.evs {
+				if ev.ID.Node != "leaf-1" || ev.Hops != 1 || ev.Message != fmt.Sprintf("message %d", ev.ID.Seq) {
+					t.Fatalf("event %+v", ev)
+				}
+				seen[ev.ID.Seq]++
+			}
+			s.mu.Unlock()
+		}
+		for i := uint64(1); i <= total; i++ {
+			if seen[i] == 0 {
+				t.Fatalf("event %d lost", i)
+			}
+		}
+		a.mu.Lock()
+		b.mu.Lock()
+		na, nb := len(a.evs), len(b.evs)
+		b.mu.Unlock()
+		a.mu.Unlock()
+		if na == 0 || nb == 0 {
+			t.Fatalf("parent a stored %d, b %d: no fail-over happened", na, nb)
+		}
+		t.Logf("a stored %d, b %d, %d retries (IDs present %d, duplicates by ID %d)", na, nb, retries,
+			len(seen), na+nb-len(seen))
+	}
+}
+
+// TestLinkRefusesStrangers: a peer whose certificate another CA signed, or
+// whose HELLO claims another node, cannot send.
+func TestLinkRefusesStrangers(t *testing.T) {
+	p, other := newPKI(t), newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var st store
+	s := startServer(t, ctx, p.serverTLS(t, "root-a"), "root-a", &st)
+	try := func(tc *tls.Config, node string) error {
+		c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: tc, NodeID: node, Logger: quiet(), AckTimeout: 3 * time.Second})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.Write(ctx, batchOf(node, 1, 3))
+	}
+	if err := try(other.clientTLS(t, "leaf-x", p), "leaf-x"); err == nil {
+		t.Fatal("a certificate of another CA could send")
+	}
+	if err := try(p.clientTLS(t, "leaf-1", p), "leaf-2"); err == nil {
+		t.Fatal("a node could send as another node")
+	}
+	if err := try(p.clientTLS(t, "leaf-3", p), "leaf-3"); err != nil {
+		t.Fatalf("the right certificate: %v", err)
+	}
+	// and a client with no certificate at all
+	noCert := p.clientTLS(t, "leaf-4", p)
+	noCert.Certificates = nil
+	if err := try(noCert, "leaf-4"); err == nil {
+		t.Fatal("a client without a certificate could send")
+	}
+	if got := s.Stats.Refused.Load(); got != 3 { // other CA, node mismatch, no certificate
+		t.Fatalf("refused %d, want 3", got)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.evs) != 3 {
+		t.Fatalf("stored %d events, want 3", len(st.evs))
+	}
+}
+
+// TestServerMalformedInput: a peer that sends garbage, a batch whose data
+// does not decode, or events without IDs gets an ERROR, a counter, and
+// nothing of it is stored; the server survives.
+func TestServerMalformedInput(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var st store
+	s := startServer(t, ctx, p.serverTLS(t, "root-a"), "root-a", &st)
+	ctc := p.clientTLS(t, "leaf-1", p)
+	ctc.NextProtos = []string{wire.ALPN}
+	raw := func(frames ...[]byte) []wire.Frame {
+		conn, err := quic.DialAddr(ctx, s.Addr().String(), ctc, quicConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseWithError(0, "")
+		stream, err := conn.OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames {
+			stream.Write(f)
+		}
+		stream.SetReadDeadline(time.Now().Add(5 * time.Second))
+		r := wire.NewReader(stream, 0)
+		var got []wire.Frame
+		for {
+			f, err := r.Next()
+			if err != nil {
+				return got
+			}
+			got = append(got, f)
+			if e, ok := f.(*wire.Error); ok && e.Seq == 0 {
+				return got
+			}
+			if len(got) == len(frames) {
+				return got
+			}
+		}
+	}
+	hello := wire.AppendFrame(nil, &wire.Hello{Version: 1, Node: "leaf-1", Window: 1})
+	lastErr := func(fs []wire.Frame) *wire.Error {
+		if len(fs) == 0 {
+			return nil
+		}
+		e, _ := fs[len(fs)-1].(*wire.Error)
+		return e
+	}
+	// garbage instead of HELLO
+	if e := lastErr(raw([]byte("GET / HTTP/1.1\r\n\r\n"))); e == nil || e.Code != wire.ErrBadFrame {
+		t.Fatalf("garbage: %+v", e)
+	}
+	// a batch with bad zstd, one with events without IDs, then a good one
+	bad := wire.AppendFrame(nil, &wire.Batch{Seq: 1, Count: 1, Codec: wire.CodecZstd, RawLen: 10, Data: []byte("nonsense!!")})
+	noID := (&protocol.Event{Message: "x"}).AppendBinary(nil)
+	enc, _ := wire.NewBatchEncoder(false)
+	b2, _ := enc.Encode(2, [][]byte{noID}, nil)
+	f2 := wire.AppendFrame(nil, b2)
+	good := batchOf("leaf-1", 1, 2)
+	b3, _ := enc.Encode(3, [][]byte{good[0].AppendBinary(nil), good[1].AppendBinary(nil)}, nil)
+	f3 := wire.AppendFrame(nil, b3)
+	got := raw(hello, bad, f2, f3)
+	if len(got) != 4 {
+		t.Fatalf("answers %v", got)
+	}
+	if e, ok := got[1].(*wire.Error); !ok || e.Seq != 1 || e.Code != wire.ErrBadBatch {
+		t.Fatalf("bad zstd: %+v", got[1])
+	}
+	if e, ok := got[2].(*wire.Error); !ok || e.Seq != 2 || e.Code != wire.ErrBadBatch {
+		t.Fatalf("no ID: %+v", got[2])
+	}
+	if a, ok := got[3].(*wire.Ack); !ok || a.Seq != 3 {
+		t.Fatalf("good batch: %+v", got[3])
+	}
+	// a frame with a huge length after HELLO: ERROR and the link closes
+	huge := append([]byte{byte(wire.TypeBatch)}, 0xff, 0xff, 0xff, 0xff, 0x0f)
+	if e := lastErr(raw(hello, huge)); e == nil || e.Code != wire.ErrBadFrame {
+		t.Fatalf("huge frame: %+v", e)
+	}
+	if s.Stats.BadBatches.Load() != 2 || s.Stats.BadFrames.Load() != 2 {
+		t.Fatalf("bad batches %d, bad frames %d", s.Stats.BadBatches.Load(), s.Stats.BadFrames.Load())
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.evs) != 2 {
+		t.Fatalf("stored %d events, want only the 2 of the good batch", len(st.evs))
+	}
+}

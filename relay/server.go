@@ -1,0 +1,277 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"logpacker/protocol"
+	"logpacker/protocol/wire"
+)
+
+// EmitFunc stores events durably (the node's ingest path); nil means durable.
+type EmitFunc = func(context.Context, []protocol.Event) error
+
+// ServerOptions configure a Server.
+type ServerOptions struct {
+	Addr   string      // UDP address to listen on
+	TLS    *tls.Config // certificate, ClientCAs and ClientAuth; ALPN is set here
+	NodeID string      // sent in WELCOME
+	Logger *slog.Logger
+}
+
+// ServerStats count what a Server saw.
+type ServerStats struct {
+	Links, Refused, Batches, Events, BadFrames, BadBatches atomic.Uint64
+}
+
+// Server is the parent's end of node links: an input. It accepts QUIC
+// connections, checks the peer's certificate (mutual TLS), answers HELLO with
+// WELCOME, and for every BATCH stores its events (IDs kept, hops + 1) through
+// emit before it ACKs.
+type Server struct {
+	o     ServerOptions
+	ln    *quic.Listener
+	log   *slog.Logger
+	Stats ServerStats
+	wg    sync.WaitGroup
+}
+
+func quicConfig() *quic.Config {
+	return &quic.Config{MaxIdleTimeout: 30 * time.Second, KeepAlivePeriod: 10 * time.Second,
+		MaxIncomingStreams: 4, MaxIncomingUniStreams: -1}
+}
+
+// Listen binds the server's address.
+func Listen(o ServerOptions) (*Server, error) {
+	if o.TLS == nil {
+		return nil, errors.New("relay: server needs TLS (a node certificate and the cluster CA)")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.TLS.ClientCAs == nil {
+		return nil, errors.New("relay: server TLS needs ClientCAs (the cluster CA): links are mutual TLS")
+	}
+	s := &Server{o: o, log: o.Logger.With("listener", "relay")}
+	tc := o.TLS.Clone()
+	tc.NextProtos = []string{wire.ALPN}
+	tc.MinVersion = tls.VersionTLS13
+	// Verify the client's certificate ourselves, so that a refusal is logged
+	// and counted (crypto/tls would only fail the handshake).
+	tc.ClientAuth = tls.RequestClientCert // required by VerifyPeerCertificate below, which also sees "none"
+	tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		err := verifyClient(raw, o.TLS.ClientCAs)
+		if err != nil {
+			s.Stats.Refused.Add(1)
+			s.log.Warn("relay link refused: client certificate", "err", err)
+		}
+		return err
+	}
+	ln, err := quic.ListenAddr(o.Addr, tc, quicConfig())
+	if err != nil {
+		return nil, fmt.Errorf("relay: listen %s: %w", o.Addr, err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// verifyClient checks a client's certificate chain against the cluster CA.
+func verifyClient(raw [][]byte, roots *x509.CertPool) error {
+	if len(raw) == 0 {
+		return errors.New("no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, b := range raw {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return fmt.Errorf("unparsable certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	return err
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Run accepts links until ctx ends, then closes them and waits.
+func (s *Server) Run(ctx context.Context, emit EmitFunc) error {
+	defer s.wg.Wait()
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	for {
+		conn, err := s.ln.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("relay: accept: %w", err)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(ctx, conn, emit)
+		}()
+	}
+}
+
+// Close stops listening (Run returns once ctx ends).
+func (s *Server) Close() error { return s.ln.Close() }
+
+func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
+	peer := conn.RemoteAddr().String()
+	log := s.log.With("peer", peer)
+	cs := conn.ConnectionState().TLS
+	if len(cs.PeerCertificates) == 0 {
+		// RequireAndVerifyClientCert makes the handshake fail first; this is
+		// for configurations that only request one.
+		s.Stats.Refused.Add(1)
+		log.Warn("relay link refused: no client certificate")
+		conn.CloseWithError(1, "client certificate required")
+		return
+	}
+	cert := cs.PeerCertificates[0].Subject.CommonName
+	st, err := conn.AcceptStream(ctx)
+	if err != nil {
+		conn.CloseWithError(0, "")
+		return
+	}
+	defer conn.CloseWithError(0, "")
+	stop := context.AfterFunc(ctx, func() { conn.CloseWithError(0, "shutting down") })
+	defer stop()
+	r := wire.NewReader(st, 0)
+	var out []byte
+	send := func(f wire.Frame) error {
+		out = wire.AppendFrame(out[:0], f)
+		_, err := st.Write(out)
+		return err
+	}
+	fail := func(seq uint64, code wire.ErrCode, reason string) {
+		send(&wire.Error{Seq: seq, Code: code, Reason: reason})
+		st.Close()
+		// Let the ERROR reach the peer before the connection goes: wait for
+		// the peer to close (it does on an ERROR), at most a second.
+		select {
+		case <-conn.Context().Done():
+		case <-time.After(time.Second):
+		}
+	}
+	f, err := r.Next()
+	hello, ok := f.(*wire.Hello)
+	if err != nil || !ok {
+		s.Stats.BadFrames.Add(1)
+		log.Warn("relay link: no HELLO", "err", err)
+		fail(0, wire.ErrBadFrame, "expected HELLO")
+		return
+	}
+	if hello.Version < 1 {
+		fail(0, wire.ErrVersion, "unsupported version")
+		return
+	}
+	if hello.Node != cert {
+		// The certificate names the node: a node cannot speak for another.
+		s.Stats.Refused.Add(1)
+		log.Warn("relay link refused: HELLO node differs from the certificate", "hello", hello.Node, "cert", cert)
+		fail(0, wire.ErrUnauthorized, "node ID does not match the certificate")
+		return
+	}
+	if err := send(&wire.Welcome{Version: min(hello.Version, wire.Version), Node: s.o.NodeID}); err != nil {
+		return
+	}
+	s.Stats.Links.Add(1)
+	log = log.With("node", hello.Node)
+	log.Info("relay link up")
+	dec, err := wire.NewBatchDecoder()
+	if err != nil {
+		fail(0, wire.ErrUnavailable, "internal error")
+		return
+	}
+	var recs [][]byte
+	var evs []protocol.Event
+	for {
+		f, err := r.Next()
+		if err != nil {
+			var fe *wire.FrameError
+			if errors.As(err, &fe) {
+				s.Stats.BadFrames.Add(1)
+				log.Warn("relay link: bad frame; closing", "err", err)
+				fail(0, wire.ErrBadFrame, fe.Reason)
+			} else if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				log.Info("relay link down", "err", err)
+			}
+			return
+		}
+		switch f := f.(type) {
+		case *wire.Batch:
+			recs, err = dec.Records(f, recs)
+			if err == nil {
+				evs, err = decodeEvents(evs[:0], recs)
+			}
+			if err != nil {
+				s.Stats.BadBatches.Add(1)
+				log.Warn("relay: batch refused", "seq", f.Seq, "err", err)
+				if send(&wire.Error{Seq: f.Seq, Code: wire.ErrBadBatch, Reason: err.Error()}) != nil {
+					return
+				}
+				continue
+			}
+			if err := emit(ctx, evs); err != nil {
+				log.Error("relay: cannot store batch; closing link", "seq", f.Seq, "err", err)
+				fail(0, wire.ErrUnavailable, "cannot store")
+				return
+			}
+			s.Stats.Batches.Add(1)
+			s.Stats.Events.Add(uint64(len(evs)))
+			if send(&wire.Ack{Seq: f.Seq}) != nil {
+				return
+			}
+		case *wire.Ping:
+			if send(&wire.Pong{Nonce: f.Nonce}) != nil {
+				return
+			}
+		case *wire.Pong, *wire.Ack:
+		default:
+			s.Stats.BadFrames.Add(1)
+			fail(0, wire.ErrBadFrame, "unexpected "+f.Type().String())
+			return
+		}
+	}
+}
+
+// decodeEvents decodes a batch whole (or not at all): IDs are kept, hops
+// counted; an event without an ID is refused (the first node gives it one).
+func decodeEvents(evs []protocol.Event, recs [][]byte) ([]protocol.Event, error) {
+	for i, r := range recs {
+		var ev protocol.Event
+		if err := ev.UnmarshalBinary(r); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		if ev.ID.Node == "" || ev.ID.Seq == 0 {
+			return nil, fmt.Errorf("event %d has no ID", i)
+		}
+		if ev.Hops < 255 {
+			ev.Hops++
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
