@@ -155,7 +155,7 @@ func (c *consumer) run(ctx context.Context) error {
 func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) []protocol.Event {
 	for _, r := range recs {
 		var ev protocol.Event
-		if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // records are fresh buffers, never reused
+		if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // strings alias the record: see run for how long it lives
 			if !report {
 				continue
 			}
