@@ -15,6 +15,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"logpacker/protocol/syslog"
+	"logpacker/protocol/wire"
 	"logpacker/wal"
 )
 
@@ -36,6 +37,13 @@ type Config struct {
 	}
 	Listen struct {
 		SyslogUDP, SyslogTCP, SyslogTLS, SyslogUnix, HTTP string // empty disables
+		Relay                                             string // node links (QUIC); empty: not a parent
+	}
+	Relay struct {
+		Upstream      []string // parents (host:port); empty: this node is a root
+		CA, Cert, Key string   // cluster CA certificate, this node's certificate and key
+		Compress      bool
+		BatchSize     int
 	}
 	Syslog struct {
 		MaxMessageSize int
@@ -111,10 +119,42 @@ var schema = map[string]map[string]setter{
 		"syslog_tcp": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogTCP, v) },
 		"syslog_tls": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogTLS, v) },
 		"http":       func(c *Config, v string) error { return setAddr(&c.Listen.HTTP, v) },
+		"relay":      func(c *Config, v string) error { return setAddr(&c.Listen.Relay, v) },
 		"syslog_unix": func(c *Config, v string) error {
 			c.Listen.SyslogUnix = v
 			return nil
 		},
+	},
+	"relay": {
+		"upstream": func(c *Config, v string) error {
+			c.Relay.Upstream = nil
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a == "" {
+					continue
+				}
+				var addr string
+				if err := setAddr(&addr, a); err != nil {
+					return err
+				}
+				c.Relay.Upstream = append(c.Relay.Upstream, addr)
+			}
+			return nil
+		},
+		"ca":   func(c *Config, v string) error { c.Relay.CA = v; return nil },
+		"cert": func(c *Config, v string) error { c.Relay.Cert = v; return nil },
+		"key":  func(c *Config, v string) error { c.Relay.Key = v; return nil },
+		"compress": func(c *Config, v string) error {
+			switch v {
+			case "true", "yes", "on":
+				c.Relay.Compress = true
+			case "false", "no", "off":
+				c.Relay.Compress = false
+			default:
+				return fmt.Errorf("want true or false, not %q", v)
+			}
+			return nil
+		},
+		"batch_size": func(c *Config, v string) error { return setInt(&c.Relay.BatchSize, v, 1, wire.MaxBatchEvents) },
 	},
 	"syslog": {
 		"max_message_size": func(c *Config, v string) error {
@@ -296,6 +336,9 @@ func (c *Config) validate() error {
 	}
 	if c.TLS.ClientAuth != "none" && c.TLS.ClientCAFile == "" && c.Listen.SyslogTLS != "" {
 		return bad("tls", "client_ca_file", fmt.Errorf("client_auth = %s needs client_ca_file", c.TLS.ClientAuth))
+	}
+	if (c.Listen.Relay != "" || len(c.Relay.Upstream) > 0) && (c.Relay.CA == "" || c.Relay.Cert == "" || c.Relay.Key == "") {
+		return bad("relay", "ca", fmt.Errorf("node links are mutual TLS: [relay] ca, cert and key are needed with [listen] relay or [relay] upstream (logpacker cert ca / cert node make them)"))
 	}
 	if c.WAL.MaxSize != 0 && c.WAL.MaxSize < 2*c.WAL.SegmentSize {
 		return bad("wal", "max_size", fmt.Errorf("must be 0 (unlimited) or at least twice segment_size (%d)", c.WAL.SegmentSize))

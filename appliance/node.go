@@ -24,6 +24,7 @@ import (
 
 	"logpacker/appliance/sink/file"
 	ssyslog "logpacker/appliance/source/syslog"
+	"logpacker/relay"
 	"logpacker/wal"
 )
 
@@ -160,6 +161,24 @@ func (n *Node) openOutputs() error {
 		}
 		want["output.file"] = true
 	}
+	if up := n.cfg.Relay.Upstream; len(up) > 0 {
+		tc, err := n.relayTLS(false)
+		if err != nil {
+			return err
+		}
+		c, err := relay.NewClient(relay.ClientOptions{Upstreams: up, TLS: tc, NodeID: n.id,
+			Compress: n.cfg.Relay.Compress, Logger: n.log})
+		if err != nil {
+			return fmt.Errorf("node: relay: %w", err)
+		}
+		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize); err != nil {
+			c.Close()
+			return err
+		}
+		// a parent that is down is retried (and the next one tried) within 2 s
+		n.outputs[len(n.outputs)-1].backoffHi = 2 * time.Second
+		want["output.relay"] = true
+	}
 	// An output removed from the configuration must not hold the WAL forever.
 	for _, name := range n.wal.Cursors() {
 		if !want[name] {
@@ -227,6 +246,25 @@ func (n *Node) bindSources() error {
 		}
 		n.sources = append(n.sources, namedSource{"syslog_tls", s, s.Addr()})
 	}
+	if a := c.Listen.Relay; a != "" {
+		tc, err := n.relayTLS(true)
+		if err != nil {
+			return err
+		}
+		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Logger: n.log})
+		if err != nil {
+			return err
+		}
+		for name, v := range map[string]*atomic.Uint64{
+			"links": &srv.Stats.Links, "refused": &srv.Stats.Refused, "batches": &srv.Stats.Batches,
+			"events": &srv.Stats.Events, "bad_frames": &srv.Stats.BadFrames, "bad_batches": &srv.Stats.BadBatches,
+		} {
+			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "logpacker_relay_" + name + "_total", Help: "node links (relay input): " + strings.ReplaceAll(name, "_", " "),
+			}, func() float64 { return float64(v.Load()) }))
+		}
+		n.sources = append(n.sources, namedSource{"relay", srv, srv.Addr()})
+	}
 	if a := c.Listen.SyslogUnix; a != "" {
 		d, err := ssyslog.ListenDgram(ssyslog.DgramOptions{Common: common("syslog_unix"), Network: "unixgram",
 			Addr: a, ReadBuffer: c.Syslog.UDPReadBuffer})
@@ -236,6 +274,33 @@ func (n *Node) bindSources() error {
 		n.sources = append(n.sources, namedSource{"syslog_unix", d, d.Addr()})
 	}
 	return nil
+}
+
+// relayTLS is the mutual-TLS configuration of node links: this node's
+// certificate, and the cluster CA to verify the other end (as a server: the
+// children; as a client: the parent, whose address must be in its
+// certificate).
+func (n *Node) relayTLS(server bool) (*tls.Config, error) {
+	r := n.cfg.Relay
+	cert, err := tls.LoadX509KeyPair(n.cfg.DataPath(r.Cert), n.cfg.DataPath(r.Key))
+	if err != nil {
+		return nil, fmt.Errorf("node: relay: certificate: %w", err)
+	}
+	pool, err := relay.CAPool(n.cfg.DataPath(r.CA))
+	if err != nil {
+		return nil, fmt.Errorf("node: relay: %w", err)
+	}
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil && leaf.Subject.CommonName != n.id {
+		return nil, fmt.Errorf("node: relay: certificate %s is for node %q, this node is %q ([node] id)",
+			r.Cert, leaf.Subject.CommonName, n.id)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if server {
+		tc.ClientCAs = pool
+	} else {
+		tc.RootCAs = pool
+	}
+	return tc, nil
 }
 
 // tlsConfig loads the certificate and, for client_auth, the CA pool. The

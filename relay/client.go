@@ -100,7 +100,7 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 	tc := c.o.TLS.Clone()
 	tc.NextProtos = []string{wire.ALPN}
 	tc.MinVersion = tls.VersionTLS13
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := quic.DialAddr(dctx, addr, tc, quicConfig())
 	if err != nil {
