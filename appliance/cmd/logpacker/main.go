@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,9 @@ const usage = `usage:
                                      create a cluster CA (D/ca.crt, D/ca.key)
   logpacker cert node -ca D -id NODE [-host H,H…] [-dir OUT] [-days N]
                                      create a node certificate signed by that CA
+  logpacker send -to HOST:PORT -ca F -cert F -key F [-count N -size B -rate R] [FILE]
+                                     deliver lines (or N generated messages) to a node's relay
+                                     listener; exit 1 unless every one was acknowledged
   logpacker defaults                 print the embedded server.ini
   logpacker version
 `
@@ -58,6 +63,8 @@ func main() {
 		err = cmdWAL(args, os.Stdout)
 	case "cert":
 		err = cmdCert(args, os.Stdout)
+	case "send":
+		err = cmdSend(args, os.Stdin, os.Stdout)
 	case "defaults":
 		_, err = os.Stdout.Write(appliance.DefaultConfig)
 	case "version", "-version", "--version":
@@ -301,6 +308,144 @@ func cmdCert(args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "created %s and %s for node %s\n",
 			filepath.Join(*dir, relay.NodeCertFile), filepath.Join(*dir, relay.NodeKeyFile), *id)
+	}
+	return nil
+}
+
+func cmdSend(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	to := fs.String("to", "", "the parent's relay address, host:port (required; comma-separated: fail-over list)")
+	caFile := fs.String("ca", "ca.crt", "cluster CA certificate")
+	certFile := fs.String("cert", "node.crt", "this sender's node certificate")
+	keyFile := fs.String("key", "node.key", "its key")
+	count := fs.Int("count", 0, "send N generated messages instead of reading lines")
+	size := fs.Int("size", 200, "with -count: message size in bytes")
+	rate := fs.Int("rate", 0, "messages per second (0: as fast as acknowledgements allow)")
+	batch := fs.Int("batch", 1000, "events per batch")
+	compress := fs.Bool("compress", true, "zstd batches")
+	retries := fs.Int("retries", 5, "attempts per batch before giving up")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *to == "" || *batch < 1 || *count < 0 || *size < 1 || *rate < 0 || *retries < 1 || fs.NArg() > 1 {
+		return fmt.Errorf("usage: logpacker send -to HOST:PORT -ca F -cert F -key F [-count N -size B -rate R] [FILE]")
+	}
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	pool, err := relay.CAPool(*caFile)
+	if err != nil {
+		return err
+	}
+	node := leaf.Subject.CommonName
+	c, err := relay.NewClient(relay.ClientOptions{Upstreams: strings.Split(*to, ","), NodeID: node, Compress: *compress,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	// The sender is the events' first node: IDs are its node ID and a
+	// sequence that starts at the current time in nanoseconds, so runs never
+	// reuse one.
+	base := uint64(time.Now().UnixNano())
+	host, _ := os.Hostname()
+	var next func() (string, bool)
+	if *count > 0 {
+		i := 0
+		pad := strings.Repeat("x", *size)
+		next = func() (string, bool) {
+			if i >= *count {
+				return "", false
+			}
+			i++
+			m := fmt.Sprintf("seq=%d ", i)
+			if len(m) < *size {
+				m += pad[:*size-len(m)]
+			}
+			return m, true
+		}
+	} else {
+		r := in
+		if fs.NArg() == 1 && fs.Arg(0) != "-" {
+			f, err := os.Open(fs.Arg(0))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			r = f
+		}
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		next = func() (string, bool) {
+			if !sc.Scan() {
+				return "", false
+			}
+			return sc.Text(), true
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	var sent, acked uint64
+	evs := make([]protocol.Event, 0, *batch)
+	flush := func() error {
+		if len(evs) == 0 {
+			return nil
+		}
+		var err error
+		for attempt := 0; attempt < *retries; attempt++ {
+			if err = c.Write(ctx, evs); err == nil || ctx.Err() != nil {
+				break
+			}
+			var p interface{ Permanent() bool }
+			if errors.As(err, &p) && p.Permanent() {
+				break
+			}
+			time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
+		}
+		if err != nil {
+			return err
+		}
+		acked += uint64(len(evs))
+		evs = evs[:0]
+		return nil
+	}
+	for {
+		msg, ok := next()
+		if !ok {
+			break
+		}
+		now := time.Now()
+		if *rate > 0 {
+			if due := start.Add(time.Duration(float64(sent) / float64(*rate) * float64(time.Second))); due.After(now) {
+				if err := flush(); err != nil { // do not hold events back while waiting
+					break
+				}
+				time.Sleep(due.Sub(now))
+			}
+		}
+		sent++
+		evs = append(evs, protocol.Event{ID: protocol.ID{Node: node, Seq: base + sent}, Received: now.UTC(),
+			Facility: protocol.Facility(1), Severity: protocol.Severity(5), Host: host, App: "logpacker-send",
+			Message: msg, Transport: "send", Count: 1})
+		if len(evs) == *batch {
+			if err := flush(); err != nil {
+				break
+			}
+		}
+	}
+	err = flush()
+	elapsed := time.Since(start)
+	fmt.Fprintf(out, "sent %d, acknowledged %d in %s (%.0f msgs/s)\n", sent, acked, elapsed.Round(time.Millisecond),
+		float64(acked)/elapsed.Seconds())
+	if err != nil || acked != sent {
+		return fmt.Errorf("send: %d of %d messages not acknowledged: %v", sent-acked, sent, err)
 	}
 	return nil
 }
