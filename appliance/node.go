@@ -24,6 +24,7 @@ import (
 
 	"logpacker/appliance/sink/file"
 	ssyslog "logpacker/appliance/source/syslog"
+	"logpacker/protocol"
 	"logpacker/relay"
 	"logpacker/wal"
 )
@@ -43,6 +44,7 @@ type Node struct {
 	reg     *prometheus.Registry
 	sources []namedSource
 	outputs []*consumer
+	closers []func() error // closed after inputs stopped, before the WAL
 	httpLn  net.Listener
 	httpSrv *http.Server
 
@@ -251,13 +253,20 @@ func (n *Node) bindSources() error {
 		if err != nil {
 			return err
 		}
-		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Logger: n.log})
+		seen, err := n.openSeen()
 		if err != nil {
 			return err
 		}
+		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen, Logger: n.log})
+		if err != nil {
+			seen.Close()
+			return err
+		}
+		n.closers = append(n.closers, seen.Close)
 		for name, v := range map[string]*atomic.Uint64{
 			"links": &srv.Stats.Links, "refused": &srv.Stats.Refused, "batches": &srv.Stats.Batches,
 			"events": &srv.Stats.Events, "bad_frames": &srv.Stats.BadFrames, "bad_batches": &srv.Stats.BadBatches,
+			"duplicates": &srv.Stats.Duplicates,
 		} {
 			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "logpacker_relay_" + name + "_total", Help: "node links (relay input): " + strings.ReplaceAll(name, "_", " "),
@@ -274,6 +283,35 @@ func (n *Node) bindSources() error {
 		n.sources = append(n.sources, namedSource{"syslog_unix", d, d.Addr()})
 	}
 	return nil
+}
+
+// openSeen opens the relay input's set of stored event IDs and re-adds the
+// IDs of the newest WAL records: a crash between a WAL append and the set's
+// journal line loses only the line, never the records (they are in the last
+// segments, which GC never deletes first).
+func (n *Node) openSeen() (*relay.Seen, error) {
+	seen, err := relay.OpenSeen(filepath.Join(n.cfg.Node.DataDir, "relay-seen"))
+	if err != nil {
+		return nil, err
+	}
+	added := 0
+	err = n.wal.ScanRecent(2, func(_ uint64, data []byte) error {
+		var ev protocol.Event
+		if ev.UnmarshalBinary(data) == nil && ev.ID.Node != "" {
+			seen.Add(ev.ID)
+			added++
+		}
+		return nil
+	})
+	if err == nil {
+		err = seen.Checkpoint()
+	}
+	if err != nil {
+		seen.Close()
+		return nil, fmt.Errorf("node: relay: seen IDs: %w", err)
+	}
+	n.log.Info("relay: stored event IDs loaded", "from_wal", added)
+	return seen, nil
 }
 
 // relayTLS is the mutual-TLS configuration of node links: this node's
@@ -534,6 +572,9 @@ func (n *Node) closeAll() error {
 	}
 	for _, c := range n.outputs {
 		errs = append(errs, c.sink.Close())
+	}
+	for _, c := range n.closers {
+		errs = append(errs, c())
 	}
 	if n.wal != nil {
 		errs = append(errs, n.wal.Close())

@@ -37,8 +37,16 @@
 // on IDs keeps one copy. A refused batch is a Permanent error (the output
 // loop dead-letters it).
 //
-// Not yet (issue 3): a window of several batches in flight, node wiring
-// ([relay] upstream, the QUIC listener), per-origin seen ranges so the file
-// output drops relayed duplicates, RELP, `logpacker send`, the chain tests
-// with SIGKILL and the chain benchmark.
+// # Exactly once
+//
+// With ServerOptions.Seen the server keeps, per origin node, the ranges of
+// event sequence numbers it stored (Seen: journaled and fdatasynced before
+// the ACK, snapshot on open) and appends only what is new, holding the
+// origins' locks from the check to the mark, so a batch resent on any link
+// after a lost ACK is acknowledged without a second append. The node re-adds
+// the IDs of its newest WAL records on start, which covers a crash between
+// the WAL append and the journal line.
+//
+// Not yet (issue 3): a window of several batches in flight, RELP, the
+// 3-node chain tests with SIGKILL and the chain benchmark.
 package relay

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +28,13 @@ type ServerOptions struct {
 	Addr   string      // UDP address to listen on
 	TLS    *tls.Config // certificate, ClientCAs and ClientAuth; ALPN is set here
 	NodeID string      // sent in WELCOME
+	Seen   *Seen       // if set: events already stored are dropped, not appended again
 	Logger *slog.Logger
 }
 
 // ServerStats count what a Server saw.
 type ServerStats struct {
-	Links, Refused, Batches, Events, BadFrames, BadBatches atomic.Uint64
+	Links, Refused, Batches, Events, BadFrames, BadBatches, Duplicates atomic.Uint64
 }
 
 // Server is the parent's end of node links: an input. It accepts QUIC
@@ -208,7 +210,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 		return
 	}
 	var recs [][]byte
-	var evs []protocol.Event
+	var evs, fresh []protocol.Event
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -236,13 +238,15 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 				}
 				continue
 			}
-			if err := emit(ctx, evs); err != nil {
+			stored, err := s.store(ctx, emit, evs, &fresh)
+			if err != nil {
 				log.Error("relay: cannot store batch; closing link", "seq", f.Seq, "err", err)
 				fail(0, wire.ErrUnavailable, "cannot store")
 				return
 			}
 			s.Stats.Batches.Add(1)
-			s.Stats.Events.Add(uint64(len(evs)))
+			s.Stats.Events.Add(uint64(stored))
+			s.Stats.Duplicates.Add(uint64(len(evs) - stored))
 			if send(&wire.Ack{Seq: f.Seq}) != nil {
 				return
 			}
@@ -257,6 +261,41 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 			return
 		}
 	}
+}
+
+// store appends the batch's events that are not in Seen yet (all of them
+// without a Seen) and marks them, holding their origins' locks throughout, so
+// a batch that arrives twice (a resend after a lost ACK, on this link or
+// another) is stored once. It returns how many events were new.
+func (s *Server) store(ctx context.Context, emit EmitFunc, evs []protocol.Event, fresh *[]protocol.Event) (int, error) {
+	seen := s.o.Seen
+	if seen == nil {
+		return len(evs), emit(ctx, evs)
+	}
+	nodes := make([]string, 0, 2)
+	for i := range evs {
+		if !slices.Contains(nodes, evs[i].ID.Node) {
+			nodes = append(nodes, evs[i].ID.Node)
+		}
+	}
+	unlock := seen.Lock(nodes)
+	defer unlock()
+	*fresh = (*fresh)[:0]
+	for i := range evs {
+		if !seen.Has(evs[i].ID) {
+			*fresh = append(*fresh, evs[i])
+		}
+	}
+	if len(*fresh) == 0 {
+		return 0, nil
+	}
+	if err := emit(ctx, *fresh); err != nil {
+		return 0, err
+	}
+	if err := seen.Mark(*fresh); err != nil {
+		return 0, err
+	}
+	return len(*fresh), nil
 }
 
 // decodeEvents decodes a batch whole (or not at all): IDs are kept, hops

@@ -215,3 +215,14 @@ func Dump(dir string, fn func(index uint64, data []byte) error) error {
 	}
 	return err
 }
+
+// ScanRecent calls fn for every record of the last n segments (the newest
+// records), oldest first. Call it before the first Append: it reads the files
+// without the writer's lock. Damaged entries are skipped.
+func (l *Log) ScanRecent(n int, fn func(index uint64, data []byte) error) error {
+	l.mu.Lock()
+	segs := append([]segFile(nil), l.segs[max(0, len(l.segs)-n):]...)
+	segs[len(segs)-1].size = l.segs[len(l.segs)-1].size
+	l.mu.Unlock()
+	return scanAll(segs, nil, fn)
+}
