@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,18 +24,7 @@ func TestRelayChainIntegration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: integration test with real processes")
 	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	run := func(args ...string) {
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("logpacker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ca := filepath.Join(dir, "ca")
-	run("cert", "ca", "-dir", ca)
-	for _, n := range []string{"root", "mid", "leaf"} {
-		run("cert", "node", "-ca", ca, "-id", n, "-host", "127.0.0.1", "-dir", filepath.Join(dir, n, "certs"))
-	}
+	bin, dir, ca := relayFixture(t, "root", "mid", "leaf")
 	rootPort, midPort, syslogPort := freeUDPPort(t), freeUDPPort(t), freePort(t)
 	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
 	write := func(name, body string) string {

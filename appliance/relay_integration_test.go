@@ -28,17 +28,7 @@ func TestRelayLeafToRootIntegration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: integration test with real processes")
 	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	run := func(args ...string) {
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("logpacker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ca := filepath.Join(dir, "ca")
-	run("cert", "ca", "-dir", ca)
-	run("cert", "node", "-ca", ca, "-id", "root", "-host", "127.0.0.1", "-dir", filepath.Join(dir, "root", "certs"))
-	run("cert", "node", "-ca", ca, "-id", "leaf", "-dir", filepath.Join(dir, "leaf", "certs"))
+	bin, dir, ca := relayFixture(t, "root", "leaf")
 
 	relayPort := freeUDPPort(t)
 	syslogPort := freePort(t)
@@ -113,6 +103,25 @@ func TestRelayLeafToRootIntegration(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// relayFixture builds the binary and, with `logpacker cert`, a cluster CA
+// (dir/ca) and a certificate for each node (dir/NODE/certs, valid for
+// 127.0.0.1). It returns the binary, dir and the CA's directory.
+func relayFixture(t *testing.T, nodes ...string) (bin, dir, ca string) {
+	t.Helper()
+	bin, dir = buildBinary(t), t.TempDir()
+	run := func(args ...string) {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("logpacker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ca = filepath.Join(dir, "ca")
+	run("cert", "ca", "-dir", ca)
+	for _, n := range nodes {
+		run("cert", "node", "-ca", ca, "-id", n, "-host", "127.0.0.1", "-dir", filepath.Join(dir, n, "certs"))
+	}
+	return bin, dir, ca
 }
 
 func checkRelayed(t *testing.T, ev protocol.Event) {
