@@ -149,6 +149,22 @@ func (s *Seen) addLocked(node string, lo, hi uint64) {
 func (s *Seen) Has(id protocol.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.hasLocked(id)
+}
+
+// Fresh appends to dst the events of evs not seen yet (one lock for the batch).
+func (s *Seen) Fresh(dst, evs []protocol.Event) []protocol.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range evs {
+		if !s.hasLocked(evs[i].ID) {
+			dst = append(dst, evs[i])
+		}
+	}
+	return dst
+}
+
+func (s *Seen) hasLocked(id protocol.ID) bool {
 	o := s.origins[id.Node]
 	if o == nil {
 		return false

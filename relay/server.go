@@ -280,12 +280,7 @@ func (s *Server) store(ctx context.Context, emit EmitFunc, evs []protocol.Event,
 	}
 	unlock := seen.Lock(nodes)
 	defer unlock()
-	*fresh = (*fresh)[:0]
-	for i := range evs {
-		if !seen.Has(evs[i].ID) {
-			*fresh = append(*fresh, evs[i])
-		}
-	}
+	*fresh = seen.Fresh((*fresh)[:0], evs)
 	if len(*fresh) == 0 {
 		return 0, nil
 	}

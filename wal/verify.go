@@ -222,7 +222,6 @@ func Dump(dir string, fn func(index uint64, data []byte) error) error {
 func (l *Log) ScanRecent(n int, fn func(index uint64, data []byte) error) error {
 	l.mu.Lock()
 	segs := append([]segFile(nil), l.segs[max(0, len(l.segs)-n):]...)
-	segs[len(segs)-1].size = l.segs[len(l.segs)-1].size
 	l.mu.Unlock()
 	return scanAll(segs, nil, fn)
 }
