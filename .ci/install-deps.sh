@@ -3,6 +3,7 @@
 #
 #   gcc       (gcc, libc6-dev)     cgo, which `go test -race` needs
 #   rsyslogd  (package rsyslog)    integration tests, lpbench baseline
+#   omrelp/imrelp (rsyslog-relp)   RELP integration test, lpbench chain baseline
 #   logger    (package bsdutils)   integration tests
 #   loggen    (package syslog-ng-core, UNPACKED into .cache/sng, never installed:
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
@@ -35,6 +36,7 @@ have_cmd() { # command in PATH or in an sbin dir (non-root PATHs often lack /usr
 need=()
 have_cmd gcc || need+=(gcc libc6-dev)
 have_cmd rsyslogd || need+=(rsyslog)
+installed rsyslog-relp || need+=(rsyslog-relp)
 have_cmd logger || need+=(bsdutils)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 
@@ -58,7 +60,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, logger, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then

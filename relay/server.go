@@ -35,6 +35,9 @@ type ServerOptions struct {
 // ServerStats count what a Server saw.
 type ServerStats struct {
 	Links, Refused, Batches, Events, BadFrames, BadBatches, Duplicates atomic.Uint64
+	// WireBytes is the BATCH data received as sent (compressed when the link
+	// compresses); RecordBytes is the same batches' encoded events, uncompressed.
+	WireBytes, RecordBytes atomic.Uint64
 }
 
 // Server is the parent's end of node links: an input. It accepts QUIC
@@ -237,6 +240,10 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 					return
 				}
 				continue
+			}
+			s.Stats.WireBytes.Add(uint64(len(f.Data)))
+			for _, r := range recs {
+				s.Stats.RecordBytes.Add(uint64(len(r)))
 			}
 			stored, err := s.store(ctx, emit, evs, &fresh)
 			if err != nil {
