@@ -38,6 +38,22 @@ type PreparedSink interface {
 	WritePrepared(ctx context.Context, data []byte) error
 }
 
+// WindowSink is implemented by sinks that keep several batches in flight (the
+// relay client: BATCH frames awaiting their ACKs). Send hands evs over and
+// returns without waiting for delivery. Neither Send nor Write keeps anything
+// of evs (their strings point into a read buffer that is reused). Unless Send
+// returns an error, done is called exactly once, from another goroutine and
+// without blocking, with the batch's outcome (Write's contract: nil is
+// delivered). The output loop keeps at most Window batches in flight, commits
+// its cursor to the highest batch delivered with all before it, and when one
+// fails sends it (and every later one that was not delivered) again, in
+// order, through Write.
+type WindowSink interface {
+	Sink
+	Send(ctx context.Context, evs []protocol.Event, done func(error)) error
+	Window() int
+}
+
 // Reopener is implemented by sinks that hold files an operator may rotate
 // away (SIGHUP reopens them).
 type Reopener interface {

@@ -41,6 +41,10 @@ type batchWork struct {
 	data []byte           // PreparedSink: the encoded batch
 	n    int              // events in the batch
 	last uint64           // WAL index of the batch's last record
+
+	// WindowSink: the batch's outcome, once done is closed
+	done chan struct{}
+	err  error
 }
 
 // prepareChunk is how many events a PreparedSink encodes per call: records are
@@ -63,10 +67,16 @@ const readBufSize = 2 << 20
 func (c *consumer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	ps, _ := c.sink.(PreparedSink)
+	ws, _ := c.sink.(WindowSink)
+	window := 1
+	if ws != nil {
+		window = max(1, ws.Window())
+	}
 	todo := make(chan *batchWork, 1)
-	free := make(chan *batchWork, 2)
-	free <- &batchWork{}
-	free <- &batchWork{}
+	free := make(chan *batchWork, window+1)
+	for range window + 1 {
+		free <- &batchWork{}
+	}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(todo)
@@ -80,8 +90,9 @@ func (c *consumer) run(ctx context.Context) error {
 			}
 			var recs []wal.Record
 			var err error
-			if ps != nil {
-				// Prepare copies what it needs: the read buffer can be reused.
+			if ps != nil || ws != nil {
+				// Prepare and Send copy what they need, and a batch in flight
+				// keeps its own buffer until it is committed: reuse it.
 				if w.rbuf == nil {
 					w.rbuf = make([]byte, 0, readBufSize)
 				}
@@ -121,6 +132,9 @@ func (c *consumer) run(ctx context.Context) error {
 		for range todo { // wait for stage 1 to stop
 		}
 	}()
+	if ws != nil {
+		return c.runWindow(ctx, ws, todo, free, readErr)
+	}
 	for w := range todo {
 		write := func(ctx context.Context) error { return c.sink.Write(ctx, w.evs) }
 		events := func() []protocol.Event { return w.evs }
@@ -141,6 +155,130 @@ func (c *consumer) run(ctx context.Context) error {
 		}
 		w.recs = nil
 		free <- w
+	}
+	select {
+	case err := <-readErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// runWindow is stage 2 for a WindowSink: up to its Window batches are in
+// flight at once. Batches settle in any order but are committed in WAL order:
+// the cursor moves to the end of the oldest batch once it is delivered (or
+// dead-lettered). When the oldest fails, every later batch in flight is let
+// settle, and then each one that was not delivered is delivered again, in
+// order, through Write with retries — so nothing ACKed is sent twice on
+// purpose, and nothing unACKed is skipped.
+func (c *consumer) runWindow(ctx context.Context, ws WindowSink, todo <-chan *batchWork, free chan<- *batchWork,
+	readErr <-chan error) error {
+	var inflight []*batchWork
+	in := todo
+	done := func(w *batchWork) {
+		if cap(w.data) > 16<<20 {
+			w.data = nil
+		}
+		w.recs, w.evs = nil, w.evs[:0]
+		free <- w
+	}
+	commit := func(w *batchWork) error {
+		if err := c.cur.Commit(w.last); err != nil {
+			return fmt.Errorf("output %s: commit cursor at %d: %w", c.name, w.last, err)
+		}
+		c.m.delivered.Add(float64(w.n))
+		c.m.committed.Set(float64(w.last))
+		return nil
+	}
+	// retry delivers w through Write (backoff, fail-over, dead letter).
+	retry := func(w *batchWork) error {
+		return c.deliver(ctx, w.n, func() []protocol.Event { return w.evs },
+			func(ctx context.Context) error { return ws.Write(ctx, w.evs) })
+	}
+	for {
+		var oldest chan struct{}
+		if len(inflight) > 0 {
+			oldest = inflight[0].done
+		}
+		recv := in
+		if len(inflight) >= cap(free)-1 {
+			recv = nil // window full
+		}
+		if recv == nil && oldest == nil {
+			break
+		}
+		if oldest != nil {
+			select {
+			case <-oldest: // settle first: a failed link's batches go again before any new one
+				recv = nil
+			default:
+			}
+		}
+		select {
+		case w, ok := <-recv:
+			if !ok {
+				in = nil
+				continue
+			}
+			if w.n == 0 { // every record undecodable (dead-lettered)
+				if err := commit(w); err != nil {
+					return err
+				}
+				done(w)
+				continue
+			}
+			w.err = nil
+			w.done = make(chan struct{})
+			d := w.done
+			if err := ws.Send(ctx, w.evs, func(err error) { w.err = err; close(d) }); err != nil {
+				w.err = err
+				close(d)
+			}
+			inflight = append(inflight, w)
+		case <-oldest:
+			w := inflight[0]
+			err := w.err
+			if err != nil && !IsPermanent(err) {
+				// Let the rest settle (a failed link fails them all at once),
+				// then send again, in order, what was not delivered.
+				c.m.retries.Inc()
+				c.log.Warn("output batch failed; sending again what was not acknowledged", "output", c.name,
+					"in_flight", len(inflight), "err", err)
+				for _, v := range inflight {
+					select {
+					case <-v.done:
+					case <-ctx.Done():
+						return nil
+					}
+				}
+				for _, v := range inflight {
+					if v.err == nil {
+						// delivered
+					} else if err := retry(v); err != nil {
+						return nil // ctx ended; replayed on restart
+					}
+					if err := commit(v); err != nil {
+						return err
+					}
+					done(v)
+				}
+				inflight = inflight[:0]
+				continue
+			}
+			if err != nil { // permanent: dead-letter through deliver
+				if err := c.deliver(ctx, w.n, func() []protocol.Event { return w.evs },
+					func(context.Context) error { return err }); err != nil {
+					return nil
+				}
+			}
+			if err := commit(w); err != nil {
+				return err
+			}
+			inflight = inflight[1:]
+			done(w)
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	select {
 	case err := <-readErr:

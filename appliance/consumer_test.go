@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,13 +76,87 @@ func (s *preparedFlakySink) WritePrepared(_ context.Context, data []byte) error 
 	return s.check(strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"))
 }
 
+// windowFlakySink is flakySink through the WindowSink path: batches are
+// handled in order by one goroutine and settled asynchronously, a few at a
+// time in flight; flakySink's transient failures fail one batch (a later
+// one may still succeed, as with a relay parent's ACK after a refused
+// write), and every 5th Send breaks "the link": every batch not yet
+// handled fails.
+type windowFlakySink struct {
+	flakySink
+	qmu     sync.Mutex
+	queue   []windowItem
+	sends   int
+	wake    chan struct{}
+	maxSeen int // most batches in flight at once
+}
+
+type windowItem struct {
+	msgs []string
+	done func(error)
+}
+
+func newWindowFlakySink() *windowFlakySink {
+	s := &windowFlakySink{wake: make(chan struct{}, 1)}
+	go func() {
+		for range s.wake {
+			for {
+				s.qmu.Lock()
+				if len(s.queue) == 0 {
+					s.qmu.Unlock()
+					break
+				}
+				it := s.queue[0]
+				s.queue = s.queue[1:]
+				s.qmu.Unlock()
+				time.Sleep(time.Duration(len(it.msgs)%3) * 100 * time.Microsecond)
+				it.done(s.check(it.msgs))
+			}
+		}
+	}()
+	return s
+}
+
+func (s *windowFlakySink) Window() int { return 3 }
+
+func (s *windowFlakySink) Write(_ context.Context, evs []protocol.Event) error {
+	msgs := make([]string, len(evs))
+	for i := range evs {
+		msgs[i] = strings.Clone(evs[i].Message)
+	}
+	return s.check(msgs)
+}
+
+func (s *windowFlakySink) Send(_ context.Context, evs []protocol.Event, done func(error)) error {
+	msgs := make([]string, len(evs))
+	for i := range evs {
+		msgs[i] = strings.Clone(evs[i].Message) // keeps nothing of evs
+	}
+	s.qmu.Lock()
+	s.sends++
+	if s.sends%5 == 0 { // the link breaks: what was not handled fails
+		for _, it := range s.queue {
+			it.done(errors.New("link broke"))
+		}
+		s.queue = s.queue[:0]
+	}
+	s.queue = append(s.queue, windowItem{msgs, done})
+	s.maxSeen = max(s.maxSeen, len(s.queue))
+	s.qmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // TestConsumerRetriesAndDeadLetters drives the output loop (both the plain and
 // the PreparedSink path) over a real WAL: transient errors are retried until
 // every message is delivered once and in order; a batch rejected permanently
 // goes whole to the dead-letter file; the cursor ends at the last record.
 func TestConsumerRetriesAndDeadLetters(t *testing.T) {
-	for _, prepared := range []bool{false, true} {
-		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+	for _, mode := range []string{"plain", "prepared", "window"} {
+		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
@@ -108,9 +182,15 @@ func TestConsumerRetriesAndDeadLetters(t *testing.T) {
 			}
 			fs := &flakySink{}
 			var sink Sink = fs
-			if prepared {
+			var ws *windowFlakySink
+			switch mode {
+			case "prepared":
 				ps := &preparedFlakySink{}
 				fs, sink = &ps.flakySink, ps
+			case "window":
+				ws = newWindowFlakySink()
+				defer close(ws.wake)
+				fs, sink = &ws.flakySink, ws
 			}
 			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
 				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
@@ -136,6 +216,20 @@ func TestConsumerRetriesAndDeadLetters(t *testing.T) {
 			}
 			fs.mu.Lock()
 			defer fs.mu.Unlock()
+			if ws != nil {
+				// Batches settle out of order when one fails and a later one
+				// does not: every message exactly once, in any order.
+				ws.qmu.Lock()
+				defer ws.qmu.Unlock()
+				if ws.maxSeen < 2 {
+					t.Fatalf("at most %d batch in flight: the window was not used", ws.maxSeen)
+				}
+				slices.SortFunc(fs.got, func(a, b string) int {
+					x, _ := strconv.Atoi(a)
+					y, _ := strconv.Atoi(b)
+					return x - y
+				})
+			}
 			want := 0
 			for i := 1; i <= n; i++ {
 				if i > 450 && i <= 500 {

@@ -21,35 +21,89 @@ type ClientOptions struct {
 	TLS        *tls.Config // node certificate and the cluster CA (RootCAs)
 	NodeID     string      // must be the certificate's subject
 	Compress   bool        // zstd BATCH data
-	AckTimeout time.Duration
+	AckTimeout time.Duration // a batch not ACKed by then fails its link
+	Window     int           // batches in flight per link (0: DefaultWindow)
 	Logger     *slog.Logger
 }
 
-// Client is the child's end of a node link: an output (appliance.Sink).
-// Write sends one BATCH and returns once the parent ACKed it, that is once
-// the events are durable in the parent's WAL. A link that fails is dropped
-// and Write returns an error: the output loop retries the same events, which
-// the next Write sends on a new link, to the next parent in the list.
-// Events keep their IDs, so a batch the parent stored before its ACK was lost
-// lands again under the same IDs (storage is keyed on them).
+// Client is the child's end of a node link: an output (appliance.Sink and
+// appliance.WindowSink). Send hands one BATCH to the link and returns at once;
+// the Pending it returns settles when the parent ACKs it (the events are
+// durable in the parent's WAL), refuses it (PermanentError), or the link
+// fails. Several batches are in flight per link; the output loop keeps up to
+// Window of them and commits its cursor to the highest contiguous ACK. Write
+// is Send then Wait.
 //
-// One batch is in flight per link: the output loop prepares the next batch
-// while this one waits for its ACK. A window of several is future work.
+// A link that fails is dropped and every batch in flight on it fails with it;
+// the next Send dials the next upstream in the list, and the output loop
+// sends again what was not ACKed. Events keep their IDs, so a batch stored
+// before its ACK was lost lands again under the same IDs (storage is keyed
+// on them).
 type Client struct {
 	o   ClientOptions
 	log *slog.Logger
 
-	mu   sync.Mutex
-	conn *quic.Conn
-	st   *quic.Stream
-	r    *wire.Reader
-	seq  uint64
+	mu   sync.Mutex // Send: encoder, buffers, link
+	l    *link
 	next int // upstream to try next
 	enc  *wire.BatchEncoder
 	recs [][]byte
 	raw  []byte
 	out  []byte
 	data []byte
+}
+
+// link is one QUIC connection and its stream. Its reader goroutine settles
+// the batches in flight.
+type link struct {
+	conn *quic.Conn
+	st   *quic.Stream
+	wmu  sync.Mutex // stream writes (Send, PONG)
+
+	mu   sync.Mutex
+	seq  uint64     // last BATCH seq sent
+	pend []*pending // in flight, in seq order
+	err  error      // set once the link failed
+}
+
+// pending is one BATCH in flight; done is called once with its outcome.
+type pending struct {
+	seq   uint64
+	done  func(error)
+	timer *time.Timer
+}
+
+// settle resolves the pending batches with seq ≤ upTo (all when upTo is 0 and
+// err is set) — caller holds l.mu.
+func (l *link) settleLocked(upTo uint64, err error) {
+	n := 0
+	for _, p := range l.pend {
+		if upTo != 0 && p.seq > upTo {
+			break
+		}
+		p.timer.Stop()
+		p.done(err)
+		n++
+	}
+	l.pend = l.pend[n:]
+}
+
+// fail closes the link and fails every batch in flight; only the first
+// error counts.
+func (l *link) fail(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		l.err = err
+		l.conn.CloseWithError(0, "")
+	}
+	l.settleLocked(0, l.err)
+}
+
+func (l *link) failed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err != nil
 }
 
 // PermanentError is a batch the parent refused for good (it does not decode):
@@ -59,7 +113,11 @@ type PermanentError struct{ error }
 // Permanent reports true.
 func (PermanentError) Permanent() bool { return true }
 
-// NewClient returns a client; it connects on the first Write.
+// DefaultWindow is how many batches a Client keeps in flight when
+// ClientOptions.Window is 0.
+const DefaultWindow = 4
+
+// NewClient returns a client; it connects on the first Send.
 func NewClient(o ClientOptions) (*Client, error) {
 	if len(o.Upstreams) == 0 {
 		return nil, errors.New("relay: no upstream")
@@ -70,6 +128,9 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if o.AckTimeout <= 0 {
 		o.AckTimeout = 30 * time.Second
 	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -79,6 +140,9 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	return &Client{o: o, log: o.Logger.With("output", "relay"), enc: enc}, nil
 }
+
+// Window is how many batches the output loop may keep in flight.
+func (c *Client) Window() int { return c.o.Window }
 
 // connect opens a link to the next upstream that answers (caller holds mu).
 func (c *Client) connect(ctx context.Context) error {
@@ -115,7 +179,8 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 	if c.o.Compress {
 		caps |= wire.CapZstd
 	}
-	if _, err := st.Write(wire.AppendFrame(nil, &wire.Hello{Version: wire.Version, Node: c.o.NodeID, Caps: caps, Window: 1})); err != nil {
+	hello := &wire.Hello{Version: wire.Version, Node: c.o.NodeID, Caps: caps, Window: uint32(c.o.Window)}
+	if _, err := st.Write(wire.AppendFrame(nil, hello)); err != nil {
 		conn.CloseWithError(0, "")
 		return err
 	}
@@ -137,76 +202,131 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 		conn.CloseWithError(0, "")
 		return fmt.Errorf("unexpected %s", f.Type())
 	}
-	c.conn, c.st, c.r, c.seq = conn, st, r, 0
+	l := &link{conn: conn, st: st}
+	go l.read(r)
+	c.l = l
 	return nil
 }
 
-func (c *Client) drop() {
-	if c.conn != nil {
-		c.conn.CloseWithError(0, "")
+// read settles the link's batches from the parent's frames until the link
+// fails.
+func (l *link) read(r *wire.Reader) {
+	for {
+		f, err := r.Next()
+		if err != nil {
+			l.fail(fmt.Errorf("relay: link: %w", err))
+			return
+		}
+		switch f := f.(type) {
+		case *wire.Ack:
+			l.mu.Lock()
+			l.settleLocked(f.Seq, nil)
+			l.mu.Unlock()
+		case *wire.Error:
+			if f.Seq != 0 && f.Code == wire.ErrBadBatch {
+				// That batch is settled (refused); an ACK covers the others.
+				l.mu.Lock()
+				for i, p := range l.pend {
+					if p.seq == f.Seq {
+						p.timer.Stop()
+						p.done(PermanentError{fmt.Errorf("relay: parent refused batch: %s", f.Reason)})
+						l.pend = append(l.pend[:i], l.pend[i+1:]...)
+						break
+					}
+				}
+				l.mu.Unlock()
+				continue
+			}
+			l.fail(fmt.Errorf("relay: parent closed the link: %s (code %d)", f.Reason, f.Code))
+			return
+		case *wire.Ping:
+			l.wmu.Lock()
+			_, err := l.st.Write(wire.AppendFrame(nil, &wire.Pong{Nonce: f.Nonce}))
+			l.wmu.Unlock()
+			if err != nil {
+				l.fail(fmt.Errorf("relay: link: %w", err))
+				return
+			}
+		}
 	}
-	c.conn, c.st, c.r = nil, nil, nil
 }
 
-// Write sends evs as one BATCH and waits for its ACK.
-func (c *Client) Write(ctx context.Context, evs []protocol.Event) error {
+// Send encodes evs as one BATCH and sends it on the current link (dialling
+// one first if there is none); it keeps nothing of evs. Unless it returns an
+// error, done is called exactly once, from another goroutine, when the parent
+// ACKs the batch (nil), refuses it (a PermanentError), or the link fails.
+// done must not block.
+func (c *Client) Send(ctx context.Context, evs []protocol.Event, done func(error)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.conn == nil {
+	if c.l != nil && c.l.failed() {
+		c.l = nil
+	}
+	if c.l == nil {
 		if err := c.connect(ctx); err != nil {
 			return err
 		}
 	}
+	l := c.l
 	c.recs, c.raw = c.recs[:0], c.raw[:0]
 	for i := range evs {
 		start := len(c.raw)
 		c.raw = evs[i].AppendBinary(c.raw)
 		c.recs = append(c.recs, c.raw[start:])
 	}
-	c.seq++
-	b, err := c.enc.Encode(c.seq, c.recs, c.data)
+	l.mu.Lock()
+	if l.err != nil {
+		err := l.err
+		l.mu.Unlock()
+		c.l = nil
+		return err
+	}
+	l.seq++
+	p := &pending{seq: l.seq, done: done}
+	b, err := c.enc.Encode(p.seq, c.recs, c.data)
 	if err != nil {
+		l.seq--
+		l.mu.Unlock()
 		return PermanentError{err}
 	}
+	l.pend = append(l.pend, p)
+	p.timer = time.AfterFunc(c.o.AckTimeout, func() {
+		l.fail(fmt.Errorf("relay: no ACK for batch %d within %s", p.seq, c.o.AckTimeout))
+	})
+	l.mu.Unlock()
 	c.data = b.Data
 	c.out = wire.AppendFrame(c.out[:0], b)
-	if _, err := c.st.Write(c.out); err != nil {
-		c.drop()
-		return fmt.Errorf("relay: send: %w", err)
+	l.wmu.Lock()
+	_, err = l.st.Write(c.out)
+	l.wmu.Unlock()
+	if err != nil {
+		l.fail(fmt.Errorf("relay: send: %w", err))
+		c.l = nil
 	}
-	stop := context.AfterFunc(ctx, func() { c.st.SetReadDeadline(time.Now()) })
-	defer stop()
-	c.st.SetReadDeadline(time.Now().Add(c.o.AckTimeout))
-	for {
-		f, err := c.r.Next()
-		if err != nil {
-			c.drop()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("relay: waiting for ACK %d: %w", c.seq, err)
-		}
-		switch f := f.(type) {
-		case *wire.Ack:
-			if f.Seq >= c.seq {
-				return nil
-			}
-		case *wire.Error:
-			if f.Seq == c.seq && f.Code == wire.ErrBadBatch {
-				return PermanentError{fmt.Errorf("relay: parent refused batch: %s", f.Reason)}
-			}
-			c.drop()
-			return fmt.Errorf("relay: parent closed the link: %s (code %d)", f.Reason, f.Code)
-		case *wire.Ping:
-			c.st.Write(wire.AppendFrame(nil, &wire.Pong{Nonce: f.Nonce}))
-		}
+	return nil
+}
+
+// Write sends evs as one BATCH and waits for its ACK.
+func (c *Client) Write(ctx context.Context, evs []protocol.Event) error {
+	res := make(chan error, 1)
+	if err := c.Send(ctx, evs, func(err error) { res <- err }); err != nil {
+		return err
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// Close closes the link.
+// Close closes the link; batches in flight fail.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.drop()
+	if c.l != nil {
+		c.l.fail(errors.New("relay: client closed"))
+		c.l = nil
+	}
 	return nil
 }

@@ -18,24 +18,32 @@
 //
 // # Server
 //
-// One bidirectional stream per connection. HELLO is answered with WELCOME;
-// each BATCH is decoded whole (zstd size checked before inflating, record
+// One bidirectional stream per connection, in two stages: the link's reader
+// decodes BATCHes while its storer appends the ones before. HELLO is answered
+// with WELCOME; each BATCH is decoded whole (zstd size checked before inflating, record
 // count and lengths exact, every event must carry its ID) or refused with
 // ERROR(seq, ErrBadBatch), and nothing of it is stored; a good one is stored
 // through emit (IDs kept, hops + 1) and ACKed only when emit returned, that
-// is once durable in the WAL. A frame that does not decode is answered with
+// is once durable in the WAL. Batches that are already decoded when the storer
+// gets to them (up to 16,384 events) are stored with one emit — one WAL group
+// commit and one journal sync — and answered with one cumulative ACK; a
+// refused batch ends such a group and gets its ERROR in order. A frame that does not decode is answered with
 // ERROR(0, ErrBadFrame) and the link is closed; a failing emit closes the
 // link with ErrUnavailable, so the child resends elsewhere.
 //
 // # Client
 //
-// An appliance Sink: Write sends one BATCH (zstd when Compress) and returns
-// when it is ACKed. On any link failure it drops the link and returns an
-// error; the output loop retries the same events, and the next Write dials
-// the next upstream in the list. Events keep their IDs, so a batch stored
-// before its ACK was lost lands again under the same IDs, and storage keyed
-// on IDs keeps one copy. A refused batch is a Permanent error (the output
-// loop dead-letters it).
+// An appliance Sink and WindowSink. Send encodes one BATCH (zstd when
+// Compress), writes it, and returns; a reader goroutine per link settles the
+// batches in flight from the parent's ACKs (cumulative) and ERRORs, and a
+// timer fails the link when a batch waits longer than AckTimeout. The output
+// loop keeps up to Window (default 4) batches in flight and commits its
+// cursor to the highest contiguous ACK. On any link failure every batch in
+// flight fails; the next Send dials the next upstream in the list, and the
+// output loop sends again, in order, what was not ACKed. Events keep their
+// IDs, so a batch stored before its ACK was lost lands again under the same
+// IDs, and the parent's Seen (or storage keyed on IDs) keeps one copy. A
+// refused batch is a Permanent error (the output loop dead-letters it).
 //
 // # Exactly once
 //
@@ -47,6 +55,4 @@
 // the IDs of its newest WAL records on start, which covers a crash between
 // the WAL append and the journal line.
 //
-// Not yet (issue 3): a window of several batches in flight, RELP, the
-// 3-node chain tests with SIGKILL and the chain benchmark.
 package relay

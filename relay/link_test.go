@@ -285,3 +285,118 @@ func TestServerMalformedInput(t *testing.T) {
 		t.Fatalf("stored %d events, want only the 2 of the good batch", len(st.evs))
 	}
 }
+
+// TestLinkWindow: with several batches in flight on one link, every one is
+// ACKed once; the parent stores the batches that wait together (fewer emits
+// than batches); and when the parent goes away with batches in flight, each
+// of them fails exactly once, none hangs.
+func TestLinkWindow(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var emits int
+	var st store
+	slow := func(ctx context.Context, evs []protocol.Event) error {
+		time.Sleep(2 * time.Millisecond) // an fsync
+		st.mu.Lock()
+		emits++
+		st.mu.Unlock()
+		return st.emit(ctx, evs)
+	}
+	s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: p.serverTLS(t, "root"), NodeID: "root", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopServer := context.WithCancel(ctx)
+	go s.Run(sctx, slow)
+	c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: p.clientTLS(t, "leaf", p),
+		NodeID: "leaf", Compress: true, Logger: quiet(), Window: 8, AckTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Window() != 8 {
+		t.Fatalf("Window() = %d", c.Window())
+	}
+	const batches, per = 200, 100
+	slots := make(chan struct{}, c.Window())
+	var mu sync.Mutex
+	calls := map[int]int{}
+	var failed []error
+	var wg sync.WaitGroup
+	send := func(i int) {
+		slots <- struct{}{}
+		wg.Add(1)
+		err := c.Send(ctx, batchOf("leaf", 1+i*per, per), func(err error) {
+			mu.Lock()
+			calls[i]++
+			if err != nil {
+				failed = append(failed, err)
+			}
+			mu.Unlock()
+			<-slots
+			wg.Done()
+		})
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	for i := range batches {
+		send(i)
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d batches failed: %v", len(failed), failed[0])
+	}
+	st.mu.Lock()
+	nEvents, nEmits := len(st.evs), emits
+	st.mu.Unlock()
+	if nEvents != batches*per || s.Stats.Batches.Load() != batches {
+		t.Fatalf("parent stored %d events, %d batches", nEvents, s.Stats.Batches.Load())
+	}
+	if nEmits >= batches {
+		t.Fatalf("%d emits for %d batches: batches waiting were not stored together", nEmits, batches)
+	}
+	t.Logf("%d batches in %d emits", batches, nEmits)
+
+	// The parent goes away with batches in flight: each settles once, with an error.
+	block := make(chan struct{})
+	stopServer()
+	s2, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: p.serverTLS(t, "root2"), NodeID: "root2", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, stop2 := context.WithCancel(ctx)
+	go s2.Run(ctx2, func(ctx context.Context, _ []protocol.Event) error {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return errors.New("gone")
+	})
+	c2, err := NewClient(ClientOptions{Upstreams: []string{s2.Addr().String()}, TLS: p.clientTLS(t, "leaf2", p),
+		NodeID: "leaf2", Logger: quiet(), Window: 8, AckTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	clear(calls)
+	failed = nil
+	c = c2
+	for i := range 5 {
+		send(i)
+	}
+	stop2()
+	wg.Wait()
+	close(block)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failed) != 5 || len(calls) != 5 {
+		t.Fatalf("%d of 5 batches failed, %d settled", len(failed), len(calls))
+	}
+	for i, n := range calls {
+		if n != 1 {
+			t.Fatalf("batch %d settled %d times", i, n)
+		}
+	}
+}

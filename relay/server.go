@@ -167,7 +167,10 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 	defer stop()
 	r := wire.NewReader(st, 0)
 	var out []byte
+	var sendMu sync.Mutex // the reader (PONG, ERROR) and the storer (ACK, ERROR) both answer
 	send := func(f wire.Frame) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
 		out = wire.AppendFrame(out[:0], f)
 		_, err := st.Write(out)
 		return err
@@ -212,8 +215,28 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 		fail(0, wire.ErrUnavailable, "internal error")
 		return
 	}
+	// Two stages per link, so batches in flight overlap: this goroutine
+	// reads and decodes (decompression is CPU), the storer appends and ACKs.
+	// Batches already decoded when the storer gets to them are stored with
+	// one emit (one WAL group commit, one journal sync) and one ACK.
+	work := make(chan *linkBatch, linkQueue)
+	free := make(chan *linkBatch, linkQueue+1)
+	for range linkQueue + 1 {
+		free <- &linkBatch{}
+	}
+	storerDone := make(chan struct{})
+	go func() {
+		defer close(storerDone)
+		s.storeLink(ctx, emit, log, work, free, send, func(seq uint64, code wire.ErrCode, reason string) {
+			fail(seq, code, reason)
+			conn.CloseWithError(0, "") // and the reader stops
+		})
+	}()
+	defer func() {
+		close(work)
+		<-storerDone
+	}()
 	var recs [][]byte
-	var evs, fresh []protocol.Event
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -229,34 +252,28 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 		}
 		switch f := f.(type) {
 		case *wire.Batch:
+			var b *linkBatch
+			select {
+			case b = <-free:
+			case <-conn.Context().Done():
+				return
+			}
+			b.seq, b.bad = f.Seq, nil
 			recs, err = dec.Records(f, recs)
 			if err == nil {
-				evs, err = decodeEvents(evs[:0], recs)
+				b.evs, err = decodeEvents(b.evs[:0], recs)
 			}
 			if err != nil {
 				s.Stats.BadBatches.Add(1)
 				log.Warn("relay: batch refused", "seq", f.Seq, "err", err)
-				if send(&wire.Error{Seq: f.Seq, Code: wire.ErrBadBatch, Reason: err.Error()}) != nil {
-					return
+				b.bad = err
+			} else {
+				s.Stats.WireBytes.Add(uint64(len(f.Data)))
+				for _, r := range recs {
+					s.Stats.RecordBytes.Add(uint64(len(r)))
 				}
-				continue
 			}
-			s.Stats.WireBytes.Add(uint64(len(f.Data)))
-			for _, r := range recs {
-				s.Stats.RecordBytes.Add(uint64(len(r)))
-			}
-			stored, err := s.store(ctx, emit, evs, &fresh)
-			if err != nil {
-				log.Error("relay: cannot store batch; closing link", "seq", f.Seq, "err", err)
-				fail(0, wire.ErrUnavailable, "cannot store")
-				return
-			}
-			s.Stats.Batches.Add(1)
-			s.Stats.Events.Add(uint64(stored))
-			s.Stats.Duplicates.Add(uint64(len(evs) - stored))
-			if send(&wire.Ack{Seq: f.Seq}) != nil {
-				return
-			}
+			work <- b
 		case *wire.Ping:
 			if send(&wire.Pong{Nonce: f.Nonce}) != nil {
 				return
@@ -267,6 +284,90 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 			fail(0, wire.ErrBadFrame, "unexpected "+f.Type().String())
 			return
 		}
+	}
+}
+
+// linkQueue is how many decoded batches of one link may wait for the storer.
+const linkQueue = 8
+
+// maxCoalesce bounds the events of the batches stored with one emit.
+const maxCoalesce = 16384
+
+// linkBatch is one decoded BATCH on its way from a link's reader to its
+// storer.
+type linkBatch struct {
+	seq uint64
+	evs []protocol.Event
+	bad error // refused: answered with ERROR(seq, ErrBadBatch)
+}
+
+// storeLink stores the link's batches in order and answers each: the
+// batches waiting when it gets to them are stored together and ACKed with
+// the highest seq (ACKs are cumulative); a refused batch ends the group and
+// gets its ERROR in order.
+func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger, work <-chan *linkBatch,
+	free chan<- *linkBatch, send func(wire.Frame) error, fail func(uint64, wire.ErrCode, string)) {
+	var group, fresh []protocol.Event
+	var held []*linkBatch
+	broken := false
+	for b := range work {
+		if broken { // the link is closing: drain without storing
+			free <- b
+			continue
+		}
+		if b.bad != nil {
+			if send(&wire.Error{Seq: b.seq, Code: wire.ErrBadBatch, Reason: b.bad.Error()}) != nil {
+				broken = true
+			}
+			free <- b
+			continue
+		}
+		held = append(held[:0], b)
+		group = append(group[:0], b.evs...)
+	gather:
+		for len(group) < maxCoalesce {
+			select {
+			case nb, ok := <-work:
+				if !ok {
+					break gather
+				}
+				if nb.bad != nil {
+					held = append(held, nb) // answered after the group
+					break gather
+				}
+				held = append(held, nb)
+				group = append(group, nb.evs...)
+			default:
+				break gather
+			}
+		}
+		var last *linkBatch
+		if l := held[len(held)-1]; l.bad != nil {
+			last, held = l, held[:len(held)-1]
+		}
+		stored, err := s.store(ctx, emit, group, &fresh)
+		if err != nil {
+			log.Error("relay: cannot store batch; closing link", "seq", held[0].seq, "err", err)
+			fail(0, wire.ErrUnavailable, "cannot store")
+			broken = true
+		} else {
+			s.Stats.Batches.Add(uint64(len(held)))
+			s.Stats.Events.Add(uint64(stored))
+			s.Stats.Duplicates.Add(uint64(len(group) - stored))
+			if send(&wire.Ack{Seq: held[len(held)-1].seq}) != nil {
+				broken = true
+			}
+		}
+		for _, h := range held {
+			free <- h
+		}
+		if last != nil {
+			if !broken && send(&wire.Error{Seq: last.seq, Code: wire.ErrBadBatch, Reason: last.bad.Error()}) != nil {
+				broken = true
+			}
+			free <- last
+		}
+		clear(group) // drop the strings of stored events
 	}
 }
 
