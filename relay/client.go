@@ -17,10 +17,10 @@ import (
 
 // ClientOptions configure a Client.
 type ClientOptions struct {
-	Upstreams  []string    // parents, host:port, tried in order
-	TLS        *tls.Config // node certificate and the cluster CA (RootCAs)
-	NodeID     string      // must be the certificate's subject
-	Compress   bool        // zstd BATCH data
+	Upstreams  []string      // parents, host:port, tried in order
+	TLS        *tls.Config   // node certificate and the cluster CA (RootCAs)
+	NodeID     string        // must be the certificate's subject
+	Compress   bool          // zstd BATCH data
 	AckTimeout time.Duration // a batch not ACKed by then fails its link
 	Window     int           // batches in flight per link (0: DefaultWindow)
 	Logger     *slog.Logger

@@ -54,5 +54,4 @@
 // after a lost ACK is acknowledged without a second append. The node re-adds
 // the IDs of its newest WAL records on start, which covers a crash between
 // the WAL append and the journal line.
-//
 package relay
