@@ -33,11 +33,17 @@ import (
 type Seen struct {
 	dir string
 
-	mu      sync.Mutex // origins map, journal
+	mu      sync.Mutex // origins map, journal writes
 	origins map[string]*origin
 	journal *os.File
 	jsize   int64
+	written uint64 // journal bytes written, ever (across checkpoints)
 	buf     []byte
+
+	// syncMu orders journal syncs and checkpoints (then mu): concurrent Marks
+	// share one fdatasync, and no other link's check waits for it.
+	syncMu sync.Mutex
+	synced uint64 // written is durable up to here
 }
 
 type origin struct {
@@ -47,7 +53,7 @@ type origin struct {
 
 type span struct{ lo, hi uint64 }
 
-const journalMax = 8 << 20 // compact past this
+var journalMax int64 = 8 << 20 // compact past this (a variable for tests)
 
 // OpenSeen loads (creating) the set kept in dir.
 func OpenSeen(dir string) (*Seen, error) {
@@ -215,10 +221,10 @@ func (s *Seen) Add(id protocol.ID) {
 }
 
 // Mark records evs durably (journal + fdatasync). Call it after they are
-// stored and before they are acknowledged.
+// stored and before they are acknowledged. Marks of several links that
+// arrive together share one fdatasync (group commit).
 func (s *Seen) Mark(evs []protocol.Event) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
 	for i := 0; i < len(evs); {
 		// runs of consecutive sequence numbers of one origin become one line
@@ -234,15 +240,31 @@ func (s *Seen) Mark(evs []protocol.Event) error {
 		i = j
 	}
 	if len(s.buf) == 0 {
+		s.mu.Unlock()
 		return nil
 	}
 	if _, err := s.journal.Write(s.buf); err != nil {
-		return fmt.Errorf("relay: seen journal: %w", err)
-	}
-	if err := s.journal.Sync(); err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("relay: seen journal: %w", err)
 	}
 	s.jsize += int64(len(s.buf))
+	s.written += uint64(len(s.buf))
+	target := s.written
+	s.mu.Unlock()
+
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced < target { // no sync since our write has covered it
+		s.mu.Lock()
+		j, upTo := s.journal, s.written
+		s.mu.Unlock()
+		if err := j.Sync(); err != nil {
+			return fmt.Errorf("relay: seen journal: %w", err)
+		}
+		s.synced = upTo
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.jsize > journalMax {
 		return s.checkpointLocked()
 	}
@@ -251,6 +273,8 @@ func (s *Seen) Mark(evs []protocol.Event) error {
 
 // Checkpoint writes every range to a new snapshot and starts an empty journal.
 func (s *Seen) Checkpoint() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.checkpointLocked()
@@ -284,11 +308,14 @@ func (s *Seen) checkpointLocked() error {
 		s.journal.Close()
 	}
 	s.journal, s.jsize = j, 0
+	s.synced = s.written // the snapshot holds it all (caller holds syncMu)
 	return nil
 }
 
 // Close closes the journal.
 func (s *Seen) Close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.journal == nil {

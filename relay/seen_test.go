@@ -2,9 +2,11 @@ package relay
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,4 +148,54 @@ func FuzzParseSeenLine(f *testing.F) {
 			t.Fatalf("round trip of %q failed", again)
 		}
 	})
+}
+
+// TestSeenConcurrentMarks: links marking at once share fdatasyncs and
+// checkpoints happen under them; everything marked is there after a reopen.
+func TestSeenConcurrentMarks(t *testing.T) {
+	defer func(old int64) { journalMax = old }(journalMax)
+	journalMax = 4 << 10 // checkpoint often
+	dir := t.TempDir()
+	s, err := OpenSeen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const links, marks = 6, 300
+	var wg sync.WaitGroup
+	for l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := fmt.Sprintf("leaf-%d", l)
+			for m := range marks {
+				// every other seq: each Mark is its own range line
+				ev := protocol.Event{ID: protocol.ID{Node: node, Seq: uint64(2*m + 1)}}
+				unlock := s.Lock([]string{node})
+				if len(s.Fresh(nil, []protocol.Event{ev})) != 1 {
+					t.Errorf("%s not fresh", ev.ID)
+				}
+				if err := s.Mark([]protocol.Event{ev}); err != nil {
+					t.Error(err)
+				}
+				unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenSeen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for l := range links {
+		for m := range marks {
+			id := protocol.ID{Node: fmt.Sprintf("leaf-%d", l), Seq: uint64(2*m + 1)}
+			if !s.Has(id) || s.Has(protocol.ID{Node: id.Node, Seq: id.Seq + 1}) {
+				t.Fatalf("after reopen: %s has=%v, %d has=%v", id, s.Has(id), id.Seq+1, s.Has(protocol.ID{Node: id.Node, Seq: id.Seq + 1}))
+			}
+		}
+	}
 }
