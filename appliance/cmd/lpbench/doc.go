@@ -3,7 +3,10 @@
 // and prints what each delivered to its output file, how fast, at what CPU cost per
 // message and with how much memory.
 //
-//	lpbench [-receiver both|rsyslog|logpacker] [-duration 10s] [-conns 4] [-size 200] ...
+//	lpbench [-scenario single|chain|both] [-receiver both|rsyslog|logpacker]
+//	        [-duration 10s] [-conns 4] [-size 200] [-runs 3] ...
+//
+// # Scenario single (the default)
 //
 // Per receiver:
 //   - start it on a free 127.0.0.1 port with its own config in a temporary directory
@@ -17,9 +20,47 @@
 //   - CPU = utime+stime (+ reaped children) of the receiver from /proc/PID/stat over the
 //     run; peak RSS = VmHWM from /proc/PID/status just before SIGTERM.
 //
+// # Scenario chain
+//
+// Three logpacker nodes against two rsyslog instances, each chain on loopback, the
+// same load into the first node of each:
+//   - logpacker: leaf (TCP syslog in, relay out) → mid ([listen] relay, relay out) →
+//     root ([listen] relay, file output); QUIC node links with mutual TLS
+//     (certificates made with `logpacker cert ca` / `cert node` in the temporary
+//     directory), [relay] compress = true, [wal] fsync per -fsync (default always) at
+//     every hop, an HTTP port per node for /metrics;
+//   - rsyslog: A (imtcp → omrelp with a disk-assisted LinkedList action queue,
+//     saveOnShutdown, resumeRetryCount -1, the RFC 5424 template, windowSize per
+//     -relp-window) → B (imrelp → omfile), nothing fsynced;
+//   - the load: `loggen -i -S -d -R CORPUS -l --active-connections CONNS -r RATE -I SECS`,
+//     each line of CORPUS sent as it is, newline-framed, the file read in a loop.
+//     CORPUS is generated (corpus.go: 100,000 realistic RFC 5424 lines of exactly
+//     -size bytes from a mixed server fleet, fixed seed) or given with -corpus.
+//     loggen's own payload is a padding that compresses ~30:1, which would make the
+//     wire-bytes figure meaningless; the header prints how well gzip compresses the
+//     corpus, the yardstick for the wire figure;
+//   - measured as in single, over the chain's last output file (the end: loggen has
+//     exited and the file has every message sent, or has not grown for 15 s, or
+//     -drain has passed); CPU and peak RSS of every process of the chain; the
+//     first 1000 output lines are checked against the corpus (logpacker: a leaf
+//     event, 2 hops, parsed, its message a corpus line's);
+//   - logpacker's wire bytes: logpacker_relay_wire_bytes_total (BATCH data as
+//     received, compressed) and _record_bytes_total (the same events uncompressed)
+//     of mid and root, over logpacker_listener_bytes_total of the leaf (the raw
+//     syslog bytes). QUIC and TLS framing are not included.
+//
+// The table shows per run and median: msgs/s end to end, CPU s per 1M messages
+// summed over the chain, peak RSS per process and summed, wire/raw per hop; then
+// the ratios against the goals (logpacker ≥ 3× rsyslog's msgs/s, wire ≤ 1/8 raw).
+//
+// -cpuprofile FILE saves a CPU profile of logpacker taken during the load of the
+// first run: single writes FILE, chain FILE with -leaf, -mid, -root before the
+// extension (go tool pprof -top FILE).
+//
 // It exits 1 when logpacker delivered fewer messages than loggen sent (TCP has no
-// acks, so a loss there is a bug), or when a receiver could not be measured; 130 on
-// SIGINT/SIGTERM, after stopping every child process it started.
+// acks, so a loss there is a bug; in the chain also more, a duplicate), or when a
+// receiver could not be measured; 130 on SIGINT/SIGTERM, after stopping every
+// child process it started.
 //
 // Only the standard library; only loopback addresses.
 package main

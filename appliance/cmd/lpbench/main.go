@@ -38,6 +38,10 @@ type options struct {
 	receiver  string
 	profile   string // write a CPU profile of logpacker under load here
 	runs      int
+	scenario  string        // single, chain or both
+	drain     time.Duration // chain: how long the final file may keep growing after loggen exits
+	relpWin   int           // chain: omrelp windowSize (0: librelp's default)
+	corpus    string        // chain: a file of syslog lines to send instead of the generated corpus
 }
 
 type result struct {
@@ -87,7 +91,11 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
 	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
 	flag.IntVar(&o.runs, "runs", 3, "runs per receiver, alternating; the ratios compare the medians (this VM's figures vary ±10–20% run to run)")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file\n(chain: one per node, FILE with -leaf, -mid, -root before the extension)")
+	flag.StringVar(&o.scenario, "scenario", "single", "single (one receiver), chain (three logpacker nodes vs two rsyslog over RELP) or both")
+	flag.DurationVar(&o.drain, "drain", 5*time.Minute, "chain: how long the final output may keep growing after loggen exits before it is measured anyway")
+	flag.IntVar(&o.relpWin, "relp-window", 4096, "chain: rsyslog omrelp windowSize; 0 keeps librelp's default (128), which limits the RELP link to a few thousand msgs/s on loopback")
+	flag.StringVar(&o.corpus, "corpus", "", "chain: send the lines of this file (syslog, one per line, looped) instead of the generated corpus; -size then does not apply to the chain")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected arguments: %q", flag.Args())
@@ -103,6 +111,22 @@ func main() {
 	}
 	if o.duration < time.Second || o.conns < 1 || o.size < 1 || o.rate < 1 || o.runs < 1 {
 		fatalf("-duration must be ≥ 1s; -conns, -size, -rate and -runs ≥ 1")
+	}
+	single, chain := o.scenario == "single" || o.scenario == "both", o.scenario == "chain" || o.scenario == "both"
+	if !single && !chain {
+		fatalf("-scenario must be single, chain or both, not %q", o.scenario)
+	}
+	if chain && o.corpus != "" {
+		abs, err := filepath.Abs(o.corpus)
+		if err != nil {
+			fatalf("-corpus: %v", err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			fatalf("-corpus: %v", err)
+		}
+		o.corpus = abs
+	} else if chain && o.size < 120 {
+		fatalf("-scenario chain needs -size ≥ 120 (corpus lines are RFC 5424 with a realistic header)")
 	}
 	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
 		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
@@ -141,28 +165,37 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	printHeader(o)
+	code := 0
 	var results []*result
-	for run := 1; run <= o.runs; run++ {
-		for _, n := range names {
-			if ctx.Err() != nil {
-				break
-			}
-			fmt.Printf("\n== %s, run %d/%d: loggen %s, %d conns, %d B, -r %d …\n", n, run, o.runs, o.duration, o.conns, o.size, o.rate)
-			var r *result
-			if n == "rsyslog" {
-				r = runRsyslog(ctx, o, filepath.Join(dir, fmt.Sprintf("rs%d", run)))
-			} else {
-				oo := o
-				if run > 1 {
-					oo.profile = "" // one profile, of the first run
+	if single {
+		printHeader(o)
+		for run := 1; run <= o.runs; run++ {
+			for _, n := range names {
+				if ctx.Err() != nil {
+					break
 				}
-				r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lp%d", run)))
+				fmt.Printf("\n== %s, run %d/%d: loggen %s, %d conns, %d B, -r %d …\n", n, run, o.runs, o.duration, o.conns, o.size, o.rate)
+				var r *result
+				if n == "rsyslog" {
+					r = runRsyslog(ctx, o, filepath.Join(dir, fmt.Sprintf("rs%d", run)))
+				} else {
+					oo := o
+					if run > 1 {
+						oo.profile = "" // one profile, of the first run
+					}
+					r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lp%d", run)))
+				}
+				r.run = run
+				results = append(results, r)
+				printRun(r)
 			}
-			r.run = run
-			results = append(results, r)
-			printRun(r)
 		}
+	}
+	if chain && ctx.Err() == nil {
+		if single { // the single scenario's table before the chain's runs
+			code = report(os.Stdout, results)
+		}
+		code = max(code, runChains(ctx, o, names, dir, !single))
 	}
 
 	interrupted := ctx.Err() != nil
@@ -175,9 +208,55 @@ func main() {
 		fmt.Fprintln(os.Stderr, "lpbench: interrupted; child processes stopped")
 		os.Exit(130)
 	}
-	if code := report(os.Stdout, results); code != 0 {
+	if single && !chain {
+		code = report(os.Stdout, results)
+	}
+	if code != 0 {
 		os.Exit(code)
 	}
+}
+
+// runChains runs the chain scenario: -runs runs of each chain, alternating,
+// then its table. It returns the exit code.
+func runChains(ctx context.Context, o options, names []string, dir string, machine bool) int {
+	if machine {
+		host, _ := os.Hostname()
+		kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+		fmt.Printf("lpbench %s  host %s  kernel %s  cpus %d\n", time.Now().Format(time.RFC3339), host,
+			bytes.TrimSpace(kernel), runtime.NumCPU())
+	}
+	b, err := newChainBench(o, dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lpbench: chain: %v\n", err)
+		return 1
+	}
+	printChainHeader(o, b)
+	var results []*chainResult
+	for run := 1; run <= o.runs; run++ {
+		for _, n := range names {
+			if ctx.Err() != nil {
+				return 0
+			}
+			fmt.Printf("\n== %s chain, run %d/%d: loggen %s, %d conns, -r %d …\n", n, run, o.runs, o.duration, o.conns, o.rate)
+			var c *chainResult
+			if n == "rsyslog" {
+				c = b.runRsyslog(ctx, filepath.Join(dir, fmt.Sprintf("chain-rs%d", run)))
+			} else {
+				profile := o.profile
+				if run > 1 {
+					profile = ""
+				}
+				c = b.runLogpacker(ctx, filepath.Join(dir, fmt.Sprintf("chain-lp%d", run)), profile)
+			}
+			c.run = run
+			results = append(results, c)
+			printChainRun(c)
+		}
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	return reportChain(os.Stdout, results)
 }
 
 func printRun(r *result) {
@@ -423,18 +502,69 @@ max_size = 0
 
 // measure runs loggen against port and fills r from the receiver p and its output file.
 func measure(ctx context.Context, o options, r *result, p *proc, port int, out string) {
-	cpu0, err := procCPU(p.pid())
-	if err != nil {
-		r.err = err
-		return
+	l := load{
+		name:   r.name,
+		procs:  []*proc{p},
+		labels: []string{r.name},
+		args: []string{"-i", "-S", "-P", "-s", strconv.Itoa(o.size), "--active-connections", strconv.Itoa(o.conns),
+			"-r", strconv.Itoa(o.rate), "-I", strconv.Itoa(secs(o.duration)), "127.0.0.1", strconv.Itoa(port)},
+		out:      out,
+		quiet:    time.Second,
+		drainMax: 60 * time.Second,
 	}
-	lgLog := filepath.Join(filepath.Dir(out), "loggen.log")
+	l.run(ctx, o)
+	r.elapsed, r.loggenCPU, r.summary, r.sent, r.delivered = l.elapsed, l.loggenCPU, l.summary, l.sent, l.delivered
+	r.notes = append(r.notes, l.notes...)
+	if len(l.cpu) == 1 {
+		r.cpu, r.rssKiB = l.cpu[0], l.rss[0]
+	}
+	if r.err == nil {
+		r.err = l.err
+	}
+}
+
+// load is one loggen run against a receiver (or the first node of a chain of
+// receivers) and its measurement.
+type load struct {
+	name     string        // for messages
+	procs    []*proc       // the receivers: CPU and peak RSS of each; one exiting fails the run
+	labels   []string      // their names in messages
+	args     []string      // loggen's arguments
+	out      string        // the output file to watch (loggen.log goes next to it)
+	quiet    time.Duration // the end: loggen has exited and out has not grown for this long…
+	settle   time.Duration // …and, when settle > quiet, has as many lines as loggen sent or has not grown for settle…
+	drainMax time.Duration // …or it is still growing this long after loggen exited
+	before   func()        // called just before loggen starts (e.g. to start profiles)
+
+	elapsed   time.Duration // loggen start → last growth of out
+	cpu       []float64     // per proc, seconds over the run
+	rss       []int64       // per proc, VmHWM KiB
+	loggenCPU float64
+	summary   string
+	sent      int64
+	delivered int64
+	notes     []string
+	err       error
+}
+
+func (l *load) run(ctx context.Context, o options) {
+	l.sent = -1
+	cpu0 := make([]float64, len(l.procs))
+	for i, p := range l.procs {
+		var err error
+		if cpu0[i], err = procCPU(p.pid()); err != nil {
+			l.err = err
+			return
+		}
+	}
+	if l.before != nil {
+		l.before()
+	}
+	lgLog := filepath.Join(filepath.Dir(l.out), "loggen.log")
 	t0 := time.Now()
-	lg, err := startProc(filepath.Dir(out), "loggen.log", o.loggen,
-		"-i", "-S", "-P", "-s", strconv.Itoa(o.size), "--active-connections", strconv.Itoa(o.conns),
-		"-r", strconv.Itoa(o.rate), "-I", strconv.Itoa(secs(o.duration)), "127.0.0.1", strconv.Itoa(port))
+	lg, err := startProc(filepath.Dir(l.out), "loggen.log", o.loggen, l.args...)
 	if err != nil {
-		r.err = err
+		l.err = err
 		return
 	}
 	defer lg.stop(5 * time.Second)
@@ -449,15 +579,25 @@ func measure(ctx context.Context, o options, r *result, p *proc, port int, out s
 		tick       = time.NewTicker(100 * time.Millisecond)
 	)
 	defer tick.Stop()
+	countedSize := int64(-1) // out's size when its lines were last counted
+	exited := func() bool {
+		for i, p := range l.procs {
+			if p.exited() {
+				l.err = fmt.Errorf("%s exited during the run%s", l.labels[i], p.tail())
+				return true
+			}
+		}
+		return false
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			r.err = ctx.Err()
+			l.err = ctx.Err()
 			return
 		case <-tick.C:
 		}
 		now := time.Now()
-		if st, err := os.Stat(out); err == nil && st.Size() != lastSize {
+		if st, err := os.Stat(l.out); err == nil && st.Size() != lastSize {
 			lastSize, lastChange = st.Size(), now
 		}
 		if lgDone.IsZero() {
@@ -466,47 +606,60 @@ func measure(ctx context.Context, o options, r *result, p *proc, port int, out s
 				lgDone = now
 			default:
 				if now.After(lgDeadline) {
-					r.notes = append(r.notes, fmt.Sprintf("loggen still running %s after start: killed", now.Sub(t0).Round(time.Second)))
+					l.notes = append(l.notes, fmt.Sprintf("loggen still running %s after start: killed", now.Sub(t0).Round(time.Second)))
 					lg.stop(5 * time.Second)
 					lgDone = now
 				}
 			}
-			if p.exited() {
-				r.err = fmt.Errorf("%s exited during the run%s", r.name, p.tail())
+			if exited() {
 				return
 			}
 			continue
 		}
-		if p.exited() {
-			r.err = fmt.Errorf("%s exited during the run%s", r.name, p.tail())
+		if exited() {
 			return
 		}
-		if now.Sub(lastChange) >= time.Second && now.Sub(lgDone) >= time.Second {
-			break
+		if now.Sub(lastChange) >= l.quiet && now.Sub(lgDone) >= l.quiet {
+			if l.settle <= l.quiet || now.Sub(lastChange) >= l.settle {
+				break
+			}
+			// A relay may pause with messages still queued (rsyslog's disk queue
+			// does): quiet is not the end until every message sent has arrived.
+			if lastSize != countedSize {
+				countedSize = lastSize
+				_, sent := parseLoggen(lgLog)
+				if n, err := countLines(l.out); err == nil && sent >= 0 && n >= sent {
+					break
+				}
+			}
 		}
-		if now.Sub(lgDone) >= 60*time.Second {
-			r.notes = append(r.notes, "output still growing 60 s after loggen exited: measured anyway")
+		if now.Sub(lgDone) >= l.drainMax {
+			l.notes = append(l.notes, fmt.Sprintf("output still growing %s after loggen exited: measured anyway", l.drainMax))
 			break
 		}
 	}
-	r.elapsed = lastChange.Sub(t0)
+	l.elapsed = lastChange.Sub(t0)
 
-	cpu1, err := procCPU(p.pid())
-	if err != nil {
-		r.err = err
-		return
+	l.cpu = make([]float64, len(l.procs))
+	l.rss = make([]int64, len(l.procs))
+	for i, p := range l.procs {
+		cpu1, err := procCPU(p.pid())
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.cpu[i] = cpu1 - cpu0[i]
+		l.rss[i], _ = procHWM(p.pid())
 	}
-	r.cpu = cpu1 - cpu0
-	r.rssKiB, _ = procHWM(p.pid())
 	if st := lg.cmd.ProcessState; st != nil {
-		r.loggenCPU = (st.UserTime() + st.SystemTime()).Seconds()
+		l.loggenCPU = (st.UserTime() + st.SystemTime()).Seconds()
 		if !st.Success() {
-			r.notes = append(r.notes, "loggen: "+st.String()+lg.tail())
+			l.notes = append(l.notes, "loggen: "+st.String()+lg.tail())
 		}
 	}
-	r.summary, r.sent = parseLoggen(lgLog)
-	if r.delivered, err = countLines(out); err != nil {
-		r.err = err
+	l.summary, l.sent = parseLoggen(lgLog)
+	if l.delivered, err = countLines(l.out); err != nil {
+		l.err = err
 	}
 }
 
