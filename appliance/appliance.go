@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"logpacker/protocol"
+	"logpacker/wal"
 )
 
 // Source is an input. Run reads until ctx ends. emit returns nil only once
@@ -52,6 +53,16 @@ type WindowSink interface {
 	Sink
 	Send(ctx context.Context, evs []protocol.Event, done func(error)) error
 	Window() int
+}
+
+// RecordSink is a WindowSink that takes the WAL records themselves (each an
+// event's binary form, see protocol) instead of decoded events: the relay
+// client forwards them without decoding and encoding every event again. A
+// record whose event carries no ID gets this node's ID and the record's WAL
+// index (protocol.AppendRecordWithID). SendRecords has Send's contract.
+type RecordSink interface {
+	WindowSink
+	SendRecords(ctx context.Context, recs []wal.Record, done func(error)) error
 }
 
 // Reopener is implemented by sinks that hold files an operator may rotate

@@ -68,6 +68,7 @@ func (c *consumer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	ps, _ := c.sink.(PreparedSink)
 	ws, _ := c.sink.(WindowSink)
+	rs, _ := c.sink.(RecordSink)
 	window := 1
 	if ws != nil {
 		window = max(1, ws.Window())
@@ -116,6 +117,8 @@ func (c *consumer) run(ctx context.Context) error {
 					w.n += len(chunk)
 					w.data = ps.Prepare(w.data, chunk)
 				}
+			} else if rs != nil {
+				w.n = len(recs) // forwarded as they are
 			} else {
 				w.evs = c.decode(w.evs[:0], recs, true)
 				w.n = len(w.evs)
@@ -133,7 +136,7 @@ func (c *consumer) run(ctx context.Context) error {
 		}
 	}()
 	if ws != nil {
-		return c.runWindow(ctx, ws, todo, free, readErr)
+		return c.runWindow(ctx, ws, rs, todo, free, readErr)
 	}
 	for w := range todo {
 		write := func(ctx context.Context) error { return c.sink.Write(ctx, w.evs) }
@@ -171,8 +174,8 @@ func (c *consumer) run(ctx context.Context) error {
 // settle, and then each one that was not delivered is delivered again, in
 // order, through Write with retries — so nothing ACKed is sent twice on
 // purpose, and nothing unACKed is skipped.
-func (c *consumer) runWindow(ctx context.Context, ws WindowSink, todo <-chan *batchWork, free chan<- *batchWork,
-	readErr <-chan error) error {
+func (c *consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, todo <-chan *batchWork,
+	free chan<- *batchWork, readErr <-chan error) error {
 	var inflight []*batchWork
 	in := todo
 	done := func(w *batchWork) {
@@ -190,10 +193,33 @@ func (c *consumer) runWindow(ctx context.Context, ws WindowSink, todo <-chan *ba
 		c.m.committed.Set(float64(w.last))
 		return nil
 	}
-	// retry delivers w through Write (backoff, fail-over, dead letter).
+	send := func(ctx context.Context, w *batchWork, done func(error)) error {
+		if rs != nil {
+			return rs.SendRecords(ctx, w.recs, done)
+		}
+		return ws.Send(ctx, w.evs, done)
+	}
+	// events gives a batch as events, for the dead-letter file.
+	events := func(w *batchWork) func() []protocol.Event {
+		if rs != nil { // not decoded yet: report what does not decode
+			return func() []protocol.Event { return c.decode(nil, w.recs, true) }
+		}
+		return func() []protocol.Event { return w.evs }
+	}
+	// retry delivers w synchronously, with backoff, fail-over, dead letter.
 	retry := func(w *batchWork) error {
-		return c.deliver(ctx, w.n, func() []protocol.Event { return w.evs },
-			func(ctx context.Context) error { return ws.Write(ctx, w.evs) })
+		return c.deliver(ctx, w.n, events(w), func(ctx context.Context) error {
+			res := make(chan error, 1)
+			if err := send(ctx, w, func(err error) { res <- err }); err != nil {
+				return err
+			}
+			select {
+			case err := <-res:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
 	}
 	for {
 		var oldest chan struct{}
@@ -230,7 +256,7 @@ func (c *consumer) runWindow(ctx context.Context, ws WindowSink, todo <-chan *ba
 			w.err = nil
 			w.done = make(chan struct{})
 			d := w.done
-			if err := ws.Send(ctx, w.evs, func(err error) { w.err = err; close(d) }); err != nil {
+			if err := send(ctx, w, func(err error) { w.err = err; close(d) }); err != nil {
 				w.err = err
 				close(d)
 			}
@@ -266,8 +292,7 @@ func (c *consumer) runWindow(ctx context.Context, ws WindowSink, todo <-chan *ba
 				continue
 			}
 			if err != nil { // permanent: dead-letter through deliver
-				if err := c.deliver(ctx, w.n, func() []protocol.Event { return w.evs },
-					func(context.Context) error { return err }); err != nil {
+				if err := c.deliver(ctx, w.n, events(w), func(context.Context) error { return err }); err != nil {
 					return nil
 				}
 			}

@@ -150,12 +150,26 @@ func (s *windowFlakySink) Send(_ context.Context, evs []protocol.Event, done fun
 	return nil
 }
 
+// recordFlakySink is windowFlakySink through the RecordSink path: it gets
+// the WAL records and decodes them itself.
+type recordFlakySink struct{ *windowFlakySink }
+
+func (s recordFlakySink) SendRecords(ctx context.Context, recs []wal.Record, done func(error)) error {
+	evs := make([]protocol.Event, len(recs))
+	for i, r := range recs {
+		if err := evs[i].UnmarshalBinaryShared(r.Data); err != nil {
+			return permanentErr{err}
+		}
+	}
+	return s.Send(ctx, evs, done) // Send clones what it keeps
+}
+
 // TestConsumerRetriesAndDeadLetters drives the output loop (both the plain and
 // the PreparedSink path) over a real WAL: transient errors are retried until
 // every message is delivered once and in order; a batch rejected permanently
 // goes whole to the dead-letter file; the cursor ends at the last record.
 func TestConsumerRetriesAndDeadLetters(t *testing.T) {
-	for _, mode := range []string{"plain", "prepared", "window"} {
+	for _, mode := range []string{"plain", "prepared", "window", "records"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -187,10 +201,13 @@ func TestConsumerRetriesAndDeadLetters(t *testing.T) {
 			case "prepared":
 				ps := &preparedFlakySink{}
 				fs, sink = &ps.flakySink, ps
-			case "window":
+			case "window", "records":
 				ws = newWindowFlakySink()
 				defer close(ws.wake)
 				fs, sink = &ws.flakySink, ws
+				if mode == "records" {
+					sink = recordFlakySink{ws}
+				}
 			}
 			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
 				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),

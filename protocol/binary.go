@@ -318,3 +318,32 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// AppendRecordWithID appends the encoded event rec to dst, giving it id when
+// it carries no ID (its node is empty), unchanged otherwise. Only the header
+// up to the ID is decoded (and checked): this forwards an event to another
+// node without decoding and encoding it whole. The result decodes to the
+// event of rec with that ID.
+func AppendRecordWithID(dst, rec []byte, id ID) ([]byte, error) {
+	if len(rec) < 5 {
+		return dst, fmt.Errorf("protocol: event header: %w", ErrTruncated)
+	}
+	if rec[0] != binaryVersion {
+		return dst, fmt.Errorf("protocol: event: unknown version %d", rec[0])
+	}
+	d := decoder{s: unsafe.String(&rec[0], len(rec)), off: 5}
+	d.uvarint() // count
+	idAt := d.off
+	node := d.str()
+	d.uvarint() // seq
+	if d.err != nil {
+		return dst, fmt.Errorf("protocol: event ID: %w", d.err)
+	}
+	if node != "" {
+		return append(dst, rec...), nil
+	}
+	dst = append(dst, rec[:idAt]...)
+	dst = appendStr(dst, id.Node)
+	dst = binary.AppendUvarint(dst, id.Seq)
+	return append(dst, rec[d.off:]...), nil
+}

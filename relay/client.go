@@ -13,6 +13,7 @@ import (
 
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
+	"logpacker/wal"
 )
 
 // ClientOptions configure a Client.
@@ -49,6 +50,7 @@ type Client struct {
 	enc  *wire.BatchEncoder
 	recs [][]byte
 	raw  []byte
+	ends []int
 	out  []byte
 	data []byte
 }
@@ -259,6 +261,41 @@ func (l *link) read(r *wire.Reader) {
 func (c *Client) Send(ctx context.Context, evs []protocol.Event, done func(error)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.recs, c.raw = c.recs[:0], c.raw[:0]
+	for i := range evs {
+		start := len(c.raw)
+		c.raw = evs[i].AppendBinary(c.raw)
+		c.recs = append(c.recs, c.raw[start:])
+	}
+	return c.sendLocked(ctx, done)
+}
+
+// SendRecords is Send for events in their binary form, as this node's WAL
+// holds them: they are forwarded without being decoded, those without an ID
+// given this node's ID and their WAL index.
+func (c *Client) SendRecords(ctx context.Context, recs []wal.Record, done func(error)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs, c.raw = c.recs[:0], c.raw[:0]
+	ends := c.ends[:0]
+	for _, r := range recs {
+		var err error
+		if c.raw, err = protocol.AppendRecordWithID(c.raw, r.Data, protocol.ID{Node: c.o.NodeID, Seq: r.Index}); err != nil {
+			return PermanentError{fmt.Errorf("relay: WAL record %d: %w", r.Index, err)}
+		}
+		ends = append(ends, len(c.raw))
+	}
+	start := 0
+	for _, end := range ends {
+		c.recs = append(c.recs, c.raw[start:end])
+		start = end
+	}
+	c.ends = ends
+	return c.sendLocked(ctx, done)
+}
+
+// sendLocked sends c.recs as one BATCH (caller holds c.mu).
+func (c *Client) sendLocked(ctx context.Context, done func(error)) error {
 	if c.l != nil && c.l.failed() {
 		c.l = nil
 	}
@@ -268,12 +305,6 @@ func (c *Client) Send(ctx context.Context, evs []protocol.Event, done func(error
 		}
 	}
 	l := c.l
-	c.recs, c.raw = c.recs[:0], c.raw[:0]
-	for i := range evs {
-		start := len(c.raw)
-		c.raw = evs[i].AppendBinary(c.raw)
-		c.recs = append(c.recs, c.raw[start:])
-	}
 	l.mu.Lock()
 	if l.err != nil {
 		err := l.err

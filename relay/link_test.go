@@ -16,6 +16,7 @@ import (
 
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
+	"logpacker/wal"
 )
 
 type pki struct {
@@ -399,4 +400,46 @@ func TestLinkWindow(t *testing.T) {
 			t.Fatalf("batch %d settled %d times", i, n)
 		}
 	}
+}
+
+// TestSendRecordsGivesIDs: WAL records are forwarded as they are; one
+// without an ID gets the sender's node ID and its WAL index, one relayed
+// from another node keeps its ID.
+func TestSendRecordsGivesIDs(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var st store
+	s := startServer(t, ctx, p.serverTLS(t, "root"), "root", &st)
+	c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: p.clientTLS(t, "mid", p),
+		NodeID: "mid", Compress: true, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := protocol.Event{Host: "h", App: "a", Message: "local", Count: 1}
+	relayed := protocol.Event{ID: protocol.ID{Node: "leaf", Seq: 9}, Hops: 1, Host: "h", App: "a", Message: "relayed", Count: 1}
+	recs := []wal.Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
+		{Index: 43, Data: []byte{1, 2}}}
+	res := make(chan error, 1)
+	if err := c.SendRecords(ctx, recs, func(err error) { res <- err }); !isPermanentErr(err) {
+		t.Fatalf("a record that does not decode: %v, want a permanent error", err)
+	}
+	if err := c.SendRecords(ctx, recs[:2], func(err error) { res <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.evs) != 2 || st.evs[0].ID != (protocol.ID{Node: "mid", Seq: 41}) || st.evs[0].Message != "local" ||
+		st.evs[1].ID != relayed.ID || st.evs[1].Hops != 2 || st.evs[1].Message != "relayed" {
+		t.Fatalf("parent stored %+v", st.evs)
+	}
+}
+
+func isPermanentErr(err error) bool {
+	var p PermanentError
+	return errors.As(err, &p)
 }
