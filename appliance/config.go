@@ -38,6 +38,10 @@ type Config struct {
 	Listen struct {
 		SyslogUDP, SyslogTCP, SyslogTLS, SyslogUnix, HTTP string // empty disables
 		Relay                                             string // node links (QUIC); empty: not a parent
+		RELP                                              string // RELP (rsyslog omrelp); empty disables
+	}
+	RELP struct {
+		MaxDataSize int // largest RELP frame DATA accepted; larger frames are refused
 	}
 	Relay struct {
 		Upstream      []string // parents (host:port); empty: this node is a root
@@ -120,6 +124,7 @@ var schema = map[string]map[string]setter{
 		"syslog_tls": func(c *Config, v string) error { return setAddr(&c.Listen.SyslogTLS, v) },
 		"http":       func(c *Config, v string) error { return setAddr(&c.Listen.HTTP, v) },
 		"relay":      func(c *Config, v string) error { return setAddr(&c.Listen.Relay, v) },
+		"relp":       func(c *Config, v string) error { return setAddr(&c.Listen.RELP, v) },
 		"syslog_unix": func(c *Config, v string) error {
 			c.Listen.SyslogUnix = v
 			return nil
@@ -155,6 +160,9 @@ var schema = map[string]map[string]setter{
 			return nil
 		},
 		"batch_size": func(c *Config, v string) error { return setInt(&c.Relay.BatchSize, v, 1, wire.MaxBatchEvents) },
+	},
+	"relp": {
+		"max_data_size": func(c *Config, v string) error { return setSizeInt(&c.RELP.MaxDataSize, v, 1<<10, 64<<20) },
 	},
 	"syslog": {
 		"max_message_size": func(c *Config, v string) error {

@@ -26,6 +26,10 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if cfg.Syslog.MaxMessageSize != 64<<10 || cfg.Listen.SyslogTLS != "" || cfg.Listen.SyslogUnix != "" {
 		t.Errorf("defaults: %+v %+v", cfg.Syslog, cfg.Listen)
 	}
+	// RELP is opt-in (as imrelp is in rsyslog); frames up to librelp's default 128 KiB
+	if cfg.Listen.RELP != "" || cfg.RELP.MaxDataSize != 128<<10 {
+		t.Errorf("RELP defaults: listen %q max_data_size %d", cfg.Listen.RELP, cfg.RELP.MaxDataSize)
+	}
 }
 
 func TestConfigOverrides(t *testing.T) {
@@ -37,6 +41,9 @@ data_dir = /var/lib/logpacker
 [listen]
 syslog_udp =
 syslog_tcp = 0.0.0.0:514
+relp = 127.0.0.1:2514
+[relp]
+max_data_size = 1m
 [syslog]
 max_message_size = 8k
 timezone = Europe/Berlin
@@ -54,6 +61,9 @@ max_size = 1MiB
 	}
 	if cfg.Node.ID != "edge-1" || cfg.Listen.SyslogUDP != "" || cfg.Listen.SyslogTCP != "0.0.0.0:514" {
 		t.Errorf("%+v %+v", cfg.Node, cfg.Listen)
+	}
+	if cfg.Listen.RELP != "127.0.0.1:2514" || cfg.RELP.MaxDataSize != 1<<20 {
+		t.Errorf("relp: %q %d", cfg.Listen.RELP, cfg.RELP.MaxDataSize)
 	}
 	if cfg.Syslog.MaxMessageSize != 8192 || cfg.Syslog.Timezone.String() != "Europe/Berlin" {
 		t.Errorf("%+v", cfg.Syslog)
@@ -94,6 +104,10 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"empty data dir", "[node]\ndata_dir =\n", 2, "must not be empty"},
 		{"tls without cert", "[listen]\nsyslog_tls = 127.0.0.1:6514\n", 0, "cert_file"},
 		{"client auth without ca", "[listen]\nsyslog_tls = 127.0.0.1:6514\n[tls]\ncert_file=a\nkey_file=b\nclient_auth = require\n", 0, "client_ca_file"},
+		{"bad relp address", "[listen]\nrelp = 2514\n", 2, "[listen] relp"},
+		{"relp data size too small", "[relp]\nmax_data_size = 100\n", 2, "[relp] max_data_size: 100 is out of range"},
+		{"relp data size not a size", "[relp]\n\nmax_data_size = lots\n", 3, "[relp] max_data_size"},
+		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},
 		{"wal cap below segments", "[wal]\nmax_size = 1m\nsegment_size = 1m\n", 0, "at least twice segment_size"},
 	}
 	for _, c := range cases {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"logpacker/appliance/sink/file"
+	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/protocol"
 	"logpacker/relay"
@@ -248,6 +249,24 @@ func (n *Node) bindSources() error {
 		}
 		n.sources = append(n.sources, namedSource{"syslog_tls", s, s.Addr()})
 	}
+	if a := c.Listen.RELP; a != "" {
+		cm := common("relp")
+		srv, err := relp.Listen(relp.Options{Name: "relp", Addr: a, Parse: cm.Parse, MaxData: c.RELP.MaxDataSize,
+			BatchSize: cm.BatchSize, MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout,
+			Metrics: cm.Metrics, Logger: n.log})
+		if err != nil {
+			return err
+		}
+		for name, v := range map[string]*atomic.Uint64{
+			"frames": &srv.Stats.Frames, "bad_frames": &srv.Stats.BadFrames, "oversized": &srv.Stats.Oversized,
+			"acked": &srv.Stats.Acked, "unacked_closes": &srv.Stats.UnackedCloses,
+		} {
+			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "logpacker_relp_" + name + "_total", Help: relpHelp[name],
+			}, func() float64 { return float64(v.Load()) }))
+		}
+		n.sources = append(n.sources, namedSource{"relp", srv, srv.Addr()})
+	}
 	if a := c.Listen.Relay; a != "" {
 		tc, err := n.relayTLS(true)
 		if err != nil {
@@ -283,6 +302,14 @@ func (n *Node) bindSources() error {
 		n.sources = append(n.sources, namedSource{"syslog_unix", d, d.Addr()})
 	}
 	return nil
+}
+
+var relpHelp = map[string]string{
+	"frames":         "RELP frames read (every command).",
+	"bad_frames":     "RELP connections closed for a malformed frame or a protocol violation.",
+	"oversized":      "RELP frames refused because their DATA exceeded [relp] max_data_size (also in bad_frames).",
+	"acked":          "RELP syslog transactions answered 200 OK, each after its message was in the WAL.",
+	"unacked_closes": "RELP connections closed without acknowledging because the WAL refused a batch (the client resends).",
 }
 
 // openSeen opens the relay input's set of stored event IDs and re-adds the
