@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,7 +129,7 @@ func startRsyslog(t *testing.T, conf string) *rsyslog {
 	}
 	r := &rsyslog{cmd: cmd, dir: dir}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
+		cmd.Process.Signal(syscall.SIGTERM) // rsyslogd -n ignores SIGINT outside debug mode
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
