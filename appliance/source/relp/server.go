@@ -169,7 +169,7 @@ type session struct {
 	emitCtx context.Context
 	emit    EmitFunc
 	c       net.Conn
-	cr      *countingReader
+	cr      *ssyslog.CountingReader
 	r       *Reader
 	w       *bufio.Writer
 	p       *psyslog.Parser
@@ -187,7 +187,7 @@ type session struct {
 
 func (s *Server) newSession(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) *session {
 	peer := c.RemoteAddr().String()
-	cr := &countingReader{ctx: ctx, r: c, conn: c, idle: s.o.IdleTimeout}
+	cr := ssyslog.NewCountingReader(ctx, c, c, s.o.IdleTimeout)
 	return &session{
 		s: s, ctx: ctx, emitCtx: emitCtx, emit: emit, c: c, cr: cr,
 		r: NewReader(cr, s.o.MaxData), w: bufio.NewWriterSize(c, 16<<10),
@@ -369,7 +369,7 @@ func (ss *session) count() {
 		ss.s.Stats.Frames.Add(uint64(ss.frames))
 		ss.frames = 0
 	}
-	if n := ss.cr.take(); n > 0 {
+	if n := ss.cr.Take(); n > 0 {
 		m.Bytes.Add(float64(n))
 	}
 }
@@ -411,7 +411,7 @@ func (ss *session) readFailed(err error) {
 		return
 	case ss.ctx.Err() != nil:
 		ss.log.Debug("shutting down: closing RELP session")
-	case isTimeout(err):
+	case ssyslog.IsTimeout(err):
 		ss.log.Info("closing idle RELP connection", "idle_timeout", ss.s.o.IdleTimeout)
 	default:
 		ss.log.Info("RELP connection ended", "err", err)
@@ -419,39 +419,4 @@ func (ss *session) readFailed(err error) {
 	}
 	ss.out = AppendServerClose(ss.out)
 	ss.send()
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// countingReader counts bytes and applies the idle timeout per read.
-type countingReader struct {
-	ctx  context.Context
-	r    io.Reader
-	conn net.Conn
-	idle time.Duration
-	n    int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	if c.ctx.Err() != nil {
-		return 0, c.ctx.Err() // shutting down: read nothing more
-	}
-	if c.idle > 0 {
-		c.conn.SetReadDeadline(time.Now().Add(c.idle))
-		if c.ctx.Err() != nil { // lost a race with shutdown's wake-up
-			c.conn.SetReadDeadline(time.Now())
-		}
-	}
-	n, err := c.r.Read(p)
-	c.n += n
-	return n, err
-}
-
-func (c *countingReader) take() int {
-	n := c.n
-	c.n = 0
-	return n
 }

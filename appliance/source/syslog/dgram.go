@@ -189,7 +189,7 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			n, _, err = c.ReadFrom(buf)
 		}
 		if err != nil {
-			if isTimeout(err) && waiting && ctx.Err() == nil {
+			if IsTimeout(err) && waiting && ctx.Err() == nil {
 				mu.Lock()
 				st := stopped
 				mu.Unlock()

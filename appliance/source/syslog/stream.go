@@ -138,7 +138,7 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		}
 		r = tc
 	}
-	cr := &countingReader{ctx: ctx, r: r, conn: c, idle: s.o.IdleTimeout}
+	cr := NewCountingReader(ctx, r, c, s.o.IdleTimeout)
 	fr := psyslog.NewFramer(cr, s.o.Parse.MaxSize)
 	dec := newDecoder(&s.o.Common, s.transport)
 	var emitErr error
@@ -166,13 +166,13 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		}
 		if err != nil {
 			dec.flush()
-			s.o.Metrics.Bytes.Add(float64(cr.take()))
+			s.o.Metrics.Bytes.Add(float64(cr.Take()))
 			if len(batch) > 0 {
 				p.send(batch)
 			}
 			switch {
 			case errors.Is(err, io.EOF), ctx.Err() != nil, emitErr != nil:
-			case isTimeout(err):
+			case IsTimeout(err):
 				log.Info("closing idle connection", "idle_timeout", s.o.IdleTimeout)
 			default:
 				log.Info("connection ended", "err", err)
@@ -184,7 +184,7 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		case len(batch) >= s.o.BatchSize || fr.Buffered() == 0:
 			// full, or about to block in read: count, hand it over now
 			dec.flush()
-			s.o.Metrics.Bytes.Add(float64(cr.take()))
+			s.o.Metrics.Bytes.Add(float64(cr.Take()))
 			p.send(batch)
 			batch = p.get(s.o.BatchSize)
 		case len(batch) > 0 && p.offer(batch):
@@ -194,13 +194,16 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 	}
 }
 
-func isTimeout(err error) bool {
+// IsTimeout reports whether err is a network timeout (an idle deadline).
+func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// countingReader counts bytes and applies the idle timeout per read.
-type countingReader struct {
+// CountingReader counts the bytes read from a connection (for the listener's
+// byte counter) and moves its idle deadline before every read; once ctx ends
+// it reads nothing more. Stream listeners (syslog TCP/TLS, RELP) share it.
+type CountingReader struct {
 	ctx  context.Context
 	r    io.Reader
 	conn net.Conn
@@ -208,7 +211,13 @@ type countingReader struct {
 	n    int
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+// NewCountingReader reads r (conn, or a layer over it such as TLS); idle 0
+// sets no deadline.
+func NewCountingReader(ctx context.Context, r io.Reader, conn net.Conn, idle time.Duration) *CountingReader {
+	return &CountingReader{ctx: ctx, r: r, conn: conn, idle: idle}
+}
+
+func (c *CountingReader) Read(p []byte) (int, error) {
 	if c.ctx.Err() != nil {
 		return 0, c.ctx.Err() // shutting down: read nothing more
 	}
@@ -223,7 +232,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *countingReader) take() int {
+// Take returns the bytes read since the last Take.
+func (c *CountingReader) Take() int {
 	n := c.n
 	c.n = 0
 	return n
