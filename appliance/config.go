@@ -48,6 +48,7 @@ type Config struct {
 		CA, Cert, Key string   // cluster CA certificate, this node's certificate and key
 		Compress      bool
 		BatchSize     int
+		Window        int // batches in flight per link, awaiting their ACKs
 	}
 	Syslog struct {
 		MaxMessageSize int
@@ -160,6 +161,7 @@ var schema = map[string]map[string]setter{
 			return nil
 		},
 		"batch_size": func(c *Config, v string) error { return setInt(&c.Relay.BatchSize, v, 1, wire.MaxBatchEvents) },
+		"window":     func(c *Config, v string) error { return setInt(&c.Relay.Window, v, 1, 64) },
 	},
 	"relp": {
 		"max_data_size": func(c *Config, v string) error { return setSizeInt(&c.RELP.MaxDataSize, v, 1<<10, 64<<20) },

@@ -26,6 +26,9 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if cfg.Syslog.MaxMessageSize != 64<<10 || cfg.Listen.SyslogTLS != "" || cfg.Listen.SyslogUnix != "" {
 		t.Errorf("defaults: %+v %+v", cfg.Syslog, cfg.Listen)
 	}
+	if cfg.Relay.Window != 4 {
+		t.Errorf("relay window default %d, want 4", cfg.Relay.Window)
+	}
 	// RELP is opt-in (as imrelp is in rsyslog); frames up to librelp's default 128 KiB
 	if cfg.Listen.RELP != "" || cfg.RELP.MaxDataSize != 128<<10 {
 		t.Errorf("RELP defaults: listen %q max_data_size %d", cfg.Listen.RELP, cfg.RELP.MaxDataSize)
@@ -105,6 +108,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"tls without cert", "[listen]\nsyslog_tls = 127.0.0.1:6514\n", 0, "cert_file"},
 		{"client auth without ca", "[listen]\nsyslog_tls = 127.0.0.1:6514\n[tls]\ncert_file=a\nkey_file=b\nclient_auth = require\n", 0, "client_ca_file"},
 		{"bad relp address", "[listen]\nrelp = 2514\n", 2, "[listen] relp"},
+		{"relay window too big", "[relay]\nwindow = 65\n", 2, "[relay] window: 65 is out of range"},
 		{"relp data size too small", "[relp]\nmax_data_size = 100\n", 2, "[relp] max_data_size: 100 is out of range"},
 		{"relp data size not a size", "[relp]\n\nmax_data_size = lots\n", 3, "[relp] max_data_size"},
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},

@@ -170,7 +170,7 @@ func (n *Node) openOutputs() error {
 			return err
 		}
 		c, err := relay.NewClient(relay.ClientOptions{Upstreams: up, TLS: tc, NodeID: n.id,
-			Compress: n.cfg.Relay.Compress, Logger: n.log})
+			Compress: n.cfg.Relay.Compress, Window: n.cfg.Relay.Window, Logger: n.log})
 		if err != nil {
 			return fmt.Errorf("node: relay: %w", err)
 		}
