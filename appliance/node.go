@@ -276,7 +276,8 @@ func (n *Node) bindSources() error {
 		if err != nil {
 			return err
 		}
-		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen, Logger: n.log})
+		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen,
+			EmitRecords: n.ingest.EmitRecords, Logger: n.log})
 		if err != nil {
 			seen.Close()
 			return err

@@ -24,7 +24,10 @@
 // count and lengths exact, every event must carry its ID) or refused with
 // ERROR(seq, ErrBadBatch), and nothing of it is stored; a good one is stored
 // through emit (IDs kept, hops + 1) and ACKed only when emit returned, that
-// is once durable in the WAL. Batches that are already decoded when the storer
+// is once durable in the WAL. With ServerOptions.EmitRecords (the node uses
+// it) a checked batch is stored as it came — each event's binary form, the
+// hop count byte bumped, a received time added only where the sender set
+// none — without being decoded and encoded again. Batches that are already decoded when the storer
 // gets to them (up to 16,384 events) are stored with one emit — one WAL group
 // commit and one journal sync — and answered with one cumulative ACK; a
 // refused batch ends such a group and gets its ERROR in order. A frame that does not decode is answered with

@@ -443,3 +443,56 @@ func isPermanentErr(err error) bool {
 	var p PermanentError
 	return errors.As(err, &p)
 }
+
+// TestServerEmitRecords: with EmitRecords the parent stores the records as
+// they came, one hop more; an event without a received time gets one.
+func TestServerEmitRecords(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var got []protocol.Event
+	s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: p.serverTLS(t, "root"), NodeID: "root", Logger: quiet(),
+		EmitRecords: func(_ context.Context, recs [][]byte) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range recs {
+				var ev protocol.Event
+				if err := ev.UnmarshalBinary(r); err != nil {
+					return err
+				}
+				got = append(got, ev)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Run(ctx, func(context.Context, []protocol.Event) error { return errors.New("emit must not be used") })
+	c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: p.clientTLS(t, "leaf", p),
+		NodeID: "leaf", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	evs := batchOf("leaf", 1, 3)
+	stamped := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	evs[0].Received, evs[1].Hops = stamped, 254
+	before := time.Now()
+	if err := c.Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("stored %d events", len(got))
+	}
+	if !got[0].Received.Equal(stamped) || got[0].Hops != 1 || got[1].Hops != 255 || got[1].Received.Before(before.Add(-time.Second)) {
+		t.Fatalf("stored %+v", got)
+	}
+	for i, ev := range got {
+		if ev.ID != evs[i].ID || ev.Message != evs[i].Message {
+			t.Fatalf("event %d: %+v", i, ev)
+		}
+	}
+}

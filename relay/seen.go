@@ -158,13 +158,14 @@ func (s *Seen) Has(id protocol.ID) bool {
 	return s.hasLocked(id)
 }
 
-// Fresh appends to dst the events of evs not seen yet (one lock for the batch).
-func (s *Seen) Fresh(dst, evs []protocol.Event) []protocol.Event {
+// Fresh appends to dst the positions in ids of those not seen yet (one lock
+// for the batch).
+func (s *Seen) Fresh(dst []int, ids []protocol.ID) []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range evs {
-		if !s.hasLocked(evs[i].ID) {
-			dst = append(dst, evs[i])
+	for i, id := range ids {
+		if !s.hasLocked(id) {
+			dst = append(dst, i)
 		}
 	}
 	return dst
@@ -220,19 +221,19 @@ func (s *Seen) Add(id protocol.ID) {
 	s.mu.Unlock()
 }
 
-// Mark records evs durably (journal + fdatasync). Call it after they are
-// stored and before they are acknowledged. Marks of several links that
+// Mark records ids durably (journal + fdatasync). Call it after their events
+// are stored and before they are acknowledged. Marks of several links that
 // arrive together share one fdatasync (group commit).
-func (s *Seen) Mark(evs []protocol.Event) error {
+func (s *Seen) Mark(ids []protocol.ID) error {
 	s.mu.Lock()
 	s.buf = s.buf[:0]
-	for i := 0; i < len(evs); {
+	for i := 0; i < len(ids); {
 		// runs of consecutive sequence numbers of one origin become one line
 		j := i + 1
-		for j < len(evs) && evs[j].ID.Node == evs[i].ID.Node && evs[j].ID.Seq == evs[j-1].ID.Seq+1 {
+		for j < len(ids) && ids[j].Node == ids[i].Node && ids[j].Seq == ids[j-1].Seq+1 {
 			j++
 		}
-		node, lo, hi := evs[i].ID.Node, evs[i].ID.Seq, evs[j-1].ID.Seq
+		node, lo, hi := ids[i].Node, ids[i].Seq, ids[j-1].Seq
 		if node != "" && lo != 0 && !strings.ContainsAny(node, " \n") {
 			s.addLocked(node, lo, hi)
 			s.buf = seenLine(s.buf, node, lo, hi)

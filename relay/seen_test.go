@@ -13,12 +13,12 @@ import (
 	"logpacker/protocol"
 )
 
-func ids(node string, seqs ...uint64) []protocol.Event {
-	evs := make([]protocol.Event, len(seqs))
+func ids(node string, seqs ...uint64) []protocol.ID {
+	out := make([]protocol.ID, len(seqs))
 	for i, s := range seqs {
-		evs[i] = protocol.Event{ID: protocol.ID{Node: node, Seq: s}}
+		out[i] = protocol.ID{Node: node, Seq: s}
 	}
-	return evs
+	return out
 }
 
 func TestSeenRangesAndPersistence(t *testing.T) {
@@ -169,12 +169,12 @@ func TestSeenConcurrentMarks(t *testing.T) {
 			node := fmt.Sprintf("leaf-%d", l)
 			for m := range marks {
 				// every other seq: each Mark is its own range line
-				ev := protocol.Event{ID: protocol.ID{Node: node, Seq: uint64(2*m + 1)}}
+				id := []protocol.ID{{Node: node, Seq: uint64(2*m + 1)}}
 				unlock := s.Lock([]string{node})
-				if len(s.Fresh(nil, []protocol.Event{ev})) != 1 {
-					t.Errorf("%s not fresh", ev.ID)
+				if len(s.Fresh(nil, id)) != 1 {
+					t.Errorf("%s not fresh", id[0])
 				}
-				if err := s.Mark([]protocol.Event{ev}); err != nil {
+				if err := s.Mark(id); err != nil {
 					t.Error(err)
 				}
 				unlock()

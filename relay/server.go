@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,11 @@ type ServerOptions struct {
 	TLS    *tls.Config // certificate, ClientCAs and ClientAuth; ALPN is set here
 	NodeID string      // sent in WELCOME
 	Seen   *Seen       // if set: events already stored are dropped, not appended again
-	Logger *slog.Logger
+	// EmitRecords, if set, stores batches as they arrive (events in their
+	// binary form, hops counted), without decoding and encoding them again;
+	// it has emit's contract. Without it, events are decoded and given to emit.
+	EmitRecords func(ctx context.Context, recs [][]byte) error
+	Logger      *slog.Logger
 }
 
 // ServerStats count what a Server saw.
@@ -261,7 +266,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 			b.seq, b.bad = f.Seq, nil
 			recs, err = dec.Records(f, recs)
 			if err == nil {
-				b.evs, err = decodeEvents(b.evs[:0], recs)
+				err = b.take(recs, time.Now().UTC())
 			}
 			if err != nil {
 				s.Stats.BadBatches.Add(1)
@@ -269,9 +274,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 				b.bad = err
 			} else {
 				s.Stats.WireBytes.Add(uint64(len(f.Data)))
-				for _, r := range recs {
-					s.Stats.RecordBytes.Add(uint64(len(r)))
-				}
+				s.Stats.RecordBytes.Add(uint64(len(b.buf)))
 			}
 			work <- b
 		case *wire.Ping:
@@ -294,12 +297,57 @@ const linkQueue = 8
 const maxCoalesce = 16384
 
 // linkBatch is one decoded BATCH on its way from a link's reader to its
-// storer.
+// storer: its records (copied out of the decoder, hops counted) and their IDs.
 type linkBatch struct {
-	seq uint64
-	evs []protocol.Event
-	bad error // refused: answered with ERROR(seq, ErrBadBatch)
+	seq  uint64
+	buf  []byte
+	recs [][]byte
+	ids  []protocol.ID
+	ends []int
+	bad  error // refused: answered with ERROR(seq, ErrBadBatch)
 }
+
+// take checks every record of a batch (each must decode, with its ID) and
+// keeps a copy of them with one more hop: all or nothing.
+func (b *linkBatch) take(recs [][]byte, now time.Time) error {
+	b.buf, b.recs, b.ids, b.ends = b.buf[:0], b.recs[:0], b.ids[:0], b.ends[:0]
+	var ev protocol.Event
+	node := "" // the origin's name, copied once: batches mostly have one
+	for i, r := range recs {
+		if err := ev.UnmarshalBinaryShared(r); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		if ev.ID.Node == "" || ev.ID.Seq == 0 {
+			return fmt.Errorf("event %d has no ID", i)
+		}
+		if ev.ID.Node != node {
+			node = strings.Clone(ev.ID.Node) // r is the decoder's buffer
+		}
+		b.ids = append(b.ids, protocol.ID{Node: node, Seq: ev.ID.Seq})
+		if ev.Hops < 255 {
+			ev.Hops++
+		}
+		if ev.Received.IsZero() {
+			// a sender that did not stamp it: the first node that stores it does
+			ev.Received = now
+			b.buf = ev.AppendBinary(b.buf)
+		} else {
+			start := len(b.buf)
+			b.buf = append(b.buf, r...)
+			b.buf[start+hopsAt] = ev.Hops
+		}
+		b.ends = append(b.ends, len(b.buf))
+	}
+	start := 0
+	for _, end := range b.ends {
+		b.recs = append(b.recs, b.buf[start:end:end])
+		start = end
+	}
+	return nil
+}
+
+// hopsAt is the offset of the hop count in an event's binary form.
+const hopsAt = 4
 
 // storeLink stores the link's batches in order and answers each: the
 // batches waiting when it gets to them are stored together and ACKed with
@@ -307,7 +355,7 @@ type linkBatch struct {
 // gets its ERROR in order.
 func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger, work <-chan *linkBatch,
 	free chan<- *linkBatch, send func(wire.Frame) error, fail func(uint64, wire.ErrCode, string)) {
-	var group, fresh []protocol.Event
+	var g recGroup
 	var held []*linkBatch
 	broken := false
 	for b := range work {
@@ -323,20 +371,20 @@ func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger,
 			continue
 		}
 		held = append(held[:0], b)
-		group = append(group[:0], b.evs...)
+		g.reset()
+		g.add(b)
 	gather:
-		for len(group) < maxCoalesce {
+		for len(g.recs) < maxCoalesce {
 			select {
 			case nb, ok := <-work:
 				if !ok {
 					break gather
 				}
-				if nb.bad != nil {
-					held = append(held, nb) // answered after the group
-					break gather
-				}
 				held = append(held, nb)
-				group = append(group, nb.evs...)
+				if nb.bad != nil {
+					break gather // answered after the group
+				}
+				g.add(nb)
 			default:
 				break gather
 			}
@@ -345,7 +393,7 @@ func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger,
 		if l := held[len(held)-1]; l.bad != nil {
 			last, held = l, held[:len(held)-1]
 		}
-		stored, err := s.store(ctx, emit, group, &fresh)
+		stored, err := s.store(ctx, emit, &g)
 		if err != nil {
 			log.Error("relay: cannot store batch; closing link", "seq", held[0].seq, "err", err)
 			fail(0, wire.ErrUnavailable, "cannot store")
@@ -353,7 +401,7 @@ func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger,
 		} else {
 			s.Stats.Batches.Add(uint64(len(held)))
 			s.Stats.Events.Add(uint64(stored))
-			s.Stats.Duplicates.Add(uint64(len(group) - stored))
+			s.Stats.Duplicates.Add(uint64(len(g.recs) - stored))
 			if send(&wire.Ack{Seq: held[len(held)-1].seq}) != nil {
 				broken = true
 			}
@@ -367,55 +415,81 @@ func (s *Server) storeLink(ctx context.Context, emit EmitFunc, log *slog.Logger,
 			}
 			free <- last
 		}
-		clear(group) // drop the strings of stored events
 	}
 }
 
-// store appends the batch's events that are not in Seen yet (all of them
+// recGroup is the records of the batches stored together.
+type recGroup struct {
+	recs   [][]byte
+	ids    []protocol.ID
+	fresh  []int
+	frecs  [][]byte
+	fids   []protocol.ID
+	evs    []protocol.Event
+	origin []string
+}
+
+func (g *recGroup) reset() {
+	clear(g.evs)
+	g.recs, g.ids, g.evs = g.recs[:0], g.ids[:0], g.evs[:0]
+}
+
+func (g *recGroup) add(b *linkBatch) {
+	g.recs = append(g.recs, b.recs...)
+	g.ids = append(g.ids, b.ids...)
+}
+
+// store appends the group's events that are not in Seen yet (all of them
 // without a Seen) and marks them, holding their origins' locks throughout, so
 // a batch that arrives twice (a resend after a lost ACK, on this link or
 // another) is stored once. It returns how many events were new.
-func (s *Server) store(ctx context.Context, emit EmitFunc, evs []protocol.Event, fresh *[]protocol.Event) (int, error) {
+func (s *Server) store(ctx context.Context, emit EmitFunc, g *recGroup) (int, error) {
 	seen := s.o.Seen
 	if seen == nil {
-		return len(evs), emit(ctx, evs)
+		return len(g.recs), s.emit(ctx, emit, g, g.recs)
 	}
-	nodes := make([]string, 0, 2)
-	for i := range evs {
-		if !slices.Contains(nodes, evs[i].ID.Node) {
-			nodes = append(nodes, evs[i].ID.Node)
+	g.origin = g.origin[:0]
+	for _, id := range g.ids {
+		if !slices.Contains(g.origin, id.Node) {
+			g.origin = append(g.origin, id.Node)
 		}
 	}
-	unlock := seen.Lock(nodes)
+	unlock := seen.Lock(g.origin)
 	defer unlock()
-	*fresh = seen.Fresh((*fresh)[:0], evs)
-	if len(*fresh) == 0 {
+	g.fresh = seen.Fresh(g.fresh[:0], g.ids)
+	if len(g.fresh) == 0 {
 		return 0, nil
 	}
-	if err := emit(ctx, *fresh); err != nil {
+	recs, ids := g.recs, g.ids
+	if len(g.fresh) < len(g.recs) {
+		g.frecs, g.fids = g.frecs[:0], g.fids[:0]
+		for _, i := range g.fresh {
+			g.frecs = append(g.frecs, g.recs[i])
+			g.fids = append(g.fids, g.ids[i])
+		}
+		recs, ids = g.frecs, g.fids
+	}
+	if err := s.emit(ctx, emit, g, recs); err != nil {
 		return 0, err
 	}
-	if err := seen.Mark(*fresh); err != nil {
+	if err := seen.Mark(ids); err != nil {
 		return 0, err
 	}
-	return len(*fresh), nil
+	return len(recs), nil
 }
 
-// decodeEvents decodes a batch whole (or not at all): IDs are kept, hops
-// counted; an event without an ID is refused (the first node gives it one).
-func decodeEvents(evs []protocol.Event, recs [][]byte) ([]protocol.Event, error) {
-	for i, r := range recs {
-		var ev protocol.Event
-		if err := ev.UnmarshalBinary(r); err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, err)
-		}
-		if ev.ID.Node == "" || ev.ID.Seq == 0 {
-			return nil, fmt.Errorf("event %d has no ID", i)
-		}
-		if ev.Hops < 255 {
-			ev.Hops++
-		}
-		evs = append(evs, ev)
+// emit stores recs through EmitRecords, or decoded through emit.
+func (s *Server) emit(ctx context.Context, emit EmitFunc, g *recGroup, recs [][]byte) error {
+	if s.o.EmitRecords != nil {
+		return s.o.EmitRecords(ctx, recs)
 	}
-	return evs, nil
+	g.evs = g.evs[:0]
+	for _, r := range recs {
+		var ev protocol.Event
+		if err := ev.UnmarshalBinary(r); err != nil { // checked when the batch arrived
+			return err
+		}
+		g.evs = append(g.evs, ev)
+	}
+	return emit(ctx, g.evs)
 }
