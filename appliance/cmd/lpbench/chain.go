@@ -205,6 +205,24 @@ ruleset(name="fwd") {
 				c.notes = append(c.notes, "rsyslog "+labels[i]+" shutdown: "+err.Error())
 			}
 		}
+		// With saveOnShutdown, A writes what its queue still holds to A/work (a .qi
+		// index next to the segment files): messages not yet forwarded.
+		if len(procs) == 2 {
+			if qi, _ := filepath.Glob(filepath.Join(dir, "A", "work", "*.qi")); len(qi) > 0 {
+				var size int64
+				segs, _ := filepath.Glob(filepath.Join(dir, "A", "work", "fwd_relp.0*"))
+				for _, f := range segs {
+					if st, err := os.Stat(f); err == nil {
+						size += st.Size()
+					}
+				}
+				c.notes = append(c.notes, fmt.Sprintf("A's disk queue still held messages when it was stopped (%d segment files, %s, saved for its next start)", len(segs), mb(float64(size))))
+			}
+		}
+		if !o.keep { // the output and A's queue files
+			os.Remove(out)
+			os.RemoveAll(filepath.Join(dir, "A", "work"))
+		}
 	}()
 	for _, n := range []struct {
 		name, conf string
@@ -234,16 +252,14 @@ ruleset(name="fwd") {
 	c.l.run(ctx, o)
 	c.err = c.l.err
 	if c.err == nil {
-		c.raw = c.l.delivered * int64(o.size)
+		if o.corpus == "" {
+			c.raw = c.l.delivered * int64(o.size)
+		}
 		if n, note := verifyOutput(out, b.tails, false); note != "" {
 			c.notes = append(c.notes, note)
 		} else {
 			c.notes = append(c.notes, fmt.Sprintf("payload check: the first %d lines of B's file end like corpus lines", n))
 		}
-	}
-	if !o.keep {
-		os.Remove(out)
-		os.RemoveAll(filepath.Join(dir, "A", "work"))
 	}
 	return c
 }
@@ -283,6 +299,12 @@ func (b *chainBench) runLogpacker(ctx context.Context, dir string, profile strin
 		for i := len(procs) - 1; i >= 0; i-- { // leaf first: it drains into mid, mid into root
 			if err := procs[i].stop(30 * time.Second); err != nil {
 				c.notes = append(c.notes, "logpacker "+labels[i]+" shutdown: "+err.Error())
+			}
+		}
+		if !o.keep { // the WALs and the output: GBs per run
+			os.Remove(out)
+			for _, n := range nodes {
+				os.RemoveAll(filepath.Join(dir, n.name, "data"))
 			}
 		}
 	}()
@@ -402,12 +424,6 @@ fsync = %s
 			c.err = fmt.Errorf("root's file: %s", note)
 		} else {
 			c.notes = append(c.notes, fmt.Sprintf("payload check: the first %d lines of the root's file are leaf events, 2 hops, parsed, messages from the corpus", n))
-		}
-	}
-	if !o.keep {
-		os.Remove(out)
-		for _, n := range nodes {
-			os.RemoveAll(filepath.Join(dir, n.name, "data"))
 		}
 	}
 	return c
