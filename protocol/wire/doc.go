@@ -57,7 +57,8 @@
 //
 // ACK(k) is sent only after every event of every BATCH with seq ≤ k is in
 // the parent's WAL and fsynced under the parent's policy (DESIGN invariant
-// 1). ACKs are cumulative and increase. A batch refused with ERROR(s,
+// 1). ACKs are cumulative and increase; a parent may answer several
+// batches with one ACK (it stores batches that arrived together at once). A batch refused with ERROR(s,
 // ErrBadBatch) counts as settled for the cumulative ACK: the child sends it
 // to its dead-letter file, not again. Seq numbers belong to one link: they
 // start at 1 on every new link and mean nothing across links.
