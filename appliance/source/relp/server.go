@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,9 +54,6 @@ const writeTimeout = 60 * time.Second
 type Server struct {
 	o     Options
 	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
 	Stats Stats
 }
 
@@ -88,7 +84,7 @@ func Listen(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source/relp: %s: listen %s: %w", o.Name, o.Addr, err)
 	}
-	return &Server{o: o, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{o: o, ln: ln}, nil
 }
 
 // Addr is the bound address (useful with port 0).
@@ -102,64 +98,10 @@ func (s *Server) Close() error { return s.ln.Close() }
 // reading; each connection stores and acknowledges what it already read,
 // sends serverclose and closes; Run returns when all have.
 func (s *Server) Run(ctx context.Context, emit EmitFunc) error {
-	stop := context.AfterFunc(ctx, func() {
-		s.ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.SetReadDeadline(time.Now()) // wake blocked reads
-		}
-		s.mu.Unlock()
+	return ssyslog.ServeConns(ctx, ssyslog.ConnLimits{Name: s.o.Name, Listener: s.ln, MaxConns: s.o.MaxConns,
+		Metrics: s.o.Metrics, Logger: s.o.Logger}, func(ctx, emitCtx context.Context, c net.Conn) {
+		s.newSession(ctx, emitCtx, c, emit).run()
 	})
-	defer stop()
-	// Emits must finish while we drain after ctx ended (the node bounds the
-	// drain by closing the WAL).
-	emitCtx := context.WithoutCancel(ctx)
-	var tempDelay time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
-				return nil
-			}
-			tempDelay = max(5*time.Millisecond, min(2*tempDelay, time.Second))
-			s.o.Logger.Warn("accept failed; retrying", "listener", s.o.Name, "err", err, "delay", tempDelay)
-			time.Sleep(tempDelay)
-			continue
-		}
-		tempDelay = 0
-		s.mu.Lock()
-		if len(s.conns) >= s.o.MaxConns {
-			s.mu.Unlock()
-			s.o.Metrics.Rejected.Inc()
-			s.o.Logger.Warn("connection refused: max_connections reached", "listener", s.o.Name,
-				"peer", c.RemoteAddr().String(), "max", s.o.MaxConns)
-			c.Close()
-			continue
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetKeepAlive(true)
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.o.Metrics.ConnsTotal.Inc()
-		s.o.Metrics.Conns.Inc()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.o.Metrics.Conns.Dec()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
-			if ctx.Err() != nil {
-				return
-			}
-			s.newSession(ctx, emitCtx, c, emit).run()
-		}()
-	}
 }
 
 // session is one client connection.

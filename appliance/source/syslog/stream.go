@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -29,9 +30,6 @@ type Stream struct {
 	o         StreamOptions
 	ln        net.Listener
 	transport string
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
 }
 
 // ListenStream binds the address now, so a bad or busy port is reported at
@@ -45,7 +43,7 @@ func ListenStream(o StreamOptions) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source/syslog: %s: listen %s: %w", o.Name, o.Addr, err)
 	}
-	s := &Stream{o: o, ln: ln, transport: "tcp", conns: map[net.Conn]struct{}{}}
+	s := &Stream{o: o, ln: ln, transport: "tcp"}
 	if o.TLS != nil {
 		s.transport = "tls"
 	}
@@ -58,14 +56,38 @@ func (s *Stream) Addr() net.Addr { return s.ln.Addr() }
 // Run accepts connections until ctx ends. Then it stops accepting, stops
 // reading, waits for every batch already read to be emitted, and returns.
 func (s *Stream) Run(ctx context.Context, emit EmitFunc) error {
+	return ServeConns(ctx, ConnLimits{Name: s.o.Name, Listener: s.ln, MaxConns: s.o.MaxConns, Metrics: s.o.Metrics,
+		Logger: s.o.Logger}, func(ctx, emitCtx context.Context, c net.Conn) { s.serve(ctx, emitCtx, c, emit) })
+}
+
+// ConnLimits describe a stream listener for ServeConns.
+type ConnLimits struct {
+	Name     string
+	Listener net.Listener
+	MaxConns int
+	Metrics  *Metrics
+	Logger   *slog.Logger
+}
+
+// ServeConns is the accept loop of the stream listeners (syslog TCP/TLS,
+// RELP): one goroutine per connection running serve, at most MaxConns at
+// once (more are refused, counted and logged), accept errors backed off
+// like net/http does. When ctx ends it closes the listener, wakes every
+// blocked read (serve sees a deadline error and finishes what it read;
+// emitCtx, not cancelled, lets it store that), waits for all and returns.
+func ServeConns(ctx context.Context, l ConnLimits, serve func(ctx, emitCtx context.Context, c net.Conn)) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+	)
 	stop := context.AfterFunc(ctx, func() {
-		s.ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			// wake blocked reads; batches already parsed are still emitted
-			c.SetReadDeadline(time.Now())
+		l.Listener.Close()
+		mu.Lock()
+		for c := range conns {
+			c.SetReadDeadline(time.Now()) // wake blocked reads
 		}
-		s.mu.Unlock()
+		mu.Unlock()
 	})
 	defer stop()
 	// Emits must finish even while we drain after ctx ended; the node bounds
@@ -73,48 +95,49 @@ func (s *Stream) Run(ctx context.Context, emit EmitFunc) error {
 	emitCtx := context.WithoutCancel(ctx)
 	var tempDelay time.Duration
 	for {
-		c, err := s.ln.Accept()
+		c, err := l.Listener.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				s.wg.Wait()
+				wg.Wait()
 				return nil
 			}
-			// EMFILE and friends: back off, like net/http does, never spin or exit
+			// EMFILE and friends: back off, never spin or exit
 			tempDelay = max(5*time.Millisecond, min(2*tempDelay, time.Second))
-			s.o.Logger.Warn("accept failed; retrying", "listener", s.o.Name, "err", err, "delay", tempDelay)
+			l.Logger.Warn("accept failed; retrying", "listener", l.Name, "err", err, "delay", tempDelay)
 			time.Sleep(tempDelay)
 			continue
 		}
 		tempDelay = 0
-		s.mu.Lock()
-		if len(s.conns) >= s.o.MaxConns {
-			s.mu.Unlock()
-			s.o.Metrics.Rejected.Inc()
-			s.o.Logger.Warn("connection refused: max_connections reached", "listener", s.o.Name, "peer", c.RemoteAddr().String(), "max", s.o.MaxConns)
+		mu.Lock()
+		if len(conns) >= l.MaxConns {
+			mu.Unlock()
+			l.Metrics.Rejected.Inc()
+			l.Logger.Warn("connection refused: max_connections reached", "listener", l.Name,
+				"peer", c.RemoteAddr().String(), "max", l.MaxConns)
 			c.Close()
 			continue
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetKeepAlive(true)
 		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.o.Metrics.ConnsTotal.Inc()
-		s.o.Metrics.Conns.Inc()
-		s.wg.Add(1)
+		conns[c] = struct{}{}
+		mu.Unlock()
+		l.Metrics.ConnsTotal.Inc()
+		l.Metrics.Conns.Inc()
+		wg.Add(1)
 		go func() {
-			defer s.wg.Done()
-			defer s.o.Metrics.Conns.Dec()
+			defer wg.Done()
+			defer l.Metrics.Conns.Dec()
 			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
+				mu.Lock()
+				delete(conns, c)
+				mu.Unlock()
 				c.Close()
 			}()
 			if ctx.Err() != nil {
 				return
 			}
-			s.serve(ctx, emitCtx, c, emit)
+			serve(ctx, emitCtx, c)
 		}()
 	}
 }
