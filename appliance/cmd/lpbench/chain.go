@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -155,7 +154,7 @@ func (b *chainBench) runRsyslog(ctx context.Context, dir string) *chainResult {
 	c := &chainResult{name: "rsyslog"}
 	c.l.sent = -1
 	o := b.o
-	inPort, relpPort, err := freePorts()
+	inPort, relpPort, err := freePorts("tcp")
 	if err != nil {
 		c.err = err
 		return c
@@ -268,17 +267,17 @@ func (b *chainBench) runLogpacker(ctx context.Context, dir string, profile strin
 	c := &chainResult{name: "logpacker"}
 	c.l.sent = -1
 	o := b.o
-	syslogPort, leafHTTP, err := freePorts()
+	syslogPort, leafHTTP, err := freePorts("tcp")
 	if err != nil {
 		c.err = err
 		return c
 	}
-	midHTTP, rootHTTP, err := freePorts()
+	midHTTP, rootHTTP, err := freePorts("tcp")
 	if err != nil {
 		c.err = err
 		return c
 	}
-	midRelay, rootRelay, err := freeUDPPorts()
+	midRelay, rootRelay, err := freePorts("udp")
 	if err != nil {
 		c.err = err
 		return c
@@ -569,21 +568,6 @@ func waitHTTPReady(ctx context.Context, p *proc, httpPort int, limit time.Durati
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// freeUDPPorts returns two distinct free loopback UDP ports (QUIC listeners).
-func freeUDPPorts() (int, int, error) {
-	a, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer a.Close()
-	b, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer b.Close()
-	return a.LocalAddr().(*net.UDPAddr).Port, b.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
 func printChainRun(c *chainResult) {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -390,7 +391,7 @@ func count(n int64) string {
 
 func runRsyslog(ctx context.Context, o options, dir string) *result {
 	r := &result{name: "rsyslog", sent: -1}
-	port, _, err := freePorts()
+	port, _, err := freePorts("tcp")
 	if err != nil {
 		r.err = err
 		return r
@@ -435,7 +436,7 @@ ruleset(name="bench") {
 
 func runLogpacker(ctx context.Context, o options, dir string) *result {
 	r := &result{name: "logpacker", sent: -1}
-	port, httpPort, err := freePorts()
+	port, httpPort, err := freePorts("tcp")
 	if err != nil {
 		r.err = err
 		return r
@@ -841,19 +842,34 @@ func waitReady(ctx context.Context, p *proc, port, httpPort int, limit time.Dura
 	return nil
 }
 
-// freePorts returns two distinct free loopback TCP ports.
-func freePorts() (int, int, error) {
-	a, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
+// freePorts returns two distinct free loopback ports of network: "tcp", or
+// "udp" (QUIC listeners).
+func freePorts(network string) (int, int, error) {
+	var ports [2]int
+	for i := range ports {
+		var c io.Closer
+		var addr net.Addr
+		if network == "udp" {
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				return 0, 0, err
+			}
+			c, addr = pc, pc.LocalAddr()
+		} else {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return 0, 0, err
+			}
+			c, addr = l, l.Addr()
+		}
+		defer c.Close() // both held until both are chosen: distinct
+		ap, err := netip.ParseAddrPort(addr.String())
+		if err != nil {
+			return 0, 0, err
+		}
+		ports[i] = int(ap.Port())
 	}
-	defer a.Close()
-	b, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer b.Close()
-	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], ports[1], nil
 }
 
 // procCPU returns utime+stime+cutime+cstime of pid in seconds.
