@@ -5,6 +5,8 @@
 #   rsyslogd  (package rsyslog)    integration tests, lpbench baseline
 #   omrelp/imrelp (rsyslog-relp)   RELP integration test, lpbench chain baseline
 #   logger    (package bsdutils)   integration tests
+#   mariadbd, mariadb-install-db (mariadb-server)  MySQL output integration tests; the tests
+#             start their own server (own datadir, 127.0.0.1): the package's service is not used
 #   loggen    (package syslog-ng-core, UNPACKED into .cache/sng, never installed:
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
 #
@@ -38,6 +40,7 @@ have_cmd gcc || need+=(gcc libc6-dev)
 have_cmd rsyslogd || need+=(rsyslog)
 installed rsyslog-relp || need+=(rsyslog-relp)
 have_cmd logger || need+=(bsdutils)
+{ have_cmd mariadbd && have_cmd mariadb-install-db; } || need+=(mariadb-server)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 
 updated=0
@@ -60,7 +63,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, rsyslog-relp, logger, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then

@@ -1,0 +1,8 @@
+package mysql_test
+
+import (
+	"logpacker/appliance"
+	"logpacker/appliance/sink/mysql"
+)
+
+var _ appliance.Sink = (*mysql.Sink)(nil)
