@@ -339,3 +339,10 @@ func BenchmarkInsertIntegration(b *testing.B) {
 		}
 	}
 }
+
+// Sink has appliance.Sink's methods (the package does not import appliance,
+// as no output does).
+var _ interface {
+	Write(context.Context, []protocol.Event) error
+	Close() error
+} = (*Sink)(nil)
