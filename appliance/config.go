@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
+	"logpacker/appliance/match"
 	"logpacker/protocol/syslog"
 	"logpacker/protocol/wire"
 	"logpacker/wal"
@@ -48,7 +50,8 @@ type Config struct {
 		CA, Cert, Key string   // cluster CA certificate, this node's certificate and key
 		Compress      bool
 		BatchSize     int
-		Window        int // batches in flight per link, awaiting their ACKs
+		Window        int           // batches in flight per link, awaiting their ACKs
+		Match         match.Matcher // which events go upstream (match keys); none set: all
 	}
 	Syslog struct {
 		MaxMessageSize int
@@ -70,16 +73,50 @@ type Config struct {
 		SegmentSize   int64
 		WhenFull      wal.WhenFull
 	}
-	FileOutput FileOutputConfig
+	// Outputs are the [output.NAME] sections, in the order they first
+	// appear ([output.file], from the defaults, first).
+	Outputs []*OutputConfig
+
+	fileDefaults FileOutputConfig // the embedded [output.file], for other file outputs
 }
 
-// FileOutputConfig is [output.file].
+// OutputConfig is one [output.NAME] section.
+type OutputConfig struct {
+	Name  string        // NAME: the WAL cursor is output.NAME, metrics say output="NAME"
+	Type  string        // file | mysql ([output.file] is always file)
+	Match match.Matcher // which events the output gets (match keys); none set: all
+
+	File  FileOutputConfig  // type = file
+	MySQL MySQLOutputConfig // type = mysql
+
+	line  int            // of the section header, in the file that defined it
+	lines map[string]int // key → line, for errors found after parsing
+}
+
+// FileOutputConfig is the options of a type = file output.
 type FileOutputConfig struct {
-	Path      string // empty disables the output
+	Path      string // empty disables [output.file]; other file outputs need one
 	MaxSize   int64  // rotate when the file would exceed this; 0 never rotates
 	MaxFiles  int    // rotated files kept (path.1 … path.N)
 	BatchSize int
 	PageCache string // "drop" (default): written lines leave the page cache once fsynced; "keep"
+}
+
+// MySQLOutputConfig is the options of a type = mysql output (appliance/sink/mysql).
+type MySQLOutputConfig struct {
+	DSN       string // go-sql-driver/mysql data source name; required
+	Table     string // empty: the sink's default
+	BatchSize int    // 0: the node's default
+}
+
+// Output returns the [output.NAME] section called name, or nil.
+func (c *Config) Output(name string) *OutputConfig {
+	for _, o := range c.Outputs {
+		if o.Name == name {
+			return o
+		}
+	}
+	return nil
 }
 
 // ConfigError names the file, line and key of a bad setting.
@@ -205,13 +242,43 @@ var schema = map[string]map[string]setter{
 			return err
 		},
 	},
-	"output.file": {
-		"path":       func(c *Config, v string) error { c.FileOutput.Path = v; return nil },
-		"max_size":   func(c *Config, v string) error { return setSize(&c.FileOutput.MaxSize, v, 0, 1<<50) },
-		"max_files":  func(c *Config, v string) error { return setInt(&c.FileOutput.MaxFiles, v, 0, 10000) },
-		"batch_size": func(c *Config, v string) error { return setInt(&c.FileOutput.BatchSize, v, 1, 1<<20) },
-		"page_cache": func(c *Config, v string) error { return setOneOf(&c.FileOutput.PageCache, v, "drop", "keep") },
+	// [output.NAME] sections are read by applyOutput, with outputKeys.
+}
+
+func init() {
+	// [relay] selects what goes upstream with the match keys.
+	for _, k := range match.Keys {
+		schema["relay"][k] = func(c *Config, v string) error { return setMatch(&c.Relay.Match, k, v) }
+	}
+}
+
+// outputTypes are the keys of each output type, besides type and the match keys.
+var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
+	"file": {
+		"path":       func(o *OutputConfig, v string) error { o.File.Path = v; return nil },
+		"max_size":   func(o *OutputConfig, v string) error { return setSize(&o.File.MaxSize, v, 0, 1<<50) },
+		"max_files":  func(o *OutputConfig, v string) error { return setInt(&o.File.MaxFiles, v, 0, 10000) },
+		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.File.BatchSize, v, 1, 1<<20) },
+		"page_cache": func(o *OutputConfig, v string) error { return setOneOf(&o.File.PageCache, v, "drop", "keep") },
 	},
+	"mysql": {
+		"dsn":        func(o *OutputConfig, v string) error { o.MySQL.DSN = v; return nil },
+		"table":      func(o *OutputConfig, v string) error { o.MySQL.Table = v; return nil },
+		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
+	},
+}
+
+const outputTypeNames = "file, mysql"
+
+func setMatch(m *match.Matcher, key, v string) error {
+	if err := m.Set(key, v); err != nil {
+		var ke *match.KeyError
+		if errors.As(err, &ke) {
+			return ke.Err // ConfigError names the key
+		}
+		return err
+	}
+	return nil
 }
 
 // LoadConfig reads path, or the embedded defaults when path is "".
@@ -232,6 +299,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	cfg := &Config{}
 	if err := applyINI(cfg, "<embedded>", DefaultConfig); err != nil {
 		return nil, fmt.Errorf("embedded defaults are broken: %w", err)
+	}
+	if fo := cfg.Output("file"); fo != nil {
+		cfg.fileDefaults = fo.File
 	}
 	if name != "<embedded>" {
 		if err := applyINI(cfg, name, data); err != nil {
@@ -256,6 +326,12 @@ func applyINI(cfg *Config, name string, data []byte) error {
 	}
 	for _, sec := range f.Sections() {
 		sname := sec.Name()
+		if strings.HasPrefix(sname, "output.") {
+			if err := applyOutput(cfg, name, lines, sec); err != nil {
+				return err
+			}
+			continue
+		}
 		keys, known := schema[sname]
 		if sname == ini.DefaultSection {
 			for _, k := range sec.Keys() {
@@ -266,7 +342,7 @@ func applyINI(cfg *Config, name string, data []byte) error {
 		}
 		if !known {
 			return &ConfigError{File: name, Line: lines.sections[sname], Section: sname,
-				Err: fmt.Errorf("unknown section (known: %s)", knownSections())}
+				Err: fmt.Errorf("unknown section (known: %s, output.NAME)", knownSections())}
 		}
 		for _, k := range sec.Keys() {
 			set, ok := keys[k.Name()]
@@ -278,6 +354,101 @@ func applyINI(cfg *Config, name string, data []byte) error {
 				return &ConfigError{File: name, Line: ln, Section: sname, Key: k.Name(), Err: err}
 			}
 		}
+	}
+	return nil
+}
+
+// applyOutput reads one [output.NAME] section. A section seen before (the
+// embedded [output.file]) is updated; a new one needs a type, except
+// [output.file], which is always type = file. Type-specific keys of another
+// type are errors.
+func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) error {
+	sname := sec.Name()
+	oname := strings.TrimPrefix(sname, "output.")
+	secLine := lines.sections[sname]
+	bad := func(key string, err error) error {
+		ln := secLine
+		if key != "" {
+			ln = lines.line(sname, key)
+		}
+		return &ConfigError{File: file, Line: ln, Section: sname, Key: key, Err: err}
+	}
+	if err := checkOutputName(oname); err != nil {
+		return bad("", err)
+	}
+	typ := ""
+	if k, err := sec.GetKey("type"); err == nil {
+		typ = strings.TrimSpace(k.Value())
+		if _, ok := outputTypes[typ]; !ok {
+			return bad("type", fmt.Errorf("unknown output type %q (known: %s)", typ, outputTypeNames))
+		}
+		if oname == "file" && typ != "file" {
+			return bad("type", fmt.Errorf("[output.file] is always type = file; give a %s output its own [output.NAME]", typ))
+		}
+	}
+	o := cfg.Output(oname)
+	isNew := o == nil
+	if isNew {
+		if typ == "" {
+			if oname != "file" {
+				return bad("", fmt.Errorf("type is required (%s)", outputTypeNames))
+			}
+			typ = "file"
+		}
+		o = &OutputConfig{Name: oname, Type: typ}
+		if typ == "file" {
+			o.File = cfg.fileDefaults
+			o.File.Path = ""
+		}
+		cfg.Outputs = append(cfg.Outputs, o)
+	}
+	o.line, o.lines = secLine, map[string]int{}
+	keys := outputTypes[o.Type]
+	for _, k := range sec.Keys() {
+		kn, v := k.Name(), strings.TrimSpace(k.Value())
+		o.lines[kn] = lines.line(sname, kn)
+		var err error
+		if kn == "type" {
+			continue
+		} else if match.IsKey(kn) {
+			err = setMatch(&o.Match, kn, v)
+		} else if set, ok := keys[kn]; ok {
+			err = set(o, v)
+		} else {
+			err = fmt.Errorf("unknown key for type = %s outputs", o.Type)
+			for t, tk := range outputTypes {
+				if _, ok := tk[kn]; ok && t != o.Type {
+					err = fmt.Errorf("unknown key for type = %s outputs (it is a key of type = %s)", o.Type, t)
+				}
+			}
+		}
+		if err != nil {
+			return bad(kn, err)
+		}
+	}
+	if isNew {
+		switch {
+		case o.Type == "file" && oname != "file" && o.File.Path == "":
+			return bad("", fmt.Errorf("path is required (to turn this output off, remove or comment out the section)"))
+		case o.Type == "mysql" && o.MySQL.DSN == "":
+			return bad("", fmt.Errorf("dsn is required"))
+		}
+	}
+	return nil
+}
+
+// checkOutputName: NAME becomes a WAL cursor, a file name and a metric label.
+func checkOutputName(n string) error {
+	if n == "" || len(n) > 64 {
+		return fmt.Errorf("output name must be 1-64 characters: [output.NAME]")
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("output name %q: only letters, digits, '-' and '_' are allowed", n)
+		}
+	}
+	if n == "relay" {
+		return fmt.Errorf("output name %q is taken by the relay output (configure it in [relay])", n)
 	}
 	return nil
 }
@@ -352,6 +523,20 @@ func (c *Config) validate() error {
 	}
 	if c.WAL.MaxSize != 0 && c.WAL.MaxSize < 2*c.WAL.SegmentSize {
 		return bad("wal", "max_size", fmt.Errorf("must be 0 (unlimited) or at least twice segment_size (%d)", c.WAL.SegmentSize))
+	}
+	// Two file outputs writing one file would interleave batches and defeat
+	// the file output's duplicate check after a crash.
+	paths := map[string]string{}
+	for _, o := range c.Outputs {
+		if o.Type != "file" || o.File.Path == "" {
+			continue
+		}
+		p := filepath.Clean(c.DataPath(o.File.Path))
+		if other, dup := paths[p]; dup {
+			return &ConfigError{File: c.File, Line: o.lines["path"], Section: "output." + o.Name, Key: "path",
+				Err: fmt.Errorf("%s is also the path of [output.%s]", p, other)}
+		}
+		paths[p] = o.Name
 	}
 	return nil
 }

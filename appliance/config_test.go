@@ -17,8 +17,8 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if cfg.Listen.SyslogUDP != "127.0.0.1:5514" || cfg.Listen.SyslogTCP != "127.0.0.1:5514" || cfg.Listen.HTTP != "127.0.0.1:8080" {
 		t.Errorf("default listeners: %+v", cfg.Listen)
 	}
-	if cfg.Node.DataDir != "./data" || cfg.DataPath(cfg.FileOutput.Path) != "data/events.jsonl" {
-		t.Errorf("default paths: data_dir %q output %q", cfg.Node.DataDir, cfg.DataPath(cfg.FileOutput.Path))
+	if cfg.Node.DataDir != "./data" || cfg.DataPath(cfg.Output("file").File.Path) != "data/events.jsonl" {
+		t.Errorf("default paths: data_dir %q output %q", cfg.Node.DataDir, cfg.DataPath(cfg.Output("file").File.Path))
 	}
 	if cfg.WAL.Fsync != wal.FsyncAlways || cfg.WAL.WhenFull != wal.Block {
 		t.Errorf("default wal: %+v", cfg.WAL)
@@ -74,8 +74,8 @@ max_size = 1MiB
 	if cfg.WAL.Fsync != wal.FsyncInterval || cfg.WAL.FsyncInterval != 250*time.Millisecond || cfg.WAL.MaxSize != 2<<30 || cfg.WAL.WhenFull != wal.DropOldest {
 		t.Errorf("%+v", cfg.WAL)
 	}
-	if cfg.DataPath(cfg.FileOutput.Path) != "/var/log/all.jsonl" || cfg.FileOutput.MaxSize != 1<<20 {
-		t.Errorf("%+v", cfg.FileOutput)
+	if cfg.DataPath(cfg.Output("file").File.Path) != "/var/log/all.jsonl" || cfg.Output("file").File.MaxSize != 1<<20 {
+		t.Errorf("%+v", cfg.Output("file").File)
 	}
 }
 
@@ -113,6 +113,27 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"relp data size not a size", "[relp]\n\nmax_data_size = lots\n", 3, "[relp] max_data_size"},
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},
 		{"wal cap below segments", "[wal]\nmax_size = 1m\nsegment_size = 1m\n", 0, "at least twice segment_size"},
+		// [output.NAME] sections and match keys
+		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql)"},
+		{"unknown output type", "[output.es]\ntype = elastic\n", 2, "[output.es] type: unknown output type \"elastic\""},
+		{"output.file of another type", "[output.file]\ntype = mysql\n", 2, "[output.file] type: [output.file] is always type = file"},
+		{"file output without path", "[output.alerts]\ntype = file\nseverity = err\n", 1, "[output.alerts]: path is required"},
+		{"mysql output without dsn", "[output.db]\ntype = mysql\ntable = logs\n", 1, "[output.db]: dsn is required"},
+		{"key of another type", "[output.alerts]\ntype = file\npath = a\ndsn = x\n", 4, "[output.alerts] dsn: unknown key for type = file outputs (it is a key of type = mysql)"},
+		{"mysql key in output.file", "[output.file]\ntable = t\n", 2, "[output.file] table: unknown key for type = file outputs (it is a key of type = mysql)"},
+		{"unknown output key", "[output.file]\nrotate = daily\n", 2, "[output.file] rotate: unknown key for type = file outputs"},
+		{"bad output name", "[output.my alerts]\ntype = file\n", 1, "only letters, digits"},
+		{"empty output name", "[output.]\ntype = file\n", 1, "1-64 characters"},
+		{"output named relay", "[output.relay]\ntype = file\npath = r\n", 1, "taken by the relay output"},
+		{"bad severity", "[output.alerts]\ntype = file\npath = a\n\nseverity = warnin\n", 5, `[output.alerts] severity: unknown severity "warnin"`},
+		{"bad severity in output.file", "[output.file]\nseverity = 9\n", 2, "[output.file] severity: severity 9 is out of range 0-7"},
+		{"bad facility", "[output.a]\ntype = file\nfacility = locl0\npath = a\n", 3, `[output.a] facility: unknown facility "locl0"`},
+		{"bad regexp", "[output.a]\ntype = file\npath = a\nmessage_regexp = (oops\n", 4, "[output.a] message_regexp: bad regular expression"},
+		{"match key misspelt", "[output.a]\ntype = file\npath = a\ntag = x\n", 4, "[output.a] tag: unknown key"},
+		{"bad relay severity", "[relay]\nseverity = loud\n", 2, `[relay] severity: unknown severity "loud"`},
+		{"bad mysql batch", "[output.db]\ntype = mysql\ndsn = u@/db\nbatch_size = 0\n", 4, "[output.db] batch_size: 0 is out of range"},
+		{"two outputs one file", "[output.file]\npath = /var/log/a.jsonl\n[output.b]\ntype = file\npath = /var/log/../log/a.jsonl\n", 5, "[output.b] path: /var/log/a.jsonl is also the path of [output.file]"},
+		{"default path reused", "[node]\ndata_dir = /d\n[output.b]\ntype = file\npath = events.jsonl\n", 5, "is also the path of [output.file]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -131,6 +152,97 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestOutputSections: [output.NAME] sections with type = …, today's
+// [output.file] unchanged, several file outputs, match keys in output
+// sections and in [relay], mysql options stored for its sink.
+func TestOutputSections(t *testing.T) {
+	// A file that only had [output.file] (no type) keeps meaning what it did.
+	cfg, err := ParseConfig("server.ini", []byte("[output.file]\npath = all.jsonl\nmax_files = 2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Outputs) != 1 {
+		t.Fatalf("outputs: %+v", cfg.Outputs)
+	}
+	fo := cfg.Outputs[0]
+	if fo.Name != "file" || fo.Type != "file" || fo.File.Path != "all.jsonl" || fo.File.MaxFiles != 2 ||
+		fo.File.MaxSize != 256<<20 || fo.File.BatchSize != 2048 || fo.File.PageCache != "drop" || !fo.Match.All() {
+		t.Fatalf("[output.file]: %+v", fo)
+	}
+
+	cfg, err = ParseConfig("server.ini", []byte(`
+[relay]
+severity = notice
+host = web-*, db-*
+[output.file]
+type = file
+[output.alerts]
+type = file
+path = /var/log/alerts.jsonl
+severity = warning
+message_regexp = (?i)timeout|refused
+max_files = 9
+[output.auth]
+type = file
+path = auth.jsonl
+facility = auth, authpriv
+app = sshd, sudo
+tags = prod
+message = session opened
+[output.db]
+type = mysql
+dsn = logpacker:secret@tcp(127.0.0.1:3306)/logs
+table = events
+batch_size = 500
+severity = err, crit
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range cfg.Outputs {
+		names = append(names, o.Name+":"+o.Type)
+	}
+	if strings.Join(names, " ") != "file:file alerts:file auth:file db:mysql" {
+		t.Fatalf("outputs in order: %v", names)
+	}
+	if got := cfg.Output("file").File.Path; got != "events.jsonl" {
+		t.Errorf("[output.file] path %q: the default should stay", got)
+	}
+	al := cfg.Output("alerts")
+	// another file output starts from [output.file]'s defaults
+	if al.File.Path != "/var/log/alerts.jsonl" || al.File.MaxFiles != 9 || al.File.MaxSize != 256<<20 ||
+		al.File.BatchSize != 2048 || al.File.PageCache != "drop" {
+		t.Errorf("[output.alerts]: %+v", al.File)
+	}
+	if s := al.Match.String(); s != `severity="warning" message_regexp="(?i)timeout|refused"` {
+		t.Errorf("[output.alerts] match: %s", s)
+	}
+	if s := cfg.Output("auth").Match.String(); s != `facility="auth, authpriv" app="sshd, sudo" tags="prod" message="session opened"` {
+		t.Errorf("[output.auth] match: %s", s)
+	}
+	db := cfg.Output("db")
+	if db.MySQL != (MySQLOutputConfig{DSN: "logpacker:secret@tcp(127.0.0.1:3306)/logs", Table: "events", BatchSize: 500}) ||
+		db.Match.String() != `severity="err, crit"` {
+		t.Errorf("[output.db]: %+v %s", db.MySQL, db.Match.String())
+	}
+	if s := cfg.Relay.Match.String(); s != `severity="notice" host="web-*, db-*"` {
+		t.Errorf("[relay] match: %s", s)
+	}
+	if cfg.Output("nope") != nil {
+		t.Error("Output of an unknown name")
+	}
+
+	// the defaults select everything, everywhere
+	cfg, err = LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Relay.Match.All() || !cfg.Output("file").Match.All() {
+		t.Errorf("default match keys select something: relay %s, file %s", cfg.Relay.Match.String(), cfg.Output("file").Match.String())
 	}
 }
 
@@ -154,6 +266,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[node]\nid = x\n[wal]\nfsync = never\n"))
 	f.Add([]byte("[listen]\nsyslog_tcp = [::1]:0\n"))
 	f.Add([]byte("\xff\xfe[\x00]"))
+	f.Add([]byte("[output.a]\ntype = file\npath = a\nseverity = err, crit\nhost = web-*\n[relay]\nmessage_regexp = x+\n"))
+	f.Add([]byte("[output.db]\ntype = mysql\ndsn = u@/d\n[output.file]\ntype = file\nfacility = 99\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig("fuzz.ini", data)
 		if err != nil {

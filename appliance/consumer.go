@@ -10,18 +10,23 @@ import (
 	"sync"
 	"time"
 
+	"logpacker/appliance/match"
 	"logpacker/protocol"
 	"logpacker/wal"
 )
 
 // consumer moves one output's cursor through the WAL: read a batch, decode,
-// deliver with retries, commit. The cursor moves only after the sink says
-// delivered (or the batch was dead-lettered for a permanent error).
+// select, deliver with retries, commit. The cursor moves only after the sink
+// says delivered (or the batch was dead-lettered for a permanent error).
+// Events the matcher does not select are passed over: the commit covers the
+// whole batch read, and a batch with none selected is committed without
+// calling the sink.
 type consumer struct {
 	name      string
 	nodeID    string
 	cur       *wal.Cursor
 	sink      Sink
+	match     *match.Matcher // nil: every event
 	batch     int
 	maxBytes  int
 	log       *slog.Logger
@@ -36,11 +41,11 @@ type consumer struct {
 // batchWork is one batch on its way through the consumer's two stages.
 type batchWork struct {
 	rbuf []byte           // read buffer the records alias (reused)
-	recs []wal.Record     // the batch as read
-	evs  []protocol.Event // plain Sink: the decoded batch
-	data []byte           // PreparedSink: the encoded batch
-	n    int              // events in the batch
-	last uint64           // WAL index of the batch's last record
+	recs []wal.Record     // the batch as read (RecordSink with a matcher: the records selected)
+	evs  []protocol.Event // plain Sink: the decoded batch (events selected)
+	data []byte           // PreparedSink: the encoded batch (events selected)
+	n    int              // events to deliver (selected and decodable)
+	last uint64           // WAL index of the batch's last record read
 
 	// WindowSink: the batch's outcome, once done is closed
 	done chan struct{}
@@ -59,8 +64,12 @@ const readBufSize = 2 << 20
 // run moves the cursor in two stages, so that on two cores the next batch is
 // read, decoded and (PreparedSink) encoded while the last one is written:
 //
-//	stage 1 (goroutine): Next → decode+Prepare, 64 at a time ─┐ one batch waiting
+//	stage 1 (goroutine): Next → decode+select+Prepare, 64 at a time ─┐ one batch waiting
 //	stage 2 (here):      Write/WritePrepared, with retries → Commit
+//
+// Selecting (the matcher) happens in stage 1, before Prepare; a RecordSink
+// without a matcher gets the records undecoded, with one the records are
+// decoded to be matched and the selected ones forwarded as they are.
 //
 // Commits stay in WAL order and follow delivery; a batch prepared but not
 // written when ctx ends is simply read again on restart.
@@ -118,7 +127,10 @@ func (c *consumer) run(ctx context.Context) error {
 					w.data = ps.Prepare(w.data, chunk)
 				}
 			} else if rs != nil {
-				w.n = len(recs) // forwarded as they are
+				if c.match != nil {
+					w.recs = c.selectRecords(recs)
+				}
+				w.n = len(w.recs) // forwarded as they are
 			} else {
 				w.evs = c.decode(w.evs[:0], recs, true)
 				w.n = len(w.evs)
@@ -313,9 +325,12 @@ func (c *consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 	}
 }
 
-// decode appends the events of recs to evs. An undecodable record is skipped,
-// and with report it goes to the dead-letter file.
+// decode appends the events of recs that the output selects to evs. An
+// undecodable record is skipped, and with report it goes to the dead-letter
+// file and the events not selected are counted (report is set once per
+// record: when stage 1 reads it).
 func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) []protocol.Event {
+	filtered := 0
 	for _, r := range recs {
 		var ev protocol.Event
 		if err := ev.UnmarshalBinaryShared(r.Data); err != nil { // strings alias the record: see run for how long it lives
@@ -329,12 +344,44 @@ func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) 
 			c.deadLetterRaw(r.Index, r.Data, err)
 			continue
 		}
+		if !c.match.Match(&ev) {
+			filtered++
+			continue
+		}
 		if ev.ID.Node == "" {
 			ev.ID = protocol.ID{Node: c.nodeID, Seq: r.Index}
 		}
 		evs = append(evs, ev)
 	}
+	if report && filtered > 0 {
+		c.m.filtered.Add(float64(filtered))
+	}
 	return evs
+}
+
+// selectRecords keeps, in place, the records whose events the output
+// selects (a RecordSink forwards them undecoded); undecodable ones go to the
+// dead-letter file, as in decode.
+func (c *consumer) selectRecords(recs []wal.Record) []wal.Record {
+	out, filtered := recs[:0], 0
+	var ev protocol.Event
+	for _, r := range recs {
+		if err := ev.UnmarshalBinaryShared(r.Data); err != nil {
+			c.m.decodeErrors.Inc()
+			c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
+			c.deadLetterRaw(r.Index, r.Data, err)
+			continue
+		}
+		if !c.match.Match(&ev) {
+			filtered++
+			continue
+		}
+		out = append(out, r)
+	}
+	if filtered > 0 {
+		c.m.filtered.Add(float64(filtered))
+	}
+	return out
 }
 
 // deliver calls write until the sink accepts the batch of n events, retrying

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"logpacker/appliance/match"
 	"logpacker/protocol"
 	"logpacker/wal"
 )
@@ -32,12 +33,16 @@ type flakySink struct {
 	mu       sync.Mutex
 	attempts int
 	got      []string // messages delivered, in order
+	empty    int      // writes of no event
 }
 
 func (s *flakySink) check(msgs []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.attempts++
+	if len(msgs) == 0 || len(msgs) == 1 && msgs[0] == "" {
+		s.empty++
+	}
 	for _, m := range msgs {
 		if m == "poison" {
 			return permanentErr{errors.New("poison rejected")}
@@ -290,4 +295,147 @@ func readDead(t *testing.T, path string) []string {
 		out = append(out, line.Event.Message)
 	}
 	return out
+}
+
+// TestConsumerSelects runs two outputs over one real WAL, on every sink path:
+// one with a matcher (severity warning and worse, and a host glob) gets
+// exactly the events it selects, in WAL order, never an empty batch (a batch
+// with none selected is committed without calling the sink); one without a
+// matcher gets everything. Both cursors end at the last record, and the
+// events passed over are counted.
+func TestConsumerSelects(t *testing.T) {
+	for _, mode := range []string{"plain", "prepared", "window", "records"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			const n = 1000
+			var recs [][]byte
+			var want []string
+			for i := 1; i <= n; i++ {
+				ev := protocol.Event{Message: strconv.Itoa(i), Severity: protocol.Severity(i % 8), Host: "web-" + strconv.Itoa(i%3)}
+				if i > 200 && i <= 400 { // whole batches of which nothing is selected
+					ev.Severity = protocol.SevDebug
+				}
+				if ev.Severity <= protocol.SevWarning && ev.Host != "web-0" {
+					want = append(want, ev.Message)
+				}
+				recs = append(recs, ev.AppendBinary(nil))
+			}
+			if _, err := l.Append(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			m, err := match.Parse(map[string]string{"severity": "warning", "host": "WEB-1, web-2*"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type out struct {
+				c    *consumer
+				fs   *flakySink
+				reg  *prometheus.Registry
+				want []string
+			}
+			var outs []out
+			for _, name := range []string{"selective", "all"} {
+				cur, err := l.OpenCursor("output." + name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs := &flakySink{}
+				var sink Sink = fs
+				switch mode {
+				case "prepared":
+					ps := &preparedFlakySink{}
+					fs, sink = &ps.flakySink, ps
+				case "window", "records":
+					ws := newWindowFlakySink()
+					defer close(ws.wake)
+					fs, sink = &ws.flakySink, ws
+					if mode == "records" {
+						sink = recordFlakySink{ws}
+					}
+				}
+				reg := prometheus.NewRegistry()
+				c := &consumer{name: "output." + name, nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
+					log: log, m: newOutputMetrics(reg, name),
+					deadPath: filepath.Join(dir, "dead-"+name+".jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+				o := out{c: c, fs: fs, reg: reg, want: want}
+				if name == "selective" {
+					c.match = m
+				} else {
+					o.want = nil
+					for i := 1; i <= n; i++ {
+						o.want = append(o.want, strconv.Itoa(i))
+					}
+				}
+				outs = append(outs, o)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			errs := make(chan error, len(outs))
+			for _, o := range outs {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs <- o.c.run(ctx) }()
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for (outs[0].c.cur.Committed() < n || outs[1].c.cur.Committed() < n) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, o := range outs {
+				if got := o.c.cur.Committed(); got != n {
+					t.Fatalf("%s: cursor at %d, want %d", o.c.name, got, n)
+				}
+				o.fs.mu.Lock()
+				got := slices.Clone(o.fs.got)
+				empty := o.fs.empty
+				o.fs.mu.Unlock()
+				if mode == "window" || mode == "records" { // batches may settle out of order
+					slices.SortFunc(got, func(a, b string) int {
+						x, _ := strconv.Atoi(a)
+						y, _ := strconv.Atoi(b)
+						return x - y
+					})
+				}
+				if !slices.Equal(got, o.want) {
+					t.Fatalf("%s: delivered %d events, want %d (first %v, want %v)", o.c.name, len(got), len(o.want),
+						got[:min(5, len(got))], o.want[:min(5, len(o.want))])
+				}
+				if empty != 0 {
+					t.Errorf("%s: the sink was called %d times with no event", o.c.name, empty)
+				}
+				filtered, delivered := counterValue(t, o.reg, "logpacker_output_filtered_total"), counterValue(t, o.reg, "logpacker_output_delivered_total")
+				if filtered != float64(n-len(o.want)) || delivered != float64(len(o.want)) {
+					t.Errorf("%s: filtered_total %v, delivered_total %v; want %d, %d", o.c.name, filtered, delivered, n-len(o.want), len(o.want))
+				}
+			}
+		})
+	}
+}
+
+// counterValue reads a counter from reg (no testutil: it would add a module).
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

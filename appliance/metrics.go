@@ -15,8 +15,8 @@ type nodeMetrics struct {
 }
 
 type outputMetrics struct {
-	delivered, retries, permanentErrors, decodeErrors prometheus.Counter
-	committed                                         prometheus.Gauge
+	delivered, retries, permanentErrors, decodeErrors, filtered prometheus.Counter
+	committed                                                   prometheus.Gauge
 }
 
 func newNodeMetrics(reg prometheus.Registerer) *nodeMetrics {
@@ -45,10 +45,11 @@ func newOutputMetrics(reg prometheus.Registerer, name string) *outputMetrics {
 		retries:         c("retries_total", "Failed writes that will be retried."),
 		permanentErrors: c("permanent_errors_total", "Batches rejected permanently and dead-lettered."),
 		decodeErrors:    c("decode_errors_total", "WAL records that did not decode (dead-lettered)."),
+		filtered:        c("filtered_total", "Events the output's match keys did not select (passed over; the cursor moves past them)."),
 		committed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logpacker_output_committed_index",
 			Help: "WAL index up to which the output's cursor is committed.", ConstLabels: l}),
 	}
-	reg.MustRegister(m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.committed)
+	reg.MustRegister(m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.filtered, m.committed)
 	return m
 }
 

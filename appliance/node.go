@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"logpacker/appliance/match"
 	"logpacker/appliance/sink/file"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
@@ -71,9 +72,10 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 		log = slog.Default()
 	}
 	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8)}
+	node := n // `return nil, err` sets n to nil before the deferred call runs
 	defer func() {
 		if err != nil {
-			n.closeAll()
+			node.closeAll()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o750); err != nil {
@@ -151,18 +153,30 @@ func nodeID(cfg *Config) (string, error) {
 
 func (n *Node) openOutputs() error {
 	want := map[string]bool{}
-	if fo := n.cfg.FileOutput; fo.Path != "" {
-		w, err := file.New(file.Options{Path: n.cfg.DataPath(fo.Path), MaxSize: fo.MaxSize, MaxFiles: fo.MaxFiles,
-			KeepCache: fo.PageCache == "keep",
-			Logger:    n.log})
-		if err != nil {
-			return fmt.Errorf("node: output.file: %w", err)
+	for _, o := range n.cfg.Outputs {
+		switch o.Type {
+		case "file":
+			fo := o.File
+			if fo.Path == "" { // [output.file] path = : off
+				continue
+			}
+			w, err := file.New(file.Options{Path: n.cfg.DataPath(fo.Path), MaxSize: fo.MaxSize, MaxFiles: fo.MaxFiles,
+				KeepCache: fo.PageCache == "keep",
+				Logger:    n.log})
+			if err != nil {
+				return fmt.Errorf("node: output.%s: %w", o.Name, err)
+			}
+			if err := n.addOutput(o.Name, w, fo.BatchSize, &o.Match); err != nil {
+				w.Close()
+				return err
+			}
+		case "mysql":
+			// appliance/sink/mysql is being written; o.MySQL holds its options.
+			return fmt.Errorf("node: output.%s: type mysql is not built in yet", o.Name)
+		default:
+			return fmt.Errorf("node: output.%s: unknown type %q", o.Name, o.Type)
 		}
-		if err := n.addOutput("file", w, fo.BatchSize); err != nil {
-			w.Close()
-			return err
-		}
-		want["output.file"] = true
+		want["output."+o.Name] = true
 	}
 	if up := n.cfg.Relay.Upstream; len(up) > 0 {
 		tc, err := n.relayTLS(false)
@@ -174,7 +188,7 @@ func (n *Node) openOutputs() error {
 		if err != nil {
 			return fmt.Errorf("node: relay: %w", err)
 		}
-		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize); err != nil {
+		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match); err != nil {
 			c.Close()
 			return err
 		}
@@ -194,7 +208,9 @@ func (n *Node) openOutputs() error {
 	return nil
 }
 
-func (n *Node) addOutput(kind string, s Sink, batch int) error {
+// addOutput gives the output called kind its WAL cursor (output.<kind>) and
+// its consumer. m selects the events it gets (nil or empty: all).
+func (n *Node) addOutput(kind string, s Sink, batch int, m *match.Matcher) error {
 	name := "output." + kind
 	cur, err := n.wal.OpenCursor(name)
 	if err != nil {
@@ -203,8 +219,13 @@ func (n *Node) addOutput(kind string, s Sink, batch int) error {
 	if batch <= 0 {
 		batch = 2048
 	}
+	if m.All() {
+		m = nil // keeps the paths that do not decode (relay: records forwarded as they are)
+	} else {
+		n.log.Info("output selects events", "output", name, "match", m.String())
+	}
 	n.outputs = append(n.outputs, &consumer{
-		name: name, nodeID: n.id, cur: cur, sink: s, batch: batch, maxBytes: 8 << 20,
+		name: name, nodeID: n.id, cur: cur, sink: s, match: m, batch: batch, maxBytes: 8 << 20,
 		log: n.log, m: newOutputMetrics(n.reg, kind),
 		deadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
 		backoffLo: 100 * time.Millisecond, backoffHi: 30 * time.Second,
