@@ -24,6 +24,7 @@ import (
 
 	"logpacker/appliance/match"
 	"logpacker/appliance/sink/file"
+	"logpacker/appliance/sink/mysql"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/protocol"
@@ -171,8 +172,14 @@ func (n *Node) openOutputs() error {
 				return err
 			}
 		case "mysql":
-			// appliance/sink/mysql is being written; o.MySQL holds its options.
-			return fmt.Errorf("node: output.%s: type mysql is not built in yet", o.Name)
+			db, err := mysql.New(mysql.Options{DSN: o.MySQL.DSN, Table: o.MySQL.Table, Logger: n.log})
+			if err != nil {
+				return fmt.Errorf("node: output.%s: %w", o.Name, err)
+			}
+			if err := n.addOutput(o.Name, db, o.MySQL.BatchSize, &o.Match); err != nil {
+				db.Close()
+				return err
+			}
 		default:
 			return fmt.Errorf("node: output.%s: unknown type %q", o.Name, o.Type)
 		}

@@ -85,34 +85,6 @@ severity = warning
 	}
 }
 
-// TestMySQLOutputNotWiredYet: a type = mysql output parses (its options are
-// kept for appliance/sink/mysql) but the node refuses to start it, saying so.
-func TestMySQLOutputNotWiredYet(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := appliance.ParseConfig("server.ini", []byte(fmt.Sprintf(`[node]
-id = test
-data_dir = %s
-[listen]
-syslog_udp =
-syslog_tcp =
-http =
-[output.db]
-type = mysql
-dsn = logpacker@tcp(127.0.0.1:3306)/logs
-`, dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := appliance.New(cfg, nil)
-	if err == nil {
-		n.Shutdown(t.Context())
-		t.Fatal("a mysql output started")
-	}
-	if !strings.Contains(err.Error(), "output.db: type mysql is not built in yet") {
-		t.Fatalf("error: %v", err)
-	}
-}
-
 // TestRelaySelectsIntegration: a leaf whose [relay] has severity = warning
 // sends only warning and worse to its parent (the relay output's record path
 // with a matcher: records decoded to match, forwarded as they are), while its

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"logpacker/protocol"
+
+	"logpacker/appliance/sink/mysql/mariadbtest"
 )
 
 func quietLogger() *slog.Logger {
@@ -198,7 +200,7 @@ func TestErrorsIntegration(t *testing.T) {
 	}
 
 	// Server unreachable: transient, and New still succeeds.
-	s2, err := New(Options{DSN: fmt.Sprintf("root@tcp(127.0.0.1:%d)/lp?timeout=500ms", freePort(t)), Logger: quietLogger(), Timeout: 2 * time.Second})
+	s2, err := New(Options{DSN: fmt.Sprintf("root@tcp(127.0.0.1:%d)/lp?timeout=500ms", mariadbtest.FreePort(t)), Logger: quietLogger(), Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
