@@ -1,0 +1,80 @@
+// Package elastic is the Elasticsearch output: each batch of events goes to
+// the cluster in _bulk requests, keyed on the event ID, so the at-least-once
+// delivery of the output loop stores every event exactly once. It uses the
+// official client, github.com/elastic/go-elasticsearch/v8 (authentication,
+// TLS through Options.Transport, node pool, product check).
+//
+// # Requests
+//
+// Write sends one _bulk request (Content-Type application/x-ndjson) for the
+// batch: per event an action line and the event's public JSON form (see
+// protocol.Event.AppendJSON), each ending in "\n":
+//
+//	{"create":{"_index":"logpacker-2026.05.01","_id":"web-17-x9a:4711"}}
+//	{"id":"web-17-x9a:4711","received":"2026-05-01T12:00:00.000000000Z",…}
+//
+// The action is create, not index: a document whose _id is there already is
+// left as it is and answers 409 (version_conflict_engine_exception), which
+// the sink counts as a duplicate — the event was stored by an earlier
+// attempt whose answer was lost. An ID longer than Elasticsearch's 512-byte
+// _id limit (never seen in practice) becomes a prefix plus its SHA-256.
+//
+// # Index names
+//
+// Options.Index is a pattern, default "logpacker-%Y.%m.%d": %Y (4-digit
+// year), %m (month 01-12), %d (day 01-31), %H (hour 00-23) and %% (a literal
+// %) are taken from the event's received time in UTC (its own time when it
+// has none, 1970-01-01 when it has neither), so a retried event always goes
+// to the same index. The rest is literal and must make a valid index name
+// (lowercase; none of \ / * ? " < > | space , # :; not starting with - _ +;
+// at most 255 bytes); New checks it. No index template is installed: indexes
+// are created by Elasticsearch's automatic index creation with dynamic
+// mappings, or by a template the operator installs for the pattern.
+//
+// # Answers
+//
+// The answer has one result per action, in request order; the sink checks
+// that (count, "create", the _id of each) and treats an answer it cannot
+// read as a transient error. Per item:
+//
+//   - 2xx: stored. 409: stored already (a duplicate; not stored twice).
+//   - 429 (es_rejected_execution_exception), 5xx, and what an operator
+//     fixes on the cluster — 401/403 (privileges on that index), 404
+//     index_not_found_exception (automatic creation off),
+//     cluster_block_exception (read-only or closed index) — are sent again,
+//     alone, with capped exponential backoff and jitter, up to 8 requests
+//     per Write and within Options.Timeout. Items still failing then make
+//     Write return a plain error: the output loop retries the whole batch
+//     later, and its items stored meanwhile answer 409.
+//   - Any other 4xx (mapper_parsing_exception / document_parsing_exception:
+//     a field whose value does not fit the index's mapping,
+//     illegal_argument_exception, …) is permanent for that event: it is
+//     appended to the dead-letter file (Options.DeadLetter, fsynced) as
+//     {"output","index","_id","status","error":{"type","reason"},"event":{…}}
+//     and counted, and the rest of the batch proceeds. The events
+//     dead-lettered since the last successful Write are neither sent nor
+//     written again when the loop retries the batch (after a crash they may
+//     be written again). If the dead-letter file cannot be written, Write
+//     fails (transient): a rejected event is never silently dropped.
+//
+// A request refused as a whole — connection errors, 429 and 502-504 (first
+// retried by the client, 3 times with backoff), other 5xx, 401/403 (wrong
+// credentials), 413 (body over http.max_content_length: lower batch_size),
+// any other status — makes Write return a plain error with the status and
+// Elasticsearch's reason. Nothing is dropped and nothing is dead-lettered
+// for it: the loop retries with backoff until the cause is fixed. Write
+// never returns a permanent error, so the loop never dead-letters a whole
+// batch.
+//
+// Stats counts indexed, duplicate (409), retried and dead-lettered items.
+//
+// # Tests
+//
+// No Elasticsearch runs in the tests (none is installable here): they run
+// against an in-test HTTP server (fake_test.go) that enforces the _bulk
+// contract (content type, final newline, alternating create actions with
+// _index and _id and JSON sources), stores documents by (_index, _id),
+// answers like Elasticsearch 8 (per-item status and error, "errors": true,
+// 409 on existing _ids) and injects whole-request 429s, per-item 429/503s,
+// mapping errors and replies lost after storing.
+package elastic
