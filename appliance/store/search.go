@@ -166,9 +166,15 @@ func ParseText(text string) (string, error) {
 		return "", errors.New("text is longer than 4096 bytes")
 	}
 	var out []string
-	s := text
+	// Control characters (NUL would end the query inside SQLite) separate words.
+	s := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, text)
 	for {
-		s = strings.TrimLeft(s, " \t\r\n")
+		s = strings.TrimLeft(s, " ")
 		if s == "" {
 			break
 		}
@@ -196,7 +202,7 @@ func ParseText(text string) (string, error) {
 			}
 			term, s = b.String(), s[i:]
 		} else {
-			end := strings.IndexAny(s, " \t\r\n\"")
+			end := strings.IndexAny(s, " \"")
 			if end < 0 {
 				end = len(s)
 			}

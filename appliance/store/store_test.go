@@ -407,6 +407,7 @@ func TestParseText(t *testing.T) {
 		{"10.0.0.1", `"10.0.0.1"`, ""},
 		{"x:y^z-", `"x:y^z-"`, ""},
 		{"résumé", `"résumé"`, ""},
+		{"a\x00b\tc\n", `"a" "b" "c"`, ""},
 		{`"open`, "", "unterminated"},
 		{"*", "", "no letters"},
 		{"- x", "", "no letters"},
