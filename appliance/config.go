@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"logpacker/appliance/match"
+	"logpacker/appliance/sink/elastic"
 	"logpacker/protocol/syslog"
 	"logpacker/protocol/wire"
 	"logpacker/wal"
@@ -83,12 +85,12 @@ type Config struct {
 // OutputConfig is one [output.NAME] section.
 type OutputConfig struct {
 	Name  string        // NAME: the WAL cursor is output.NAME, metrics say output="NAME"
-	Type  string        // file | mysql ([output.file] is always file)
+	Type  string        // file | mysql | elasticsearch ([output.file] is always file)
 	Match match.Matcher // which events the output gets (match keys); none set: all
 
-	File  FileOutputConfig  // type = file
-	MySQL MySQLOutputConfig // type = mysql
-	Store StoreOutputConfig // type = store
+	File    FileOutputConfig    // type = file
+	MySQL   MySQLOutputConfig   // type = mysql
+	Elastic ElasticOutputConfig // type = elasticsearch
 
 	line  int            // of the section header, in the file that defined it
 	lines map[string]int // key → line, for errors found after parsing
@@ -110,11 +112,15 @@ type MySQLOutputConfig struct {
 	BatchSize int    // 0: the node's default
 }
 
-// StoreOutputConfig is the options of a type = store output (appliance/store).
-type StoreOutputConfig struct {
-	Dir       string        // day files (YYYY-MM-DD.db); relative to data_dir
-	Retention time.Duration // whole days older than this are deleted; 0 keeps everything
-	BatchSize int           // 0: the node's default
+// ElasticOutputConfig is the options of a type = elasticsearch output
+// (appliance/sink/elastic).
+type ElasticOutputConfig struct {
+	URLs      []string // http(s)://host:port of the cluster's nodes; required
+	Username  string   // basic auth, with Password
+	Password  string
+	APIKey    string // base64 "id:key"; instead of username/password
+	Index     string // index name pattern; empty: the sink's default (logpacker-%Y.%m.%d)
+	BatchSize int    // 0: the node's default
 }
 
 // Output returns the [output.NAME] section called name, or nil.
@@ -274,14 +280,34 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 		"table":      func(o *OutputConfig, v string) error { o.MySQL.Table = v; return nil },
 		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
 	},
-	"store": {
-		"dir":        func(o *OutputConfig, v string) error { return setNonEmpty(&o.Store.Dir, v) },
-		"retention":  func(o *OutputConfig, v string) error { return setRetention(&o.Store.Retention, v) },
-		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Store.BatchSize, v, 1, 1<<20) },
+	"elasticsearch": {
+		"urls":       func(o *OutputConfig, v string) error { return setURLs(&o.Elastic.URLs, v) },
+		"username":   func(o *OutputConfig, v string) error { o.Elastic.Username = v; return nil },
+		"password":   func(o *OutputConfig, v string) error { o.Elastic.Password = v; return nil },
+		"api_key":    func(o *OutputConfig, v string) error { o.Elastic.APIKey = v; return nil },
+		"index":      func(o *OutputConfig, v string) error { o.Elastic.Index = v; return elastic.CheckIndex(v) },
+		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Elastic.BatchSize, v, 1, 1<<20) },
 	},
 }
 
-const outputTypeNames = "file, mysql, store"
+const outputTypeNames = "file, mysql, elasticsearch"
+
+// setURLs parses a comma-separated list of http:// or https:// URLs.
+func setURLs(dst *[]string, v string) error {
+	*dst = nil
+	for _, u := range strings.Split(v, ",") {
+		u = strings.TrimSpace(u)
+		if u == "" {
+			continue
+		}
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fmt.Errorf("%q: want http://host:port or https://host:port", u)
+		}
+		*dst = append(*dst, u)
+	}
+	return nil
+}
 
 func setMatch(m *match.Matcher, key, v string) error {
 	if err := m.Set(key, v); err != nil {
@@ -409,9 +435,6 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 			typ = "file"
 		}
 		o = &OutputConfig{Name: oname, Type: typ}
-		if typ == "store" {
-			o.Store = StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}
-		}
 		if typ == "file" {
 			o.File = cfg.fileDefaults
 			o.File.Path = ""
@@ -448,6 +471,10 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 			return bad("", fmt.Errorf("path is required (to turn this output off, remove or comment out the section)"))
 		case o.Type == "mysql" && o.MySQL.DSN == "":
 			return bad("", fmt.Errorf("dsn is required"))
+		case o.Type == "elasticsearch" && len(o.Elastic.URLs) == 0:
+			return bad("", fmt.Errorf("urls is required"))
+		case o.Type == "elasticsearch" && o.Elastic.APIKey != "" && (o.Elastic.Username != "" || o.Elastic.Password != ""):
+			return bad("api_key", fmt.Errorf("api_key and username/password are exclusive"))
 		}
 	}
 	return nil
@@ -641,37 +668,6 @@ func setDuration(dst *time.Duration, v string, lo time.Duration) error {
 		return fmt.Errorf("%s is below the minimum %s", d, lo)
 	}
 	*dst = d
-	return nil
-}
-
-// setRetention reads a retention: days (14d), a Go duration (36h), or both
-// (1d12h); 0 keeps everything.
-func setRetention(dst *time.Duration, v string) error {
-	bad := fmt.Errorf("%q is not a retention (e.g. 14d, 36h, 1d12h; 0 keeps everything)", v)
-	if v == "" {
-		return bad
-	}
-	var days int64
-	rest := v
-	if i := strings.IndexByte(v, 'd'); i >= 0 {
-		n, err := strconv.ParseInt(v[:i], 10, 32)
-		if err != nil || n < 0 {
-			return bad
-		}
-		days, rest = n, v[i+1:]
-	}
-	var d time.Duration
-	if rest != "" {
-		var err error
-		if d, err = time.ParseDuration(rest); err != nil || d < 0 {
-			return bad
-		}
-	}
-	total := time.Duration(days)*24*time.Hour + d
-	if total != 0 && total < time.Hour {
-		return fmt.Errorf("%s is below the minimum 1h (0 keeps everything)", total)
-	}
-	*dst = total
 	return nil
 }
 

@@ -114,7 +114,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},
 		{"wal cap below segments", "[wal]\nmax_size = 1m\nsegment_size = 1m\n", 0, "at least twice segment_size"},
 		// [output.NAME] sections and match keys
-		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, store)"},
+		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, elasticsearch)"},
 		{"unknown output type", "[output.es]\ntype = elastic\n", 2, "[output.es] type: unknown output type \"elastic\""},
 		{"output.file of another type", "[output.file]\ntype = mysql\n", 2, "[output.file] type: [output.file] is always type = file"},
 		{"file output without path", "[output.alerts]\ntype = file\nseverity = err\n", 1, "[output.alerts]: path is required"},
@@ -131,6 +131,13 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"bad regexp", "[output.a]\ntype = file\npath = a\nmessage_regexp = (oops\n", 4, "[output.a] message_regexp: bad regular expression"},
 		{"match key misspelt", "[output.a]\ntype = file\npath = a\ntag = x\n", 4, "[output.a] tag: unknown key"},
 		{"bad relay severity", "[relay]\nseverity = loud\n", 2, `[relay] severity: unknown severity "loud"`},
+		{"elasticsearch output without urls", "[output.es]\ntype = elasticsearch\nindex = logs-%Y\n", 1, "[output.es]: urls is required"},
+		{"elasticsearch url without scheme", "[output.es]\ntype = elasticsearch\nurls = http://a:9200, es2:9200\n", 3, `[output.es] urls: "es2:9200": want http://host:port`},
+		{"elasticsearch bad index", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nindex = Logs-%Y\n", 4, "[output.es] index: index \"Logs-%Y\": an index name must be lowercase"},
+		{"elasticsearch bad index verb", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nindex = logs-%j\n", 4, "unknown %j"},
+		{"elasticsearch bad batch", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nbatch_size = -1\n", 4, "[output.es] batch_size: -1 is out of range"},
+		{"elasticsearch two auths", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nusername = u\napi_key = k\n", 5, "[output.es] api_key: api_key and username/password are exclusive"},
+		{"elasticsearch key in mysql", "[output.db]\ntype = mysql\ndsn = u@/db\nindex = x\n", 4, "[output.db] index: unknown key for type = mysql outputs (it is a key of type = elasticsearch)"},
 		{"bad mysql batch", "[output.db]\ntype = mysql\ndsn = u@/db\nbatch_size = 0\n", 4, "[output.db] batch_size: 0 is out of range"},
 		{"two outputs one file", "[output.file]\npath = /var/log/a.jsonl\n[output.b]\ntype = file\npath = /var/log/../log/a.jsonl\n", 5, "[output.b] path: /var/log/a.jsonl is also the path of [output.file]"},
 		{"default path reused", "[node]\ndata_dir = /d\n[output.b]\ntype = file\npath = events.jsonl\n", 5, "is also the path of [output.file]"},
@@ -198,6 +205,14 @@ dsn = logpacker:secret@tcp(127.0.0.1:3306)/logs
 table = events
 batch_size = 500
 severity = err, crit
+[output.es]
+type = elasticsearch
+urls = https://es1:9200, https://es2:9200
+username = logpacker
+password = secret
+index = logs-%Y.%m.%d
+batch_size = 1000
+host = web-*
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +221,7 @@ severity = err, crit
 	for _, o := range cfg.Outputs {
 		names = append(names, o.Name+":"+o.Type)
 	}
-	if strings.Join(names, " ") != "file:file alerts:file auth:file db:mysql" {
+	if strings.Join(names, " ") != "file:file alerts:file auth:file db:mysql es:elasticsearch" {
 		t.Fatalf("outputs in order: %v", names)
 	}
 	if got := cfg.Output("file").File.Path; got != "events.jsonl" {
@@ -228,6 +243,11 @@ severity = err, crit
 	if db.MySQL != (MySQLOutputConfig{DSN: "logpacker:secret@tcp(127.0.0.1:3306)/logs", Table: "events", BatchSize: 500}) ||
 		db.Match.String() != `severity="err, crit"` {
 		t.Errorf("[output.db]: %+v %s", db.MySQL, db.Match.String())
+	}
+	es := cfg.Output("es")
+	if e := es.Elastic; strings.Join(e.URLs, " ") != "https://es1:9200 https://es2:9200" || e.Username != "logpacker" ||
+		e.Password != "secret" || e.APIKey != "" || e.Index != "logs-%Y.%m.%d" || e.BatchSize != 1000 || es.Match.String() != `host="web-*"` {
+		t.Errorf("[output.es]: %+v %s", e, es.Match.String())
 	}
 	if s := cfg.Relay.Match.String(); s != `severity="notice" host="web-*, db-*"` {
 		t.Errorf("[relay] match: %s", s)
@@ -281,57 +301,4 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted config with invalid values: %+v", cfg)
 		}
 	})
-}
-
-// TestStoreOutputConfig: [output.NAME] type = store, its defaults and keys.
-func TestStoreOutputConfig(t *testing.T) {
-	cfg, err := ParseConfig("server.ini", []byte("[output.s]\ntype = store\n[output.s2]\ntype = store\ndir = /var/lib/lp\nretention = 1d12h\nbatch_size = 500\nseverity = warning\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := cfg.Output("s"); s.Store != (StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}) {
-		t.Errorf("[output.s] defaults: %+v", s.Store)
-	}
-	s2 := cfg.Output("s2")
-	if s2.Store != (StoreOutputConfig{Dir: "/var/lib/lp", Retention: 36 * time.Hour, BatchSize: 500}) || s2.Match.String() != `severity="warning"` {
-		t.Errorf("[output.s2]: %+v %s", s2.Store, s2.Match.String())
-	}
-	for _, tt := range []struct {
-		v    string
-		want time.Duration
-		err  string
-	}{
-		{"14d", 14 * 24 * time.Hour, ""},
-		{"36h", 36 * time.Hour, ""},
-		{"1d12h", 36 * time.Hour, ""},
-		{"0", 0, ""},
-		{"0d", 0, ""},
-		{"90m", 90 * time.Minute, ""},
-		{"10m", 0, "below the minimum 1h"},
-		{"d", 0, "not a retention"},
-		{"-1d", 0, "not a retention"},
-		{"2w", 0, "not a retention"},
-		{"1d-1h", 0, "not a retention"},
-		{"", 0, "not a retention"},
-	} {
-		var d time.Duration
-		err := setRetention(&d, tt.v)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("retention %q: err = %v, want %q", tt.v, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || d != tt.want {
-			t.Errorf("retention %q = %s, %v; want %s", tt.v, d, err, tt.want)
-		}
-	}
-	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\nretention = 2w\n"))
-	if err == nil || !strings.Contains(err.Error(), "server.ini:3: [output.s] retention:") {
-		t.Errorf("bad retention: %v", err)
-	}
-	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\npath = x\n"))
-	if err == nil || !strings.Contains(err.Error(), "unknown key for type = store outputs (it is a key of type = file)") {
-		t.Errorf("file key in a store output: %v", err)
-	}
 }

@@ -159,3 +159,10 @@ func appendPad(b []byte, v, width int) []byte {
 	}
 	return append(b, s...)
 }
+
+// CheckIndex reports whether pattern is a valid Options.Index ("" is: the
+// default), for configuration checks.
+func CheckIndex(pattern string) error {
+	_, err := parseIndexPattern(pattern)
+	return err
+}
