@@ -90,6 +90,7 @@ type OutputConfig struct {
 
 	File    FileOutputConfig    // type = file
 	MySQL   MySQLOutputConfig   // type = mysql
+	Store   StoreOutputConfig   // type = store
 	Elastic ElasticOutputConfig // type = elasticsearch
 
 	line  int            // of the section header, in the file that defined it
@@ -110,6 +111,13 @@ type MySQLOutputConfig struct {
 	DSN       string // go-sql-driver/mysql data source name; required
 	Table     string // empty: the sink's default
 	BatchSize int    // 0: the node's default
+}
+
+// StoreOutputConfig is the options of a type = store output (appliance/store).
+type StoreOutputConfig struct {
+	Dir       string        // day files (YYYY-MM-DD.db); relative to data_dir
+	Retention time.Duration // whole days older than this are deleted; 0 keeps everything
+	BatchSize int           // 0: the node's default
 }
 
 // ElasticOutputConfig is the options of a type = elasticsearch output
@@ -280,6 +288,11 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 		"table":      func(o *OutputConfig, v string) error { o.MySQL.Table = v; return nil },
 		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
 	},
+	"store": {
+		"dir":        func(o *OutputConfig, v string) error { return setNonEmpty(&o.Store.Dir, v) },
+		"retention":  func(o *OutputConfig, v string) error { return setRetention(&o.Store.Retention, v) },
+		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Store.BatchSize, v, 1, 1<<20) },
+	},
 	"elasticsearch": {
 		"urls":       func(o *OutputConfig, v string) error { return setURLs(&o.Elastic.URLs, v) },
 		"username":   func(o *OutputConfig, v string) error { o.Elastic.Username = v; return nil },
@@ -290,7 +303,7 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 	},
 }
 
-const outputTypeNames = "file, mysql, elasticsearch"
+const outputTypeNames = "file, mysql, elasticsearch, store"
 
 // setURLs parses a comma-separated list of http:// or https:// URLs.
 func setURLs(dst *[]string, v string) error {
@@ -435,6 +448,9 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 			typ = "file"
 		}
 		o = &OutputConfig{Name: oname, Type: typ}
+		if typ == "store" {
+			o.Store = StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}
+		}
 		if typ == "file" {
 			o.File = cfg.fileDefaults
 			o.File.Path = ""
@@ -668,6 +684,37 @@ func setDuration(dst *time.Duration, v string, lo time.Duration) error {
 		return fmt.Errorf("%s is below the minimum %s", d, lo)
 	}
 	*dst = d
+	return nil
+}
+
+// setRetention reads a retention: days (14d), a Go duration (36h), or both
+// (1d12h); 0 keeps everything.
+func setRetention(dst *time.Duration, v string) error {
+	bad := fmt.Errorf("%q is not a retention (e.g. 14d, 36h, 1d12h; 0 keeps everything)", v)
+	if v == "" {
+		return bad
+	}
+	var days int64
+	rest := v
+	if i := strings.IndexByte(v, 'd'); i >= 0 {
+		n, err := strconv.ParseInt(v[:i], 10, 32)
+		if err != nil || n < 0 {
+			return bad
+		}
+		days, rest = n, v[i+1:]
+	}
+	var d time.Duration
+	if rest != "" {
+		var err error
+		if d, err = time.ParseDuration(rest); err != nil || d < 0 {
+			return bad
+		}
+	}
+	total := time.Duration(days)*24*time.Hour + d
+	if total != 0 && total < time.Hour {
+		return fmt.Errorf("%s is below the minimum 1h (0 keeps everything)", total)
+	}
+	*dst = total
 	return nil
 }
 

@@ -114,7 +114,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},
 		{"wal cap below segments", "[wal]\nmax_size = 1m\nsegment_size = 1m\n", 0, "at least twice segment_size"},
 		// [output.NAME] sections and match keys
-		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, elasticsearch)"},
+		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, elasticsearch, store)"},
 		{"unknown output type", "[output.es]\ntype = elastic\n", 2, "[output.es] type: unknown output type \"elastic\""},
 		{"output.file of another type", "[output.file]\ntype = mysql\n", 2, "[output.file] type: [output.file] is always type = file"},
 		{"file output without path", "[output.alerts]\ntype = file\nseverity = err\n", 1, "[output.alerts]: path is required"},
@@ -301,4 +301,57 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted config with invalid values: %+v", cfg)
 		}
 	})
+}
+
+// TestStoreOutputConfig: [output.NAME] type = store, its defaults and keys.
+func TestStoreOutputConfig(t *testing.T) {
+	cfg, err := ParseConfig("server.ini", []byte("[output.s]\ntype = store\n[output.s2]\ntype = store\ndir = /var/lib/lp\nretention = 1d12h\nbatch_size = 500\nseverity = warning\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Output("s"); s.Store != (StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}) {
+		t.Errorf("[output.s] defaults: %+v", s.Store)
+	}
+	s2 := cfg.Output("s2")
+	if s2.Store != (StoreOutputConfig{Dir: "/var/lib/lp", Retention: 36 * time.Hour, BatchSize: 500}) || s2.Match.String() != `severity="warning"` {
+		t.Errorf("[output.s2]: %+v %s", s2.Store, s2.Match.String())
+	}
+	for _, tt := range []struct {
+		v    string
+		want time.Duration
+		err  string
+	}{
+		{"14d", 14 * 24 * time.Hour, ""},
+		{"36h", 36 * time.Hour, ""},
+		{"1d12h", 36 * time.Hour, ""},
+		{"0", 0, ""},
+		{"0d", 0, ""},
+		{"90m", 90 * time.Minute, ""},
+		{"10m", 0, "below the minimum 1h"},
+		{"d", 0, "not a retention"},
+		{"-1d", 0, "not a retention"},
+		{"2w", 0, "not a retention"},
+		{"1d-1h", 0, "not a retention"},
+		{"", 0, "not a retention"},
+	} {
+		var d time.Duration
+		err := setRetention(&d, tt.v)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("retention %q: err = %v, want %q", tt.v, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || d != tt.want {
+			t.Errorf("retention %q = %s, %v; want %s", tt.v, d, err, tt.want)
+		}
+	}
+	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\nretention = 2w\n"))
+	if err == nil || !strings.Contains(err.Error(), "server.ini:3: [output.s] retention:") {
+		t.Errorf("bad retention: %v", err)
+	}
+	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\npath = x\n"))
+	if err == nil || !strings.Contains(err.Error(), "unknown key for type = store outputs (it is a key of type = file)") {
+		t.Errorf("file key in a store output: %v", err)
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"logpacker/appliance/sink/mysql"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
+	"logpacker/appliance/store"
 	"logpacker/protocol"
 	"logpacker/relay"
 	"logpacker/wal"
@@ -191,6 +192,16 @@ func (n *Node) openOutputs() error {
 			}
 			if err := n.addOutput(o.Name, es, eo.BatchSize, &o.Match); err != nil {
 				es.Close()
+				return err
+			}
+		case "store":
+			so := o.Store
+			st, err := store.Open(store.Options{Dir: n.cfg.DataPath(so.Dir), Retention: so.Retention, Logger: n.log})
+			if err != nil {
+				return fmt.Errorf("node: output.%s: %w", o.Name, err)
+			}
+			if err := n.addOutput(o.Name, st, so.BatchSize, &o.Match); err != nil {
+				st.Close()
 				return err
 			}
 		default:
@@ -490,6 +501,17 @@ func (n *Node) Emit() EmitFunc { return n.ingest.Emit }
 
 // WAL exposes the log (tests, tools).
 func (n *Node) WAL() *wal.Log { return n.wal }
+
+// Store is the first type = store output's store (what the search API
+// answers from), or nil when there is none.
+func (n *Node) Store() *store.Store {
+	for _, c := range n.outputs {
+		if s, ok := c.sink.(*store.Store); ok {
+			return s
+		}
+	}
+	return nil
+}
 
 // Addr returns the bound address of a listener ("syslog_tcp", "http", …), or nil.
 func (n *Node) Addr(name string) net.Addr {
