@@ -47,6 +47,9 @@ type Config struct {
 	RELP struct {
 		MaxDataSize int // largest RELP frame DATA accepted; larger frames are refused
 	}
+	API struct {
+		Token string // bearer token for /api/… and /debug/…; required off loopback
+	}
 	Relay struct {
 		Upstream      []string // parents (host:port); empty: this node is a root
 		CA, Cert, Key string   // cluster CA certificate, this node's certificate and key
@@ -221,6 +224,9 @@ var schema = map[string]map[string]setter{
 		},
 		"batch_size": func(c *Config, v string) error { return setInt(&c.Relay.BatchSize, v, 1, wire.MaxBatchEvents) },
 		"window":     func(c *Config, v string) error { return setInt(&c.Relay.Window, v, 1, 64) },
+	},
+	"api": {
+		"token": func(c *Config, v string) error { c.API.Token = v; return nil },
 	},
 	"relp": {
 		"max_data_size": func(c *Config, v string) error { return setSizeInt(&c.RELP.MaxDataSize, v, 1<<10, 64<<20) },
@@ -580,6 +586,9 @@ func (c *Config) validate() error {
 	if (c.Listen.Relay != "" || len(c.Relay.Upstream) > 0) && (c.Relay.CA == "" || c.Relay.Cert == "" || c.Relay.Key == "") {
 		return bad("relay", "ca", fmt.Errorf("node links are mutual TLS: [relay] ca, cert and key are needed with [listen] relay or [relay] upstream (logpacker cert ca / cert node make them)"))
 	}
+	if c.Listen.HTTP != "" && c.API.Token == "" && !loopbackAddr(c.Listen.HTTP) {
+		return bad("api", "token", fmt.Errorf("[listen] http = %s is not on loopback: the search API needs a bearer token", c.Listen.HTTP))
+	}
 	if c.WAL.MaxSize != 0 && c.WAL.MaxSize < 2*c.WAL.SegmentSize {
 		return bad("wal", "max_size", fmt.Errorf("must be 0 (unlimited) or at least twice segment_size (%d)", c.WAL.SegmentSize))
 	}
@@ -642,6 +651,20 @@ func setOneOf(dst *string, v string, allowed ...string) error {
 		}
 	}
 	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// loopbackAddr reports whether host:port is on loopback (an empty host
+// listens everywhere: not loopback).
+func loopbackAddr(a string) bool {
+	host, _, err := net.SplitHostPort(a)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func setAddr(dst *string, v string) error {

@@ -109,6 +109,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"client auth without ca", "[listen]\nsyslog_tls = 127.0.0.1:6514\n[tls]\ncert_file=a\nkey_file=b\nclient_auth = require\n", 0, "client_ca_file"},
 		{"bad relp address", "[listen]\nrelp = 2514\n", 2, "[listen] relp"},
 		{"relay window too big", "[relay]\nwindow = 65\n", 2, "[relay] window: 65 is out of range"},
+		{"http off loopback without a token", "[listen]\nhttp = 0.0.0.0:8080\n", 0, "[api] token"},
 		{"relp data size too small", "[relp]\nmax_data_size = 100\n", 2, "[relp] max_data_size: 100 is out of range"},
 		{"relp data size not a size", "[relp]\n\nmax_data_size = lots\n", 3, "[relp] max_data_size"},
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"logpacker/appliance/api"
 	"logpacker/appliance/match"
 	"logpacker/appliance/sink/elastic"
 	"logpacker/appliance/sink/file"
@@ -46,6 +47,8 @@ type Node struct {
 
 	wal     *wal.Log
 	ingest  *ingest
+	store   *store.Store // the first store output: the search API's
+	hub     *api.Hub     // events stored, to the API's streams
 	reg     *prometheus.Registry
 	sources []namedSource
 	outputs []*consumer
@@ -74,7 +77,7 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8)}
+	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8), hub: api.NewHub()}
 	node := n // `return nil, err` sets n to nil before the deferred call runs
 	defer func() {
 		if err != nil {
@@ -200,7 +203,10 @@ func (n *Node) openOutputs() error {
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)
 			}
-			if err := n.addOutput(o.Name, st, so.BatchSize, &o.Match); err != nil {
+			if n.store == nil { // the first store output answers the search API
+				n.store = st
+			}
+			if err := n.addOutput(o.Name, storeOutput{st, n.hub}, so.BatchSize, &o.Match); err != nil {
 				st.Close()
 				return err
 			}
@@ -504,12 +510,20 @@ func (n *Node) WAL() *wal.Log { return n.wal }
 
 // Store is the first type = store output's store (what the search API
 // answers from), or nil when there is none.
-func (n *Node) Store() *store.Store {
-	for _, c := range n.outputs {
-		if s, ok := c.sink.(*store.Store); ok {
-			return s
-		}
+func (n *Node) Store() *store.Store { return n.store }
+
+// storeOutput is a store output: what it stored goes on to the API's open
+// event streams.
+type storeOutput struct {
+	*store.Store
+	hub *api.Hub
+}
+
+func (s storeOutput) Write(ctx context.Context, evs []protocol.Event) error {
+	if err := s.Store.Write(ctx, evs); err != nil {
+		return err
 	}
+	s.hub.Publish(evs)
 	return nil
 }
 
@@ -565,13 +579,19 @@ func (n *Node) Start() {
 // Fatal reports errors that stopped an input or output.
 func (n *Node) Fatal() <-chan error { return n.fatal }
 
-// Handler serves /metrics, /healthz and /readyz.
+// Handler serves /metrics, /healthz, /readyz, the search API (/api/v1/…)
+// and Go profiling (/debug/pprof/); the last two need [api] token when set.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
-	// Go profiling, for operators chasing CPU or memory (the API listens on loopback by default)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	var st api.Searcher
+	if n.store != nil {
+		st = n.store
+	}
+	api.Register(mux, api.Options{Store: st, Hub: n.hub, Token: n.cfg.API.Token, Logger: n.log})
+	// Go profiling, for operators chasing CPU or memory
+	mux.Handle("/debug/pprof/", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Profile)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -120,6 +120,9 @@ func ParseQuery(v url.Values) (Query, error) {
 			}
 			q.Limit = n
 		case "cursor":
+			if val == "" { // the first page
+				continue
+			}
 			if _, err := decodeCursor(val); err != nil {
 				return bad(err)
 			}
