@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,11 +17,12 @@ import (
 	"logpacker/appliance/sink/mysql/mariadbtest"
 )
 
-// TestMySQLOutputIntegration: the real binary with two outputs, the file and
-// a real MariaDB (type = mysql), 100,000 syslog messages over TCP.
-//   - MariaDB is SIGKILLed early in the stream: the file output keeps up and
-//     gets every message while the database is down (fan-out: a dead output
-//     delays nobody else);
+// TestMySQLOutputIntegration: the real binary with three outputs, the file,
+// the embedded store and a real MariaDB (type = mysql), 100,000 syslog
+// messages over TCP.
+//   - MariaDB is SIGKILLed early in the stream: the file and store outputs
+//     keep up and get every message while the database is down (fan-out: a
+//     dead output delays nobody else);
 //   - MariaDB comes back: its output catches up from its cursor;
 //   - logpacker is SIGKILLed while it catches up, and restarted;
 //
@@ -36,7 +40,7 @@ func TestMySQLOutputIntegration(t *testing.T) {
 	defer db.Close()
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port, httpPort := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "server.ini")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`[node]
 id = mysql-test
@@ -44,18 +48,20 @@ data_dir = %s
 [listen]
 syslog_udp =
 syslog_tcp = 127.0.0.1:%d
-http =
+http = 127.0.0.1:%d
 [wal]
 fsync = always
 [output.file]
 path = events.jsonl
 max_size = 0
+[output.store]
+type = store
 [output.db]
 type = mysql
 dsn = %s
 table = logs
 batch_size = 1000
-`, filepath.Join(dir, "data"), port, dsn)), 0o644); err != nil {
+`, filepath.Join(dir, "data"), port, httpPort, dsn)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var lp *exec.Cmd
@@ -111,7 +117,10 @@ batch_size = 1000
 		t.Fatal(err)
 	}
 	waitFor("the file output to get every message while MariaDB is down", func() bool { return lines.count() >= total })
-	t.Logf("MariaDB SIGKILLed; the file output got all %d messages meanwhile", total)
+	waitFor("the store output to get every message while MariaDB is down", func() bool {
+		return delivered(httpPort, "store") >= total
+	})
+	t.Logf("MariaDB SIGKILLed; the file and store outputs got all %d messages meanwhile", total)
 	if got := countLines(out); got != total {
 		t.Fatalf("events.jsonl has %d lines, want %d", got, total)
 	}
@@ -141,4 +150,23 @@ batch_size = 1000
 		t.Fatalf("sequence numbers %d..%d, want 1..%d", lo, hi, total)
 	}
 	t.Logf("all %d messages in MariaDB exactly once, across a MariaDB SIGKILL and a logpacker SIGKILL", total)
+}
+
+// delivered reads logpacker_output_delivered_total{output=name} from a
+// node's /metrics (0 when it cannot).
+func delivered(httpPort int, name string) float64 {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	prefix := `logpacker_output_delivered_total{output="` + name + `"} `
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
