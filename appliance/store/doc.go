@@ -43,8 +43,11 @@
 // # Writes and idempotence
 //
 // Write is the appliance.Sink: per day the batch touches, one transaction
-// of INSERT … ON CONFLICT (id) DO NOTHING (only a duplicate id is skipped;
-// INSERT OR IGNORE would also hide other constraint failures), then one
+// of multi-row INSERT … VALUES (…),(…) … ON CONFLICT (id) DO NOTHING (64
+// rows per statement, then 16, 4, 1 for the rest; each row count's statement
+// is prepared once per day file; only a duplicate id is skipped, also inside
+// one statement; INSERT OR IGNORE would also hide other constraint
+// failures), then one
 // INSERT INTO events_fts … SELECT of the rows the transaction added: new
 // rows get rids above the largest before it, and a skipped duplicate adds no
 // row, so it is never indexed twice. (An AFTER INSERT trigger does the same

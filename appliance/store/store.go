@@ -65,6 +65,7 @@ type day struct {
 	db      *sql.DB
 	refs    int
 	dropped bool
+	ins     map[int]*sql.Stmt // prepared multi-row INSERTs by row count (Write only, under s.wmu)
 }
 
 // Open opens (creating if needed) the store in opts.Dir, drops expired days
@@ -177,8 +178,7 @@ func (s *Store) DropExpired(now time.Time) ([]string, error) {
 func (d *day) remove() error {
 	var errs []error
 	if d.db != nil {
-		errs = append(errs, d.db.Close())
-		d.db = nil
+		errs = append(errs, d.close())
 	}
 	for _, suf := range []string{"", "-wal", "-shm", "-journal"} {
 		if err := os.Remove(d.path + suf); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -261,10 +261,20 @@ func (s *Store) release(d *day) {
 				s.log.Warn("store: retention failed", "err", err)
 			}
 		} else if d.db != nil {
-			d.db.Close()
-			d.db = nil
+			d.close()
 		}
 	}
+}
+
+// close closes the day's prepared statements and database.
+func (d *day) close() error {
+	for _, st := range d.ins {
+		st.Close()
+	}
+	d.ins = nil
+	err := d.db.Close()
+	d.db = nil
+	return err
 }
 
 func openDB(path string) (*sql.DB, error) {
@@ -316,8 +326,7 @@ func (s *Store) Close() error {
 	var errs []error
 	for _, d := range s.days {
 		if d.refs == 0 && d.db != nil {
-			errs = append(errs, d.db.Close())
-			d.db = nil
+			errs = append(errs, d.close())
 		}
 	}
 	return errors.Join(errs...)
@@ -334,8 +343,44 @@ func dayOf(ev *protocol.Event) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-const insertSQL = `INSERT INTO events (id, time, received, host, app, severity, facility, message, json)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+// insertChunks are the row counts of the multi-row INSERTs Write uses, largest
+// first: a day's rows go in as many statements of insertChunks[0] rows as
+// fit, the rest with the smaller ones. 64 rows are 576 parameters, far below
+// SQLite's limit of 32766.
+var insertChunks = [...]int{64, 16, 4, 1}
+
+const insertCols = 9
+
+// insertSQL is the INSERT of n rows: INSERT … VALUES (…),(…) ON CONFLICT (id) DO NOTHING.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO events (id, time, received, host, app, severity, facility, message, json) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (id) DO NOTHING")
+	return b.String()
+}
+
+// insertStmt returns the day's prepared INSERT of n rows (prepared once per
+// day file, then per connection by database/sql as needed). Called with s.wmu held.
+func (d *day) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := d.ins[n]; st != nil {
+		return st, nil
+	}
+	st, err := d.db.PrepareContext(ctx, insertSQL(n))
+	if err != nil {
+		return nil, err
+	}
+	if d.ins == nil {
+		d.ins = map[int]*sql.Stmt{}
+	}
+	d.ins[n] = st
+	return st, nil
+}
 
 // Write stores evs: one transaction per day file the batch touches, each
 // committed (and fsynced) before Write returns. An event whose ID is stored
@@ -366,13 +411,13 @@ func (s *Store) Write(ctx context.Context, evs []protocol.Event) error {
 	if expired > 0 {
 		s.log.Info("store: skipped events older than the retention", "events", expired, "retention", s.retention)
 	}
-	var buf []byte
+	var w writeBuf
 	for _, d := range order {
 		dd, err := s.acquire(d.Format(dayLayout), true)
 		if err != nil {
 			return err
 		}
-		buf, err = s.writeDay(ctx, dd, evs, byDay[d], buf)
+		err = s.writeDay(ctx, dd, evs, byDay[d], &w)
 		s.release(dd)
 		if err != nil {
 			return err
@@ -381,10 +426,10 @@ func (s *Store) Write(ctx context.Context, evs []protocol.Event) error {
 	return nil
 }
 
-func (s *Store) writeDay(ctx context.Context, d *day, evs []protocol.Event, idx []int, buf []byte) ([]byte, error) {
+func (s *Store) writeDay(ctx context.Context, d *day, evs []protocol.Event, idx []int, w *writeBuf) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return buf, fmt.Errorf("store: %s: begin: %w", d.name, err)
+		return fmt.Errorf("store: %s: begin: %w", d.name, err)
 	}
 	defer tx.Rollback()
 	// Rows this transaction adds get rids above the largest before it
@@ -392,34 +437,65 @@ func (s *Store) writeDay(ctx context.Context, d *day, evs []protocol.Event, idx 
 	// statement at the end. A duplicate id adds no row, so nothing to index.
 	var maxRid int64
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM events").Scan(&maxRid); err != nil {
-		return buf, fmt.Errorf("store: %s: %w", d.name, err)
+		return fmt.Errorf("store: %s: %w", d.name, err)
 	}
-	st, err := tx.PrepareContext(ctx, insertSQL)
-	if err != nil {
-		return buf, fmt.Errorf("store: %s: prepare: %w", d.name, err)
+	for len(idx) > 0 {
+		n := insertChunks[len(insertChunks)-1]
+		for _, c := range insertChunks {
+			if c <= len(idx) {
+				n = c
+				break
+			}
+		}
+		st, err := d.insertStmt(ctx, n)
+		if err != nil {
+			return fmt.Errorf("store: %s: prepare: %w", d.name, err)
+		}
+		args := w.rows(evs, idx[:n])
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: %s: insert: %w", d.name, err)
+		}
+		idx = idx[n:]
 	}
-	defer st.Close()
-	var idb []byte
+	if _, err := tx.ExecContext(ctx, "INSERT INTO events_fts(rowid, message) SELECT rid, message FROM events WHERE rid > ?", maxRid); err != nil {
+		return fmt.Errorf("store: %s: index: %w", d.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: %s: commit: %w", d.name, err)
+	}
+	return nil
+}
+
+// writeBuf is Write's scratch space, reused across chunks: the arguments of
+// one multi-row INSERT, and one byte buffer holding the rows' ids and JSON
+// (converted to strings once per chunk, not per row).
+type writeBuf struct {
+	args []any
+	b    []byte
+	offs []int
+}
+
+// rows returns the INSERT arguments of evs[idx...], insertCols per row.
+func (w *writeBuf) rows(evs []protocol.Event, idx []int) []any {
+	w.b, w.offs = w.b[:0], append(w.offs[:0], 0)
 	for _, i := range idx {
+		w.b = evs[i].ID.AppendText(w.b)
+		w.offs = append(w.offs, len(w.b))
+		w.b = evs[i].AppendJSON(w.b)
+		w.offs = append(w.offs, len(w.b))
+	}
+	all := string(w.b) // one allocation for the chunk's ids and JSON
+	w.args = w.args[:0]
+	for k, i := range idx {
 		ev := &evs[i]
 		var tm any
 		if !ev.Time.IsZero() {
 			tm = ev.Time.UnixNano()
 		}
-		idb = ev.ID.AppendText(idb[:0])
-		buf = ev.AppendJSON(buf[:0])
-		if _, err := st.ExecContext(ctx, string(idb), tm, ev.Received.UnixNano(), ev.Host, ev.App,
-			int(ev.Severity), int(ev.Facility), ev.Message, string(buf)); err != nil {
-			return buf, fmt.Errorf("store: %s: insert: %w", d.name, err)
-		}
+		w.args = append(w.args, all[w.offs[2*k]:w.offs[2*k+1]], tm, ev.Received.UnixNano(), ev.Host, ev.App,
+			int64(ev.Severity), int64(ev.Facility), ev.Message, all[w.offs[2*k+1]:w.offs[2*k+2]])
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO events_fts(rowid, message) SELECT rid, message FROM events WHERE rid > ?", maxRid); err != nil {
-		return buf, fmt.Errorf("store: %s: index: %w", d.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return buf, fmt.Errorf("store: %s: commit: %w", d.name, err)
-	}
-	return buf, nil
+	return w.args
 }
 
 // dayFiles returns the known days, newest first.

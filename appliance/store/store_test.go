@@ -115,6 +115,49 @@ func TestWriteIdempotent(t *testing.T) {
 	}
 }
 
+// TestWriteChunks: Write's multi-row INSERTs (chunks of 64, 16, 4, 1 rows)
+// store every event once, whatever the batch size, with duplicates inside
+// one chunk, across chunks and against rows stored before, and each row's
+// columns and JSON belong to that row.
+func TestWriteChunks(t *testing.T) {
+	s := openTest(t, t.TempDir(), 0, base)
+	ctx := context.Background()
+	mk := func(i int) protocol.Event {
+		return ev(uint64(i), base.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("h%d", i%7), "app", protocol.Severity(i%8), fmt.Sprintf("chunk message %d", i))
+	}
+	seq := 0
+	for _, n := range []int{1, 3, 4, 5, 63, 64, 65, 85, 149, 300} {
+		var batch []protocol.Event
+		for i := range n {
+			batch = append(batch, mk(seq+i))
+			if i%10 == 9 { // a duplicate inside the batch (same chunk or the next)
+				batch = append(batch, mk(seq+i-1))
+			}
+		}
+		batch = append(batch, mk(seq/2)) // one stored by an earlier batch
+		if err := s.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		seq += n
+	}
+	if n := count(t, s, "2026-11-24", "events"); n != seq {
+		t.Fatalf("events = %d, want %d", n, seq)
+	}
+	if n := count(t, s, "2026-11-24", "events_fts"); n != seq {
+		t.Fatalf("fts rows = %d, want %d", n, seq)
+	}
+	for _, i := range []int{0, 1, 63, 64, 200, seq - 1} {
+		r, err := s.Search(ctx, Query{Text: fmt.Sprintf(`"message %d"`, i), Host: fmt.Sprintf("h%d", i%7)})
+		if err != nil || len(r.Events) != 1 {
+			t.Fatalf("event %d: %v %v", i, ids(t, r), err)
+		}
+		e := mk(i)
+		if want := string(e.AppendJSON(nil)); string(r.Events[0]) != want {
+			t.Fatalf("event %d JSON\n got %s\nwant %s", i, r.Events[0], want)
+		}
+	}
+}
+
 func TestDayPartitionAcrossMidnight(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, 0, base)
