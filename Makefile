@@ -59,6 +59,8 @@ lint: vet fmt-check
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	# allocation counts are only exact without the race detector
+	$(GO) test -count=1 -run 'Allocates' ./appliance/match/
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/... ./wal/... ./appliance/...

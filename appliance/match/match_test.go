@@ -228,7 +228,12 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	if !m.Match(&ev) {
 		t.Fatal("no match")
 	}
-	if n := testing.AllocsPerRun(100, func() { m.Match(&ev) }); n != 0 {
+	n := testing.AllocsPerRun(100, func() { m.Match(&ev) })
+	if raceEnabled {
+		t.Logf("under -race Match allocated %v times per event (sync.Pool drops at random); checked without -race by make test", n)
+		return
+	}
+	if n != 0 {
 		t.Fatalf("Match allocates %v times per event", n)
 	}
 }
