@@ -432,6 +432,14 @@ var jsonSafe = func() (t [256]bool) {
 	return t
 }()
 
+// AppendJSONString appends s as a quoted JSON string, escaped as the event's
+// JSON form escapes its strings (see appendEscaped).
+func AppendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendEscaped(dst, s)
+	return append(dst, '"')
+}
+
 // appendEscaped escapes s for a JSON string body: quotes, backslash, control
 // characters, <, >, & (as encoding/json does, so output is safe in HTML),
 // U+2028/U+2029, and invalid UTF-8 (as U+FFFD).

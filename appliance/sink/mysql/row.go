@@ -65,19 +65,19 @@ func appendRow(args []any, scratch []byte, ev *protocol.Event, msgMax int) ([]an
 	x = appendExtra(x, ev)
 	if !tmOK {
 		x = appendKey(x, "time")
-		x = appendJSONString(x, ev.Time.Format(time.RFC3339Nano))
+		x = protocol.AppendJSONString(x, ev.Time.Format(time.RFC3339Nano))
 	}
 	if !recvOK {
 		x = appendKey(x, "received")
-		x = appendJSONString(x, ev.Received.Format(time.RFC3339Nano))
+		x = protocol.AppendJSONString(x, ev.Received.Format(time.RFC3339Nano))
 	}
 	if hostCut {
 		x = appendKey(x, "host")
-		x = appendJSONString(x, ev.Host)
+		x = protocol.AppendJSONString(x, ev.Host)
 	}
 	if appCut {
 		x = appendKey(x, "app")
-		x = appendJSONString(x, ev.App)
+		x = protocol.AppendJSONString(x, ev.App)
 	}
 	if msgCut {
 		x = appendKey(x, "message_bytes")
@@ -176,11 +176,11 @@ func validUTF8(s string) string {
 func appendExtra(x []byte, ev *protocol.Event) []byte {
 	if ev.ProcID != "" {
 		x = appendKey(x, "procid")
-		x = appendJSONString(x, ev.ProcID)
+		x = protocol.AppendJSONString(x, ev.ProcID)
 	}
 	if ev.MsgID != "" {
 		x = appendKey(x, "msgid")
-		x = appendJSONString(x, ev.MsgID)
+		x = protocol.AppendJSONString(x, ev.MsgID)
 	}
 	if len(ev.SD) > 0 {
 		x = appendKey(x, "sd")
@@ -189,15 +189,15 @@ func appendExtra(x []byte, ev *protocol.Event) []byte {
 			if i > 0 {
 				x = append(x, ',')
 			}
-			x = appendJSONString(x, el.ID)
+			x = protocol.AppendJSONString(x, el.ID)
 			x = append(x, ':', '{')
 			for j, p := range el.Params {
 				if j > 0 {
 					x = append(x, ',')
 				}
-				x = appendJSONString(x, p.Name)
+				x = protocol.AppendJSONString(x, p.Name)
 				x = append(x, ':')
-				x = appendJSONString(x, p.Value)
+				x = protocol.AppendJSONString(x, p.Value)
 			}
 			x = append(x, '}')
 		}
@@ -210,7 +210,7 @@ func appendExtra(x []byte, ev *protocol.Event) []byte {
 			if i > 0 {
 				x = append(x, ',')
 			}
-			x = appendJSONString(x, t)
+			x = protocol.AppendJSONString(x, t)
 		}
 		x = append(x, ']')
 	}
@@ -226,19 +226,19 @@ func appendExtra(x []byte, ev *protocol.Event) []byte {
 			if i > 0 {
 				x = append(x, ',')
 			}
-			x = appendJSONString(x, k)
+			x = protocol.AppendJSONString(x, k)
 			x = append(x, ':')
-			x = appendJSONString(x, ev.Fields[k])
+			x = protocol.AppendJSONString(x, ev.Fields[k])
 		}
 		x = append(x, '}')
 	}
 	if ev.Transport != "" {
 		x = appendKey(x, "transport")
-		x = appendJSONString(x, ev.Transport)
+		x = protocol.AppendJSONString(x, ev.Transport)
 	}
 	if ev.Peer != "" {
 		x = appendKey(x, "peer")
-		x = appendJSONString(x, ev.Peer)
+		x = protocol.AppendJSONString(x, ev.Peer)
 	}
 	if ev.Hops != 0 {
 		x = appendKey(x, "hops")
@@ -250,7 +250,7 @@ func appendExtra(x []byte, ev *protocol.Event) []byte {
 	}
 	if ev.ParseErr != "" {
 		x = appendKey(x, "parse_error")
-		x = appendJSONString(x, ev.ParseErr)
+		x = protocol.AppendJSONString(x, ev.ParseErr)
 	}
 	return x
 }
@@ -267,47 +267,4 @@ func appendKey(x []byte, k string) []byte {
 	return append(x, '"', ':')
 }
 
-const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string: quote, backslash and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(x []byte, s string) []byte {
-	x = append(x, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			x = append(x, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				x = append(x, '\\', c)
-			case '\n':
-				x = append(x, '\\', 'n')
-			case '\r':
-				x = append(x, '\\', 'r')
-			case '\t':
-				x = append(x, '\\', 't')
-			default:
-				x = append(x, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && w == 1 {
-			x = append(x, s[start:i]...)
-			x = append(x, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += w
-	}
-	x = append(x, s[start:]...)
-	return append(x, '"')
-}

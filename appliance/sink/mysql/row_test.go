@@ -126,7 +126,7 @@ func TestAppendRow(t *testing.T) {
 
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\" back\\ nl\n cr\r tab\t nul\x00 esc\x1b", "ünï 𝄞", "bad\xff\xc3", "\u2028<&>"} {
-		b := appendJSONString(nil, s)
+		b := protocol.AppendJSONString(nil, s)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%q → %s: %v", s, b, err)
