@@ -266,5 +266,3 @@ func appendKey(x []byte, k string) []byte {
 	x = append(x, k...)
 	return append(x, '"', ':')
 }
-
-
