@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -39,31 +37,12 @@ func TestRelayChainIntegration(t *testing.T) {
 		"mid":  write("mid", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%supstream = 127.0.0.1:%d\n[output.file]\npath =\n", midPort, tlsKeys, rootPort)),
 		"leaf": write("leaf", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp =\n[relay]\n%supstream = 127.0.0.1:%d\n[output.file]\npath =\n", syslogPort, tlsKeys, midPort)),
 	}
-	procs := map[string]*exec.Cmd{}
-	starts := 0
-	start := func(name string) {
-		starts++
-		cmd := exec.Command(bin, "run", "-c", cfg[name])
-		logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("%s.%d.log", name, starts)))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs[name] = cmd
-	}
-	kill := func(name string) {
-		procs[name].Process.Signal(syscall.SIGKILL)
-		procs[name].Wait()
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	})
+	procs := map[string]*lpProcess{}
 	for _, n := range []string{"root", "mid", "leaf"} {
-		start(n)
+		procs[n] = runBinary(t, bin, cfg[n], dir, n)
 	}
+	start := func(name string) { procs[name].start() }
+	kill := func(name string) { procs[name].kill() }
 
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -129,7 +108,7 @@ func TestRelayChainIntegration(t *testing.T) {
 				if lines != total {
 					t.Fatalf("all %d sequence numbers at the root, but %d lines: %d duplicates", total, lines, lines-total)
 				}
-				t.Logf("all %d sequence numbers at the root exactly once; %d process starts", total, starts)
+				t.Logf("all %d sequence numbers at the root exactly once; %d process starts", total, procs["root"].starts+procs["mid"].starts+procs["leaf"].starts)
 				return
 			}
 		}

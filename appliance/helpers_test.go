@@ -15,6 +15,7 @@ import (
 
 	"logpacker/appliance"
 	"logpacker/protocol"
+	"syscall"
 )
 
 // need finds a program the test uses for real. Missing programs fail the
@@ -157,4 +158,58 @@ func mustRead(t *testing.T, p string) []byte {
 
 func runCmd(name string, args ...string) ([]byte, error) {
 	return exec.Command(name, args...).CombinedOutput()
+}
+
+// lpProcess is the real binary running one config, killed and restarted at
+// will; run N writes its output to dir/<name>.N.log.
+type lpProcess struct {
+	t                   *testing.T
+	bin, cfg, dir, name string
+	cmd                 *exec.Cmd
+	starts              int
+}
+
+// runBinary starts bin with cfg; the test's cleanup kills it.
+func runBinary(t *testing.T, bin, cfg, dir, name string) *lpProcess {
+	t.Helper()
+	p := &lpProcess{t: t, bin: bin, cfg: cfg, dir: dir, name: name}
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	p.start()
+	return p
+}
+
+func (p *lpProcess) start() {
+	p.t.Helper()
+	p.starts++
+	cmd := exec.Command(p.bin, "run", "-c", p.cfg)
+	logf, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("%s.%d.log", p.name, p.starts)))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = cmd
+}
+
+// kill SIGKILLs the process and waits for it.
+func (p *lpProcess) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+}
+
+// logs is the tail of every run's output, for a failure message.
+func (p *lpProcess) logs() string {
+	var b strings.Builder
+	for i := 1; i <= p.starts; i++ {
+		log, _ := os.ReadFile(filepath.Join(p.dir, fmt.Sprintf("%s.%d.log", p.name, i)))
+		fmt.Fprintf(&b, "--- %s run %d:\n%s\n", p.name, i, tail(log, 2000))
+	}
+	return b.String()
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,22 +62,7 @@ batch_size = 1000
 `, filepath.Join(dir, "data"), port, httpPort, dsn)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var lp *exec.Cmd
-	starts := 0
-	start := func() {
-		starts++
-		lp = exec.Command(bin, "run", "-c", cfg)
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("logpacker.%d.log", starts)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lp.Stdout, lp.Stderr = logf, logf
-		if err := lp.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { lp.Process.Kill(); lp.Wait() })
-	start()
+	lp := runBinary(t, bin, cfg, dir, "logpacker")
 
 	rows := func() (n, distinct int) {
 		// the table may not exist yet, or the server may be down: 0
@@ -91,7 +74,7 @@ batch_size = 1000
 		t.Helper()
 		for !ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, lpLogs(dir, starts))
+				t.Fatalf("timed out waiting for %s\n%s", what, lp.logs())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -131,11 +114,10 @@ batch_size = 1000
 		t.Fatalf("MariaDB had all %d rows before it was killed (%d at the kill): the test did not exercise the outage", n0, atKill)
 	}
 	waitFor("the MySQL output to catch up part way", func() bool { n, _ := rows(); return n >= n0+(total-n0)/3 })
-	lp.Process.Signal(syscall.SIGKILL)
-	lp.Wait()
+	lp.kill()
 	nKill, _ := rows()
 	t.Logf("MariaDB back with %d rows; logpacker SIGKILLed at %d rows and restarted", n0, nKill)
-	start()
+	lp.start()
 	waitFor("every message in MariaDB", func() bool { n, _ := rows(); return n >= total })
 	time.Sleep(500 * time.Millisecond) // anything more would be a duplicate: let it show
 	n, distinct := rows()

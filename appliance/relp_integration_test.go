@@ -168,22 +168,7 @@ max_size = 0
 `, filepath.Join(dir, "data"), relpPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var lp *exec.Cmd
-	starts := 0
-	start := func() {
-		starts++
-		lp = exec.Command(bin, "run", "-c", cfg)
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("logpacker.%d.log", starts)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lp.Stdout, lp.Stderr = logf, logf
-		if err := lp.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { lp.Process.Kill(); lp.Wait() })
-	start()
+	lp := runBinary(t, bin, cfg, dir, "logpacker")
 	dialRetry(t, fmt.Sprintf("127.0.0.1:%d", relpPort)).Close() // listening
 	stopRsyslogFast(t, startRsyslog(t, rsyslogToRELP(t, inPort, relpPort)))
 
@@ -216,16 +201,15 @@ max_size = 0
 	deadline := time.Now().Add(3 * time.Minute)
 	for k := 0; k < len(plan); {
 		if n := lines.count(); n >= plan[k] {
-			lp.Process.Signal(syscall.SIGKILL)
-			lp.Wait()
+			lp.kill()
 			t.Logf("SIGKILL %d with %d lines in the output", k+1, n)
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
-			start()
+			lp.start()
 			k++
 			continue
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the output stalled at %d lines before kill %d (at %d)\n%s", lines.count(), k+1, plan[k], lpLogs(dir, starts))
+			t.Fatalf("the output stalled at %d lines before kill %d (at %d)\n%s", lines.count(), k+1, plan[k], lp.logs())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -241,14 +225,14 @@ max_size = 0
 			}
 			if distinct == total {
 				t.Logf("all %d sequence numbers delivered across %d SIGKILLs of logpacker: %d lines in the output, %d duplicates (RELP resends what was stored but not yet acknowledged)",
-					total, starts-1, n, n-total)
+					total, lp.starts-1, n, n-total)
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d sequence numbers in the output (%d lines); missing, first ones: %v\n%s", distinct, total, n, missing, lpLogs(dir, starts))
+				t.Fatalf("%d of %d sequence numbers in the output (%d lines); missing, first ones: %v\n%s", distinct, total, n, missing, lp.logs())
 			}
 		} else if time.Now().After(deadline) {
-			t.Fatalf("the output has %d lines of %d after 3 minutes\n%s", lines.count(), total, lpLogs(dir, starts))
+			t.Fatalf("the output has %d lines of %d after 3 minutes\n%s", lines.count(), total, lp.logs())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -327,13 +311,4 @@ func scanRELPOutput(t *testing.T, path string, total int) (distinct, lines int, 
 		}
 	}
 	return distinct, lines, missing, ""
-}
-
-func lpLogs(dir string, starts int) string {
-	var b strings.Builder
-	for i := 1; i <= starts; i++ {
-		log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("logpacker.%d.log", i)))
-		fmt.Fprintf(&b, "--- logpacker run %d:\n%s\n", i, tail(log, 2000))
-	}
-	return b.String()
 }
