@@ -1,14 +1,12 @@
 package appliance_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,24 +17,8 @@ import (
 // metric scrapes /metrics and returns the value of one series (0 if absent).
 func metric(t *testing.T, httpAddr net.Addr, series string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + httpAddr.String() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
-			if err != nil {
-				t.Fatalf("metric %s: %v", line, err)
-			}
-			return v
-		}
-	}
-	return 0
+	v, _ := scrapeMetric(httpAddr.String(), series)
+	return v
 }
 
 // TestBadInputOverTCP sends each kind of bad input on ONE connection,

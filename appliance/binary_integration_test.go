@@ -2,6 +2,7 @@ package appliance_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -30,7 +31,8 @@ func buildBinary(t *testing.T) string {
 // TestRunWithoutConfigIntegration is `make run` on a fresh machine: the
 // binary started with no config file in an empty directory listens on
 // 127.0.0.1:5514 (UDP and TCP) and 127.0.0.1:8080, keeps its WAL under
-// ./data and writes ./data/events.jsonl; SIGTERM stops it cleanly; the
+// ./data, writes ./data/events.jsonl and the searchable store
+// ./data/store (found through the search API); SIGTERM stops it cleanly; the
 // operator tools read what it left.
 func TestRunWithoutConfigIntegration(t *testing.T) {
 	logger := need(t, "logger")
@@ -76,6 +78,21 @@ func TestRunWithoutConfigIntegration(t *testing.T) {
 		if !strings.HasPrefix(ev.Message, "default node --") || ev.ID.Node == "" {
 			t.Errorf("%s", ev.AppendJSON(nil))
 		}
+	}
+	// the embedded store is on by default: the same events through the search API
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var page struct{ Events []protocol.Event }
+		if err := json.Unmarshal(httpGet(t, "http://127.0.0.1:8080/api/v1/events?app=smoke&q=default"), &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search API: %d of the 2 events\n%s", len(page.Events), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if b := httpGet(t, "http://127.0.0.1:8080/metrics"); !bytes.Contains(b, []byte(`logpacker_listener_received_total{listener="syslog_udp"} 1`)) {
 		t.Errorf("metrics do not count the UDP message")

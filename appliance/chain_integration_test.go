@@ -33,7 +33,7 @@ func TestRelayChainIntegration(t *testing.T) {
 		return p
 	}
 	cfg := map[string]string{
-		"root": write("root", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%s[output.file]\npath = events.jsonl\nmax_size = 0\n", rootPort, tlsKeys)),
+		"root": write("root", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%s[output.file]\npath = events.jsonl\nmax_size = 0\n[output.store]\nenabled = false\n", rootPort, tlsKeys)),
 		"mid":  write("mid", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%supstream = 127.0.0.1:%d\n[output.file]\npath =\n", midPort, tlsKeys, rootPort)),
 		"leaf": write("leaf", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp =\n[relay]\n%supstream = 127.0.0.1:%d\n[output.file]\npath =\n", syslogPort, tlsKeys, midPort)),
 	}

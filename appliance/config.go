@@ -82,8 +82,13 @@ type Config struct {
 	// appear ([output.file], from the defaults, first).
 	Outputs []*OutputConfig
 
-	fileDefaults FileOutputConfig // the embedded [output.file], for other file outputs
+	fileDefaults  FileOutputConfig  // the embedded [output.file], for other file outputs
+	storeDefaults StoreOutputConfig // the embedded [output.store], for other store outputs
 }
+
+// defaultOutputs are the outputs of the embedded defaults, by name, and
+// their type: a file may change their keys, never their type.
+var defaultOutputs = map[string]string{"file": "file", "store": "store"}
 
 // OutputConfig is one [output.NAME] section.
 type OutputConfig struct {
@@ -118,6 +123,11 @@ type MySQLOutputConfig struct {
 
 // StoreOutputConfig is the options of a type = store output (appliance/store).
 type StoreOutputConfig struct {
+	// Enabled: "true", "false" or "auto" (the embedded [output.store]'s
+	// default): on a root (no [relay] upstream), off on a relay, which
+	// forwards and leaves storing to the roots. On says the result.
+	Enabled   string
+	On        bool
 	Dir       string        // day files (YYYY-MM-DD.db); relative to data_dir
 	Retention time.Duration // whole days older than this are deleted; 0 keeps everything
 	BatchSize int           // 0: the node's default
@@ -295,6 +305,7 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
 	},
 	"store": {
+		"enabled":    func(o *OutputConfig, v string) error { return setOneOf(&o.Store.Enabled, v, "auto", "true", "false") },
 		"dir":        func(o *OutputConfig, v string) error { return setNonEmpty(&o.Store.Dir, v) },
 		"retention":  func(o *OutputConfig, v string) error { return setRetention(&o.Store.Retention, v) },
 		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Store.BatchSize, v, 1, 1<<20) },
@@ -360,6 +371,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	if fo := cfg.Output("file"); fo != nil {
 		cfg.fileDefaults = fo.File
+	}
+	if so := cfg.Output("store"); so != nil {
+		cfg.storeDefaults = so.Store
 	}
 	if name != "<embedded>" {
 		if err := applyINI(cfg, name, data); err != nil {
@@ -440,22 +454,22 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 		if _, ok := outputTypes[typ]; !ok {
 			return bad("type", fmt.Errorf("unknown output type %q (known: %s)", typ, outputTypeNames))
 		}
-		if oname == "file" && typ != "file" {
-			return bad("type", fmt.Errorf("[output.file] is always type = file; give a %s output its own [output.NAME]", typ))
+		if want, ok := defaultOutputs[oname]; ok && typ != want {
+			return bad("type", fmt.Errorf("[output.%s] is always type = %s; give a %s output its own [output.NAME]", oname, want, typ))
 		}
 	}
 	o := cfg.Output(oname)
 	isNew := o == nil
 	if isNew {
 		if typ == "" {
-			if oname != "file" {
+			if typ = defaultOutputs[oname]; typ == "" {
 				return bad("", fmt.Errorf("type is required (%s)", outputTypeNames))
 			}
-			typ = "file"
 		}
 		o = &OutputConfig{Name: oname, Type: typ}
 		if typ == "store" {
-			o.Store = StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}
+			o.Store = cfg.storeDefaults
+			o.Store.Enabled, o.Store.Dir = "true", ""
 		}
 		if typ == "file" {
 			o.File = cfg.fileDefaults
@@ -491,6 +505,8 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 		switch {
 		case o.Type == "file" && oname != "file" && o.File.Path == "":
 			return bad("", fmt.Errorf("path is required (to turn this output off, remove or comment out the section)"))
+		case o.Type == "store" && file != "<embedded>" && o.Store.Dir == "":
+			return bad("", fmt.Errorf("dir is required (the embedded [output.store] already uses %q)", cfg.storeDefaults.Dir))
 		case o.Type == "mysql" && o.MySQL.DSN == "":
 			return bad("", fmt.Errorf("dsn is required"))
 		case o.Type == "elasticsearch" && len(o.Elastic.URLs) == 0:
@@ -605,6 +621,25 @@ func (c *Config) validate() error {
 				Err: fmt.Errorf("%s is also the path of [output.%s]", p, other)}
 		}
 		paths[p] = o.Name
+	}
+	// Two store outputs in one directory would share day files (and the
+	// second would wait on the first's write lock).
+	dirs := map[string]string{}
+	for _, o := range c.Outputs {
+		if o.Type != "store" {
+			continue
+		}
+		so := &o.Store
+		so.On = so.Enabled == "true" || so.Enabled == "auto" && len(c.Relay.Upstream) == 0
+		if !so.On {
+			continue
+		}
+		d := filepath.Clean(c.DataPath(so.Dir))
+		if other, dup := dirs[d]; dup {
+			return &ConfigError{File: c.File, Line: o.lines["dir"], Section: "output." + o.Name, Key: "dir",
+				Err: fmt.Errorf("%s is also the dir of [output.%s] (turn that one off with enabled = false, or give another dir)", d, other)}
+		}
+		dirs[d] = o.Name
 	}
 	return nil
 }

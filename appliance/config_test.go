@@ -172,7 +172,7 @@ func TestOutputSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Outputs) != 1 {
+	if len(cfg.Outputs) != 2 || cfg.Outputs[1].Name != "store" {
 		t.Fatalf("outputs: %+v", cfg.Outputs)
 	}
 	fo := cfg.Outputs[0]
@@ -222,7 +222,7 @@ host = web-*
 	for _, o := range cfg.Outputs {
 		names = append(names, o.Name+":"+o.Type)
 	}
-	if strings.Join(names, " ") != "file:file alerts:file auth:file db:mysql es:elasticsearch" {
+	if strings.Join(names, " ") != "file:file store:store alerts:file auth:file db:mysql es:elasticsearch" {
 		t.Fatalf("outputs in order: %v", names)
 	}
 	if got := cfg.Output("file").File.Path; got != "events.jsonl" {
@@ -262,7 +262,7 @@ host = web-*
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Relay.Match.All() || !cfg.Output("file").Match.All() {
+	if !cfg.Relay.Match.All() || !cfg.Output("file").Match.All() || !cfg.Output("store").Match.All() {
 		t.Errorf("default match keys select something: relay %s, file %s", cfg.Relay.Match.String(), cfg.Output("file").Match.String())
 	}
 }
@@ -306,16 +306,60 @@ func FuzzParseConfig(f *testing.F) {
 
 // TestStoreOutputConfig: [output.NAME] type = store, its defaults and keys.
 func TestStoreOutputConfig(t *testing.T) {
-	cfg, err := ParseConfig("server.ini", []byte("[output.s]\ntype = store\n[output.s2]\ntype = store\ndir = /var/lib/lp\nretention = 1d12h\nbatch_size = 500\nseverity = warning\n"))
+	// the embedded [output.store]: on for a root, off for a relay
+	def, err := LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.Output("s"); s.Store != (StoreOutputConfig{Dir: "store", Retention: 14 * 24 * time.Hour}) {
+	if s := def.Output("store"); s == nil || s.Type != "store" ||
+		s.Store != (StoreOutputConfig{Enabled: "auto", On: true, Dir: "store", Retention: 14 * 24 * time.Hour, BatchSize: 2048}) {
+		t.Errorf("embedded [output.store]: %+v", s)
+	}
+	relayCfg := "[relay]\nupstream = 127.0.0.1:5515\nca = ca.crt\ncert = n.crt\nkey = n.key\n"
+	for _, tt := range []struct {
+		ini  string
+		want bool
+	}{
+		{relayCfg, false},
+		{relayCfg + "[output.store]\nenabled = true\n", true},
+		{"[output.store]\nenabled = false\n", false},
+		{"[output.store]\ntype = store\nenabled = true\n", true},
+	} {
+		cfg, err := ParseConfig("server.ini", []byte(tt.ini))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.ini, err)
+		}
+		if got := cfg.Output("store").Store.On; got != tt.want {
+			t.Errorf("%q: store on = %v, want %v", tt.ini, got, tt.want)
+		}
+	}
+
+	cfg, err := ParseConfig("server.ini", []byte("[output.s]\ntype = store\ndir = s\n[output.s2]\ntype = store\ndir = /var/lib/lp\nretention = 1d12h\nbatch_size = 500\nseverity = warning\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Output("s"); s.Store != (StoreOutputConfig{Enabled: "true", On: true, Dir: "s", Retention: 14 * 24 * time.Hour, BatchSize: 2048}) {
 		t.Errorf("[output.s] defaults: %+v", s.Store)
 	}
 	s2 := cfg.Output("s2")
-	if s2.Store != (StoreOutputConfig{Dir: "/var/lib/lp", Retention: 36 * time.Hour, BatchSize: 500}) || s2.Match.String() != `severity="warning"` {
+	if s2.Store != (StoreOutputConfig{Enabled: "true", On: true, Dir: "/var/lib/lp", Retention: 36 * time.Hour, BatchSize: 500}) || s2.Match.String() != `severity="warning"` {
 		t.Errorf("[output.s2]: %+v %s", s2.Store, s2.Match.String())
+	}
+	for _, tt := range []struct{ ini, err string }{
+		{"[output.s]\ntype = store\n", "server.ini:1: [output.s]: dir is required"},
+		{"[output.s]\ntype = store\ndir = ./store\n", "server.ini:3: [output.s] dir: data/store is also the dir of [output.store]"},
+		{"[output.store]\ntype = file\n", "server.ini:2: [output.store] type: [output.store] is always type = store"},
+		{"[output.store]\nenabled = maybe\n", "server.ini:2: [output.store] enabled:"},
+		{"[output.store]\ndir =\n", "server.ini:2: [output.store] dir: must not be empty"},
+	} {
+		_, err := ParseConfig("server.ini", []byte(tt.ini))
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%q: err = %v, want %q", tt.ini, err, tt.err)
+		}
+	}
+	// a second store in the default dir is fine once the embedded one is off
+	if _, err := ParseConfig("server.ini", []byte("[output.store]\nenabled = false\n[output.s]\ntype = store\ndir = store\n")); err != nil {
+		t.Errorf("embedded store off, another in its dir: %v", err)
 	}
 	for _, tt := range []struct {
 		v    string

@@ -20,7 +20,7 @@ import (
 // /metrics, keep accepting, and never crash.
 func TestCorruptSegmentNode(t *testing.T) {
 	dir := t.TempDir()
-	ini := fmt.Sprintf("[node]\nid = n1\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp = 127.0.0.1:0\n[wal]\nsegment_size = 64k\n", dir)
+	ini := fmt.Sprintf("[node]\nid = n1\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp = 127.0.0.1:0\n[wal]\nsegment_size = 64k\n[output.store]\nenabled = false\n", dir)
 	cfg, err := appliance.ParseConfig("c.ini", []byte(ini))
 	if err != nil {
 		t.Fatal(err)

@@ -42,10 +42,15 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // testNode starts an in-process node on loopback with port-0 listeners.
 // extra is appended to a base server.ini (later sections override nothing:
-// pass only sections not in the base, or set base keys via vars).
+// pass only sections not in the base, or set base keys via vars). The
+// embedded store output is off unless ini has an [output.store] section
+// (SQLite under -race is slow, and only the tests of searching need it).
 func testNode(t *testing.T, ini string) (*appliance.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
+	if !strings.Contains(ini, "[output.store]") {
+		ini += "\n[output.store]\nenabled = false\n"
+	}
 	cfgText := fmt.Sprintf("[node]\nid = test\ndata_dir = %s\n", dir) + ini
 	cfg, err := appliance.ParseConfig(filepath.Join(dir, "server.ini"), []byte(cfgText))
 	if err != nil {

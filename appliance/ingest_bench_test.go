@@ -20,7 +20,7 @@ func BenchmarkEmit(b *testing.B) {
 		b.Run("fsync="+fsync, func(b *testing.B) {
 			dir := b.TempDir()
 			cfg, err := appliance.ParseConfig("b.ini", []byte(fmt.Sprintf(
-				"[node]\nid = b\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\n[wal]\nfsync = %s\nmax_size = 0\n[output.file]\npath =\n", dir, fsync)))
+				"[node]\nid = b\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\n[wal]\nfsync = %s\nmax_size = 0\n[output.file]\npath =\n[output.store]\nenabled = false\n", dir, fsync)))
 			if err != nil {
 				b.Fatal(err)
 			}

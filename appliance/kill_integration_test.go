@@ -53,6 +53,8 @@ max_size = 0
 batch_size = 97
 max_size = 256k
 max_files = 1000
+[output.store]
+enabled = false
 `, dir, os.Getenv("LP_CHILD_FSYNC"))))
 	if err != nil {
 		fmt.Println("ERR", err)

@@ -137,18 +137,26 @@ batch_size = 1000
 // delivered reads logpacker_output_delivered_total{output=name} from a
 // node's /metrics (0 when it cannot).
 func delivered(httpPort int, name string) float64 {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort))
+	v, _ := scrapeMetric(fmt.Sprintf("127.0.0.1:%d", httpPort), `logpacker_output_delivered_total{output="`+name+`"}`)
+	return v
+}
+
+// scrapeMetric reads one series (name{labels} as /metrics prints it) from
+// the node whose HTTP listener is hostport; ok is false when the node or the
+// series is not there.
+func scrapeMetric(hostport, series string) (v float64, ok bool) {
+	resp, err := http.Get("http://" + hostport + "/metrics")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	prefix := `logpacker_output_delivered_total{output="` + name + `"} `
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
+		if s, found := strings.CutPrefix(sc.Text(), series+" "); found {
+			f, err := strconv.ParseFloat(s, 64)
+			return f, err == nil
 		}
 	}
-	return 0
+	return 0, false
 }

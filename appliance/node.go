@@ -199,6 +199,9 @@ func (n *Node) openOutputs() error {
 			}
 		case "store":
 			so := o.Store
+			if !so.On { // enabled = false, or auto on a relay
+				continue
+			}
 			st, err := store.Open(store.Options{Dir: n.cfg.DataPath(so.Dir), Retention: so.Retention, Logger: n.log})
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)

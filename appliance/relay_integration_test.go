@@ -36,7 +36,7 @@ func TestRelayLeafToRootIntegration(t *testing.T) {
 		return fmt.Sprintf("[relay]\nca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
 	}
 	rootCfg := filepath.Join(dir, "root.ini")
-	os.WriteFile(rootCfg, []byte(fmt.Sprintf("[node]\nid = root\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n%s[output.file]\npath = events.jsonl\n",
+	os.WriteFile(rootCfg, []byte(fmt.Sprintf("[node]\nid = root\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n%s[output.file]\npath = events.jsonl\n[output.store]\nenabled = false\n",
 		filepath.Join(dir, "root"), relayPort, certs("root"))), 0o644)
 	leafCfg := filepath.Join(dir, "leaf.ini")
 	os.WriteFile(leafCfg, []byte(fmt.Sprintf("[node]\nid = leaf\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp =\n%supstream = 127.0.0.1:%d\nbatch_size = 500\n[output.file]\npath =\n",

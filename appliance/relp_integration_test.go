@@ -165,6 +165,8 @@ fsync = always
 [output.file]
 path = events.jsonl
 max_size = 0
+[output.store]
+enabled = false
 `, filepath.Join(dir, "data"), relpPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func queryError(w http.ResponseWriter, err error) bool {
 
 func (a *api) search(w http.ResponseWriter, r *http.Request) {
 	if a.o.Store == nil {
-		writeError(w, http.StatusServiceUnavailable, "no searchable store: configure an [output.NAME] with type = store", "")
+		writeError(w, http.StatusServiceUnavailable, "no searchable store: [output.store] is off (enabled = false, or auto on a relay); turn it on or add an [output.NAME] with type = store", "")
 		return
 	}
 	q, err := store.ParseQuery(r.URL.Query())
@@ -117,7 +117,7 @@ var keepalive = 15 * time.Second
 
 func (a *api) stream(w http.ResponseWriter, r *http.Request) {
 	if a.o.Hub == nil {
-		writeError(w, http.StatusServiceUnavailable, "no searchable store: configure an [output.NAME] with type = store", "")
+		writeError(w, http.StatusServiceUnavailable, "no searchable store: [output.store] is off (enabled = false, or auto on a relay); turn it on or add an [output.NAME] with type = store", "")
 		return
 	}
 	v := r.URL.Query()

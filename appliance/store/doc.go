@@ -1,5 +1,6 @@
 // Package store is the embedded searchable store: the output that makes a
-// node searchable with nothing else installed (`[output.NAME] type = store`),
+// node searchable with nothing else installed (the embedded [output.store],
+// on by default for a root; more as `[output.NAME] type = store`),
 // and the Search the REST API answers from.
 //
 // # Engine

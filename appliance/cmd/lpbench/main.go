@@ -463,6 +463,10 @@ fsync = %s
 [output.file]
 path = %s
 max_size = 0
+
+; rsyslog's side writes a file: the searchable store is not part of this comparison
+[output.store]
+enabled = false
 `, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
 	cfg := filepath.Join(dir, "server.ini")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
