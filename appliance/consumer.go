@@ -29,6 +29,9 @@ type consumer struct {
 	match     *match.Matcher // nil: every event
 	batch     int
 	maxBytes  int
+	// linger (flush_interval): a plain Sink's batch that is not full waits
+	// up to this long, from its first record, for more. 0: sent at once.
+	linger    time.Duration
 	log       *slog.Logger
 	m         *outputMetrics
 	deadPath  string
@@ -111,6 +114,9 @@ func (c *consumer) run(ctx context.Context) error {
 				// A plain Sink may keep the events' strings, which alias the
 				// records: fresh buffers.
 				recs, err = c.cur.Next(ctx, c.batch, c.maxBytes)
+				if err == nil && c.linger > 0 {
+					recs = c.fill(ctx, recs)
+				}
 			}
 			if err != nil {
 				if ctx.Err() == nil {
@@ -177,6 +183,34 @@ func (c *consumer) run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// fill reads more records onto recs until the batch is full (c.batch
+// records or about c.maxBytes) or c.linger has passed since recs were read.
+// Records are durable in the WAL meanwhile: waiting delays delivery, it
+// risks nothing.
+func (c *consumer) fill(ctx context.Context, recs []wal.Record) []wal.Record {
+	size := 0
+	for _, r := range recs {
+		size += len(r.Data)
+	}
+	lctx, cancel := context.WithTimeout(ctx, c.linger)
+	defer cancel()
+	for len(recs) < c.batch && (c.maxBytes <= 0 || size < c.maxBytes) {
+		lim := c.maxBytes
+		if lim > 0 {
+			lim -= size
+		}
+		more, err := c.cur.Next(lctx, c.batch-len(recs), lim)
+		if err != nil { // the interval is up (or ctx ended: the caller finds out)
+			break
+		}
+		for _, r := range more {
+			size += len(r.Data)
+		}
+		recs = append(recs, more...)
+	}
+	return recs
 }
 
 // runWindow is stage 2 for a WindowSink: up to its Window batches are in

@@ -439,3 +439,127 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// batchSink records the size of each batch it is given.
+type batchSink struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (s *batchSink) Write(_ context.Context, evs []protocol.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sizes = append(s.sizes, len(evs))
+	return nil
+}
+
+func (s *batchSink) Close() error { return nil }
+
+func (s *batchSink) got() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sizes)
+}
+
+// TestConsumerFlushInterval: with flush_interval (linger) a batch that is
+// not full waits for more records: 10 records, then 40 more while it waits,
+// make one Write of 50 (batch size); without it the first 10 go at once.
+// A batch that never fills goes when the interval is up.
+func TestConsumerFlushInterval(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		linger time.Duration
+		want   []int // batch sizes after 10 + 40 records
+	}{
+		{"off", 0, []int{10, 40}},
+		{"hour", time.Hour, []int{50}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			cur, err := l.OpenCursor("output.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendN := func(n int) {
+				var recs [][]byte
+				for range n {
+					recs = append(recs, (&protocol.Event{Message: "m", Count: 1}).AppendBinary(nil))
+				}
+				if _, err := l.Append(context.Background(), recs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sink := &batchSink{}
+			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: tc.linger,
+				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+				deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}()
+			waitFor := func(what string, ok func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(2 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("timed out waiting for %s; batches %v", what, sink.got())
+					}
+				}
+			}
+			appendN(10)
+			if tc.linger == 0 {
+				waitFor("the first 10", func() bool { return len(sink.got()) == 1 })
+			} else {
+				// the consumer has the 10 and waits for more: no Write may
+				// come before the batch is full (any would be a bug, however
+				// slow the machine)
+				time.Sleep(100 * time.Millisecond)
+				if got := sink.got(); len(got) != 0 {
+					t.Fatalf("a batch of %v went before it was full or the interval was up", got)
+				}
+			}
+			appendN(40)
+			waitFor("all 50", func() bool { return cur.Committed() == 50 })
+			if got := sink.got(); !slices.Equal(got, tc.want) {
+				t.Fatalf("batches %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("interval-up", func(t *testing.T) {
+		dir := t.TempDir()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		cur, _ := l.OpenCursor("output.test")
+		sink := &batchSink{}
+		c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: 50 * time.Millisecond,
+			log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+			deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.run(ctx) }()
+		defer func() { cancel(); <-done }()
+		l.Append(context.Background(), [][]byte{(&protocol.Event{Message: "m", Count: 1}).AppendBinary(nil)})
+		for deadline := time.Now().Add(20 * time.Second); cur.Committed() != 1; time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a lone record never went")
+			}
+		}
+		if got := sink.got(); !slices.Equal(got, []int{1}) {
+			t.Fatalf("batches %v, want [1]", got)
+		}
+	})
+}
