@@ -22,13 +22,13 @@ import (
 // whole batch read, and a batch with none selected is committed without
 // calling the sink.
 type consumer struct {
-	name      string
-	nodeID    string
-	cur       *wal.Cursor
-	sink      Sink
-	match     *match.Matcher // nil: every event
-	batch     int
-	maxBytes  int
+	name     string
+	nodeID   string
+	cur      *wal.Cursor
+	sink     Sink
+	match    *match.Matcher // nil: every event
+	batch    int
+	maxBytes int
 	// linger (flush_interval): a plain Sink's batch that is not full waits
 	// up to this long, from its first record, for more. 0: sent at once.
 	linger    time.Duration
