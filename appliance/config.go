@@ -142,6 +142,10 @@ type ElasticOutputConfig struct {
 	APIKey    string // base64 "id:key"; instead of username/password
 	Index     string // index name pattern; empty: the sink's default (logpacker-%Y.%m.%d)
 	BatchSize int    // 0: the node's default
+	// Template: create (the default, also when empty) | overwrite | none:
+	// the index template the output installs before its first request.
+	Template     string
+	TemplateName string // empty: logpacker-<output name, lowercase>
 }
 
 // Output returns the [output.NAME] section called name, or nil.
@@ -317,6 +321,16 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 		"api_key":    func(o *OutputConfig, v string) error { o.Elastic.APIKey = v; return nil },
 		"index":      func(o *OutputConfig, v string) error { o.Elastic.Index = v; return elastic.CheckIndex(v) },
 		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Elastic.BatchSize, v, 1, 1<<20) },
+		"template": func(o *OutputConfig, v string) error {
+			return setOneOf(&o.Elastic.Template, v, elastic.TemplateCreate, elastic.TemplateOverwrite, elastic.TemplateNone)
+		},
+		"template_name": func(o *OutputConfig, v string) error {
+			o.Elastic.TemplateName = v
+			if v == "" {
+				return nil // the default
+			}
+			return elastic.CheckTemplateName(v)
+		},
 	},
 }
 
@@ -513,6 +527,10 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 			return bad("", fmt.Errorf("urls is required"))
 		case o.Type == "elasticsearch" && o.Elastic.APIKey != "" && (o.Elastic.Username != "" || o.Elastic.Password != ""):
 			return bad("api_key", fmt.Errorf("api_key and username/password are exclusive"))
+		case o.Type == "elasticsearch":
+			if err := elastic.CheckTemplate(o.Elastic.Index, o.Elastic.Template, o.Elastic.TemplateName); err != nil {
+				return bad("index", err)
+			}
 		}
 	}
 	return nil

@@ -138,6 +138,9 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"elasticsearch bad index verb", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nindex = logs-%j\n", 4, "unknown %j"},
 		{"elasticsearch bad batch", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nbatch_size = -1\n", 4, "[output.es] batch_size: -1 is out of range"},
 		{"elasticsearch two auths", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nusername = u\napi_key = k\n", 5, "[output.es] api_key: api_key and username/password are exclusive"},
+		{"elasticsearch bad template", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\ntemplate = always\n", 4, `[output.es] template: "always" is not one of create, overwrite, none`},
+		{"elasticsearch bad template name", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\ntemplate_name = Logs\n", 4, "[output.es] template_name: a template name must be lowercase"},
+		{"elasticsearch template for every index", "[output.es]\ntype = elasticsearch\nurls = http://a:9200\nindex = %Y-logs\n", 4, `[output.es] index: index "%Y-logs" starts with %Y: its index template would match every index`},
 		{"elasticsearch key in mysql", "[output.db]\ntype = mysql\ndsn = u@/db\nindex = x\n", 4, "[output.db] index: unknown key for type = mysql outputs (it is a key of type = elasticsearch)"},
 		{"bad mysql batch", "[output.db]\ntype = mysql\ndsn = u@/db\nbatch_size = 0\n", 4, "[output.db] batch_size: 0 is out of range"},
 		{"two outputs one file", "[output.file]\npath = /var/log/a.jsonl\n[output.b]\ntype = file\npath = /var/log/../log/a.jsonl\n", 5, "[output.b] path: /var/log/a.jsonl is also the path of [output.file]"},
@@ -214,6 +217,13 @@ password = secret
 index = logs-%Y.%m.%d
 batch_size = 1000
 host = web-*
+template = overwrite
+template_name = logs-template
+[output.es2]
+type = elasticsearch
+urls = http://es:9200
+index = %Y-logs
+template = none
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +232,7 @@ host = web-*
 	for _, o := range cfg.Outputs {
 		names = append(names, o.Name+":"+o.Type)
 	}
-	if strings.Join(names, " ") != "file:file store:store alerts:file auth:file db:mysql es:elasticsearch" {
+	if strings.Join(names, " ") != "file:file store:store alerts:file auth:file db:mysql es:elasticsearch es2:elasticsearch" {
 		t.Fatalf("outputs in order: %v", names)
 	}
 	if got := cfg.Output("file").File.Path; got != "events.jsonl" {
@@ -247,8 +257,14 @@ host = web-*
 	}
 	es := cfg.Output("es")
 	if e := es.Elastic; strings.Join(e.URLs, " ") != "https://es1:9200 https://es2:9200" || e.Username != "logpacker" ||
-		e.Password != "secret" || e.APIKey != "" || e.Index != "logs-%Y.%m.%d" || e.BatchSize != 1000 || es.Match.String() != `host="web-*"` {
+		e.Password != "secret" || e.APIKey != "" || e.Index != "logs-%Y.%m.%d" || e.BatchSize != 1000 || es.Match.String() != `host="web-*"` ||
+		e.Template != "overwrite" || e.TemplateName != "logs-template" {
 		t.Errorf("[output.es]: %+v %s", e, es.Match.String())
+	}
+	// template = none: no template, so an index may start with a directive;
+	// the defaults are the sink's (create, logpacker-<name>)
+	if e := cfg.Output("es2").Elastic; e.Template != "none" || e.TemplateName != "" || e.Index != "%Y-logs" {
+		t.Errorf("[output.es2]: %+v", e)
 	}
 	if s := cfg.Relay.Match.String(); s != `severity="notice" host="web-*, db-*"` {
 		t.Errorf("[relay] match: %s", s)

@@ -188,7 +188,7 @@ func (n *Node) openOutputs() error {
 		case "elasticsearch":
 			eo := o.Elastic
 			es, err := elastic.New(elastic.Options{Name: o.Name, URLs: eo.URLs, Username: eo.Username, Password: eo.Password,
-				APIKey: eo.APIKey, Index: eo.Index, Logger: n.log,
+				APIKey: eo.APIKey, Index: eo.Index, Template: eo.Template, TemplateName: eo.TemplateName, Logger: n.log,
 				DeadLetter: filepath.Join(n.cfg.Node.DataDir, "deadletter-"+o.Name+"-items.jsonl")})
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)

@@ -154,22 +154,34 @@ func parseBulkResponse(body []byte, ids []string) ([]bulkItem, error) {
 	return out, nil
 }
 
+// bodyError reads the error object of an Elasticsearch error body
+// ({"error":{"type","reason",…},"status"}); nil if there is none.
+func bodyError(body []byte) *itemError {
+	var r struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &r) != nil || len(r.Error) == 0 {
+		return nil
+	}
+	var e itemError
+	if json.Unmarshal(r.Error, &e) != nil || e.Type == "" && e.Reason == "" {
+		return nil
+	}
+	return &e
+}
+
 // requestError reads the reason from an Elasticsearch error body
 // ({"error":{"type","reason"},"status"} or {"error":"text"}), or gives a
 // short piece of the body.
 func requestError(body []byte) string {
-	var r struct {
-		Error json.RawMessage `json:"error"`
+	if e := bodyError(body); e != nil {
+		return e.String()
 	}
-	if json.Unmarshal(body, &r) == nil && len(r.Error) > 0 {
-		var e itemError
-		if json.Unmarshal(r.Error, &e) == nil && (e.Type != "" || e.Reason != "") {
-			return e.String()
-		}
-		var s string
-		if json.Unmarshal(r.Error, &s) == nil && s != "" {
-			return s
-		}
+	var r struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &r) == nil && r.Error != "" {
+		return r.Error
 	}
 	if len(body) > 200 {
 		body = body[:200]

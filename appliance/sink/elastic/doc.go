@@ -27,9 +27,42 @@
 // has none, 1970-01-01 when it has neither), so a retried event always goes
 // to the same index. The rest is literal and must make a valid index name
 // (lowercase; none of \ / * ? " < > | space , # :; not starting with - _ +;
-// at most 255 bytes); New checks it. No index template is installed: indexes
-// are created by Elasticsearch's automatic index creation with dynamic
-// mappings, or by a template the operator installs for the pattern.
+// at most 255 bytes); New checks it. Indexes are created by Elasticsearch's
+// automatic index creation, with the mappings of the index template below.
+//
+// # Index template
+//
+// Before its first _bulk request the sink puts a composable index template,
+// PUT /_index_template/<Options.TemplateName> (default "logpacker-" and the
+// output's name in lowercase). Its index_patterns come from Index: the
+// literal text up to the first %-directive followed by * ("logpacker-*"),
+// or the name itself when there is no directive (an Index that starts with
+// a directive would give "*", every index of the cluster: New refuses it
+// unless Template is none). It has priority 200 (above Elasticsearch's
+// built-in logs/metrics templates, 100), "version" 1, _meta.managed_by
+// "logpacker", and mappings for the event's public JSON form: id, facility,
+// severity, transport keyword; host, app, procid, msgid, peer, tags,
+// parse_error keyword with ignore_above 1024 (longer values stay in _source,
+// unindexed, instead of rejecting the event for Lucene's term limit);
+// received and time date_nanos (time with ignore_malformed: a sender's
+// clock outside 1970-2262 must not reject the event); message text; sd and
+// fields flattened (ignore_above 4096); hops integer; count long (a
+// uint32). Fields not listed are mapped dynamically.
+//
+// Options.Template says how: create (the default) sends ?create=true, so an
+// existing template of that name — the operator's own — is left as it is
+// (the 400 "already exists" answer, illegal_argument_exception in
+// Elasticsearch 8 or resource_already_exists_exception, counts as done);
+// overwrite replaces it on every start (after an upgrade changed the
+// mappings); none sends nothing. The template is put lazily, so a node
+// starts while Elasticsearch is down, and until it is dealt with every
+// Write tries it first: connection errors, 429 and 5xx (after the client's
+// 3 retries) make Write return a transient error before any event is sent.
+// 401/403 (the user lacks the manage_index_templates cluster privilege) or
+// any other 4xx (a template of the same priority whose patterns overlap:
+// 400) is logged once as a warning, counted (Stats.TemplateErrors), and the
+// output goes on without the template: events are never held back for it.
+// Indexes created before the template existed keep their mappings.
 //
 // # Answers
 //
@@ -66,7 +99,8 @@
 // never returns a permanent error, so the loop never dead-letters a whole
 // batch.
 //
-// Stats counts indexed, duplicate (409), retried and dead-lettered items.
+// Stats counts indexed, duplicate (409), retried and dead-lettered items,
+// and index templates refused for good.
 //
 // # Tests
 //
@@ -76,5 +110,10 @@
 // _index and _id and JSON sources), stores documents by (_index, _id),
 // answers like Elasticsearch 8 (per-item status and error, "errors": true,
 // 409 on existing _ids) and injects whole-request 429s, per-item 429/503s,
-// mapping errors and replies lost after storing.
+// mapping errors and replies lost after storing. It implements PUT
+// /_index_template/NAME too (create=true semantics, the body checked:
+// known keys, index_patterns, mapping types and their parameters; same-
+// priority overlaps refused), creates each index with the matching
+// template's mappings and rejects documents that do not fit them, as
+// Elasticsearch does; it injects 401/403/429/5xx answers to the template.
 package elastic

@@ -42,6 +42,12 @@ type Options struct {
 	// Transport is the HTTP transport (TLS settings); default
 	// http.DefaultTransport's settings.
 	Transport http.RoundTripper
+	// Template says what to do about the index template for Index before
+	// the first _bulk request: TemplateCreate (the default, ""),
+	// TemplateOverwrite or TemplateNone (see doc.go).
+	Template string
+	// TemplateName is the template's name; default DefaultTemplateName(Name).
+	TemplateName string
 }
 
 // Stats counts what the sink did with items (events) since New.
@@ -50,6 +56,9 @@ type Stats struct {
 	Duplicates   uint64 // there already (409 on create: stored by an earlier attempt)
 	RetriedItems uint64 // items sent again after a 429 or 5xx of their own
 	DeadLettered uint64 // rejected for good; in the dead-letter file
+	// TemplateErrors counts index templates refused for good (401/403,
+	// other 4xx): the output went on without its template.
+	TemplateErrors uint64
 }
 
 const (
@@ -72,6 +81,12 @@ type Sink struct {
 	duplicates atomic.Uint64
 	retried    atomic.Uint64
 	dead       atomic.Uint64
+	tmplErrors atomic.Uint64
+
+	tmplMode     string
+	tmplName     string
+	tmplPatterns []string
+	tmplBody     []byte
 
 	mu      sync.Mutex
 	pattern *indexPattern
@@ -81,6 +96,9 @@ type Sink struct {
 	// nil: the loop retries a batch that failed as a whole, and its rejected
 	// items are neither sent nor dead-lettered again.
 	deadIDs map[string]bool
+	// tmplDone: the index template is dealt with (installed, there
+	// already, refused for good, or template = none).
+	tmplDone bool
 }
 
 // New checks opts and makes the client. It does not contact the cluster
@@ -104,6 +122,9 @@ func New(opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink/elastic: %w", err)
 	}
+	if err := CheckTemplate(opts.Index, opts.Template, opts.TemplateName); err != nil {
+		return nil, fmt.Errorf("sink/elastic: %w", err)
+	}
 	s := &Sink{
 		log:       opts.Logger,
 		name:      opts.Name,
@@ -114,6 +135,20 @@ func New(opts Options) (*Sink, error) {
 		pattern:   pat,
 		deadIDs:   map[string]bool{},
 		transport: opts.Transport,
+		tmplMode:  opts.Template,
+		tmplName:  opts.TemplateName,
+	}
+	if s.tmplMode == "" {
+		s.tmplMode = TemplateCreate
+	}
+	if s.tmplName == "" {
+		s.tmplName = DefaultTemplateName(opts.Name)
+	}
+	if s.tmplMode == TemplateNone {
+		s.tmplDone = true
+	} else {
+		s.tmplPatterns, _ = pat.templatePatterns() // checked by CheckTemplate
+		s.tmplBody = templateBody(s.tmplPatterns, opts.Name, pat.src)
 	}
 	if s.transport == nil {
 		s.transport = http.DefaultTransport.(*http.Transport).Clone()
@@ -160,7 +195,7 @@ func (s *Sink) backoff(attempt int) time.Duration {
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
 	return Stats{Indexed: s.indexed.Load(), Duplicates: s.duplicates.Load(),
-		RetriedItems: s.retried.Load(), DeadLettered: s.dead.Load()}
+		RetriedItems: s.retried.Load(), DeadLettered: s.dead.Load(), TemplateErrors: s.tmplErrors.Load()}
 }
 
 // Close releases idle connections.
@@ -171,7 +206,9 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-// Write indexes evs with _bulk "create" actions keyed on the event IDs. It
+// Write indexes evs with _bulk "create" actions keyed on the event IDs,
+// after installing the index template if that is not done yet (a failure
+// that can go away returns an error before any event is sent). It
 // returns nil once every event is stored (201), was stored already (409),
 // or was rejected for good and written to the dead-letter file. Items
 // answered 429 or 5xx are sent again, alone, with backoff; if some still
@@ -187,6 +224,11 @@ func (s *Sink) Write(ctx context.Context, evs []protocol.Event) error {
 	defer s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	if !s.tmplDone {
+		if err := s.installTemplate(ctx); err != nil {
+			return err
+		}
+	}
 
 	items := make([]item, 0, len(evs))
 	for i := range evs {

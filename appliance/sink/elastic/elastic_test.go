@@ -33,7 +33,9 @@ func newTestSink(t testing.TB, opts Options) *Sink {
 	if opts.DeadLetter == "" {
 		opts.DeadLetter = filepath.Join(t.TempDir(), "dead.jsonl")
 	}
-	opts.Logger = quietLogger()
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
 	opts.Name = "es"
 	s, err := New(opts)
 	if err != nil {
@@ -127,7 +129,7 @@ func TestWriteExactlyOnce(t *testing.T) {
 		t.Fatalf("stored %d documents (%d distinct _id), want %d", n, len(where), want)
 	}
 	es.mu.Lock()
-	created := es.created
+	created := es.counts.Created
 	es.mu.Unlock()
 	if created != n {
 		t.Errorf("%d creates answered 201 for %d documents: something was stored twice", created, n)
@@ -229,8 +231,8 @@ func TestWriteTwice(t *testing.T) {
 	}
 	n, where := es.stored()
 	st := s.Stats()
-	if n != 50 || st.Indexed != 50 || st.Duplicates != 50 || es.created != 50 {
-		t.Fatalf("stored %d, stats %+v, created %d: want 50 stored once, 50 duplicates", n, st, es.created)
+	if n != 50 || st.Indexed != 50 || st.Duplicates != 50 || es.counts.Created != 50 {
+		t.Fatalf("stored %d, stats %+v, created %d: want 50 stored once, 50 duplicates", n, st, es.counts.Created)
 	}
 	if got := where["leaf-1:1"]; got != "logs-2026.03.30-22" {
 		t.Errorf("index %q, want logs-2026.03.30-22", got)
@@ -296,10 +298,15 @@ func TestUnreachable(t *testing.T) {
 	}
 	url := "http://" + ln.Addr().String()
 	ln.Close()
-	s := newTestSink(t, Options{URLs: []string{url}})
-	err = s.Write(context.Background(), testEvents(1, 3))
-	if err == nil || permanent(err) || !strings.Contains(err.Error(), "bulk request") {
-		t.Fatalf("err %v: want a transient error", err)
+	// The template comes first (and is tried again on the next Write).
+	for mode, want := range map[string]string{TemplateCreate: "index template", TemplateNone: "bulk request"} {
+		s := newTestSink(t, Options{URLs: []string{url}, Template: mode})
+		for range 2 {
+			err = s.Write(context.Background(), testEvents(1, 3))
+			if err == nil || permanent(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "connection refused") {
+				t.Fatalf("template = %s: err %v: want a transient %q error", mode, err, want)
+			}
+		}
 	}
 }
 

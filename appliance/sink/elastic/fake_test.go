@@ -5,17 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
-// fakeES is an in-test Elasticsearch 8 that enforces the _bulk contract the
-// sink relies on and answers the way Elasticsearch does (see
-// https://www.elastic.co/guide/en/elasticsearch/reference/8.19/docs-bulk.html):
+// fakeES is an in-test Elasticsearch 8 that enforces the contract of the
+// two APIs the sink uses and answers the way Elasticsearch does (see
+// https://www.elastic.co/guide/en/elasticsearch/reference/8.19/docs-bulk.html
+// and …/indices-put-template.html):
 //
 //   - every answer carries X-Elastic-Product: Elasticsearch (the client checks it);
 //   - POST /_bulk with Content-Type application/x-ndjson; the body must end
@@ -27,10 +31,26 @@ import (
 //   - the answer is {"took","errors","items":[{"create":{"_index","_id",
 //     "_version","result","status"} | {…,"status","error":{"type","reason"}}}]}
 //     with the items in request order; a create of an _id the index has
-//     already answers 409 version_conflict_engine_exception.
+//     already answers 409 version_conflict_engine_exception;
+//   - PUT /_index_template/NAME[?create=true] with a JSON body: a valid name;
+//     known top-level keys only; index_patterns present (valid patterns);
+//     priority a non-negative integer; template.mappings an object whose
+//     properties each have a known type and only that type's parameters.
+//     With create=true an existing NAME answers 400 illegal_argument_exception
+//     "index template [NAME] already exists"; a template whose patterns
+//     overlap another's at the same priority answers 400; else it is stored
+//     (replacing one of that name) and answers {"acknowledged":true};
+//   - an index is created by the first action naming it, with the mappings
+//     of the stored template of highest priority whose patterns match it;
+//     a document whose mapped field does not fit its type (a string where
+//     an integer is mapped, an object in a keyword, a date out of
+//     date_nanos' range without ignore_malformed, …) answers 400
+//     document_parsing_exception, as Elasticsearch would.
 //
 // Faults are injected by the hooks. Contract violations are recorded and
-// fail the test (checked by the server's cleanup).
+// fail the test (checked by the server's cleanup). A request whose body
+// cannot be read (the client died mid-request) is dropped, as a server
+// drops a broken connection: that is not a violation.
 type fakeES struct {
 	t   testing.TB
 	srv *httptest.Server
@@ -42,25 +62,63 @@ type fakeES struct {
 	loseReply func(n int) bool                      // store the items, then answer 503 (a reply lost)
 	auth      func(r *http.Request) bool            // false: 401
 	raw       func(n int) (status int, body string) // answer this instead (malformed replies); status 0: none
+	// templateFail is the status for PUT /_index_template/name (403, 429,
+	// 503…) before it is looked at; n counts those requests from 1; 0: none.
+	templateFail func(name string, n int) int
 
-	mu         sync.Mutex
-	requests   int
-	docs       map[string]map[string][]byte // index → _id → source
-	indexOf    map[string]string            // _id → index it was stored in
-	created    int                          // 201 answers
-	attempts   map[string]int               // _id → create actions seen
-	violations []string
+	mu               sync.Mutex
+	requests         int
+	templateRequests int
+	templateLog      []string                     // per PUT /_index_template: "NAME create=BOOL"
+	docs             map[string]map[string][]byte // index → _id → source
+	indexOf          map[string]string            // _id → index it was stored in
+	attempts         map[string]int               // _id → create actions seen
+	templates        map[string]*fakeTemplate     // name → template
+	indexes          map[string]*fakeIndex        // created indexes
+	counts           fakeCounts
+	violations       []string
+}
+
+// fakeCounts counts the answers given.
+type fakeCounts struct {
+	Created   int // items answered 201
+	Conflicts int // items answered 409 (there already)
+	Injected  int // items answered 429/5xx by itemFail
+	Rejected  int // items answered 400 (poison, or not fitting the mappings)
+	Templates int // index templates stored (2xx)
+	Exists    int // PUT …?create=true answered "already exists"
+	Dropped   int // requests whose body could not be read
+}
+
+// fakeTemplate is a stored index template.
+type fakeTemplate struct {
+	patterns []string
+	priority int
+	meta     map[string]any
+	props    map[string]fieldMapping
+	body     []byte
+}
+
+type fakeIndex struct {
+	template string // name of the template it was created with; "": none
+	props    map[string]fieldMapping
+}
+
+type fieldMapping struct {
+	Type            string
+	IgnoreMalformed bool
 }
 
 func newFakeES(t testing.TB) *fakeES {
-	f := &fakeES{t: t, docs: map[string]map[string][]byte{}, indexOf: map[string]string{}, attempts: map[string]int{}}
+	f := &fakeES{t: t, docs: map[string]map[string][]byte{}, indexOf: map[string]string{}, attempts: map[string]int{},
+		templates: map[string]*fakeTemplate{}, indexes: map[string]*fakeIndex{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve)) // 127.0.0.1
 	t.Cleanup(func() {
 		f.srv.Close()
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for _, v := range f.violations {
-			t.Errorf("_bulk contract violated: %s", v)
+			t.Errorf("Elasticsearch API contract violated: %s", v)
 		}
 	})
 	return f
@@ -80,17 +138,27 @@ func esError(w http.ResponseWriter, status int, typ, reason string) {
 func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.Header().Set("Content-Type", "application/json")
+	body, err := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r.Method == http.MethodGet && r.URL.Path == "/" {
+	if err != nil {
+		f.counts.Dropped++ // the client went away mid-request
+		return
+	}
+	switch name, isTemplate := strings.CutPrefix(r.URL.Path, "/_index_template/"); {
+	case r.Method == http.MethodGet && r.URL.Path == "/":
 		io.WriteString(w, `{"name":"fake","cluster_name":"test","version":{"number":"8.19.7","build_flavor":"default"},"tagline":"You Know, for Search"}`)
-		return
-	}
-	if r.Method != http.MethodPost || r.URL.Path != "/_bulk" {
-		f.violate("%s %s: the sink only sends POST /_bulk", r.Method, r.URL.Path)
+	case r.Method == http.MethodPost && r.URL.Path == "/_bulk":
+		f.bulk(w, r, body)
+	case r.Method == http.MethodPut && isTemplate && name != "" && !strings.Contains(name, "/"):
+		f.putTemplate(w, r, name, body)
+	default:
+		f.violate("%s %s: the sink only sends POST /_bulk and PUT /_index_template/NAME", r.Method, r.URL.Path)
 		esError(w, 400, "illegal_argument_exception", "unexpected request")
-		return
 	}
+}
+
+func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 	f.requests++
 	n := f.requests
 	if f.auth != nil && !f.auth(r) {
@@ -100,11 +168,6 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-ndjson" {
 		f.violate("Content-Type %q, want application/x-ndjson", r.Header.Get("Content-Type"))
 		esError(w, 406, "media_type_header_exception", "Content-Type header is not supported")
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		f.violate("reading body: %v", err)
 		return
 	}
 	if len(body) == 0 || body[len(body)-1] != '\n' {
@@ -169,18 +232,23 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 		if strings.ToLower(index) != index || strings.ContainsAny(index, "\\/*?\"<>| ,#:") || strings.ContainsAny(index[:1], "-_+") {
 			f.violate("line %d: invalid index name %q", i+1, index)
 		}
+		idx := f.index(index)
 		src := lines[i+1]
 		var obj map[string]any
-		if err := json.Unmarshal(src, &obj); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(src))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
 			f.violate("line %d: source is not a JSON object: %v", i+2, err)
 		}
 		f.attempts[id]++
+		misfit := idx.misfit(obj)
 		res := result{Index: index, ID: id}
 		switch {
 		case f.docs[index][id] != nil:
 			res.Status = 409
 			res.Error = map[string]any{"type": "version_conflict_engine_exception",
 				"reason": fmt.Sprintf("[%s]: version conflict, document already exists (current version [1])", id)}
+			f.counts.Conflicts++
 		case f.itemFail != nil && f.itemFail(id, f.attempts[id]) != 0:
 			res.Status = f.itemFail(id, f.attempts[id])
 			typ := "es_rejected_execution_exception"
@@ -188,11 +256,19 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 				typ = "unavailable_shards_exception"
 			}
 			res.Error = map[string]any{"type": typ, "reason": "injected"}
+			f.counts.Injected++
 		case f.poison != nil && f.poison(src):
 			res.Status = 400
 			res.Error = map[string]any{"type": "mapper_parsing_exception",
 				"reason":    fmt.Sprintf("failed to parse field [message] of type [long] in document with id '%s'", id),
 				"caused_by": map[string]any{"type": "illegal_argument_exception", "reason": "For input string: \"poison\""}}
+			f.counts.Rejected++
+		case misfit != "":
+			res.Status = 400
+			res.Error = map[string]any{"type": "document_parsing_exception",
+				"reason": fmt.Sprintf("[1:1] failed to parse field [%s] of type [%s] in document with id '%s'. Preview of field's value: '%v'",
+					misfit, idx.props[misfit].Type, id, obj[misfit])}
+			f.counts.Rejected++
 		default:
 			if old, ok := f.indexOf[id]; ok {
 				f.violate("_id %q stored in %q and again in %q", id, old, index)
@@ -202,7 +278,7 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			f.docs[index][id] = bytes.Clone(src)
 			f.indexOf[id] = index
-			f.created++
+			f.counts.Created++
 			res.Status, res.Version, res.Result = 201, 1, "created"
 		}
 		if res.Status >= 300 {
@@ -216,6 +292,313 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	out, _ := json.Marshal(map[string]any{"took": 3, "errors": anyErr, "items": items})
 	w.Write(out)
+}
+
+// index returns the index called name, creating it (automatic index
+// creation) with the mappings of the matching template of highest priority.
+func (f *fakeES) index(name string) *fakeIndex {
+	if idx := f.indexes[name]; idx != nil {
+		return idx
+	}
+	idx := &fakeIndex{}
+	best := -1
+	for _, tn := range slices.Sorted(maps.Keys(f.templates)) {
+		t := f.templates[tn]
+		if t.priority > best && slices.ContainsFunc(t.patterns, func(p string) bool { return globsOverlap(p, name) }) {
+			best, idx.template, idx.props = t.priority, tn, t.props
+		}
+	}
+	f.indexes[name] = idx
+	return idx
+}
+
+// misfit returns the first mapped field of doc whose value does not fit its
+// mapping, or "".
+func (idx *fakeIndex) misfit(doc map[string]any) string {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		if m, ok := idx.props[k]; ok && !m.fits(doc[k]) {
+			return k
+		}
+	}
+	return ""
+}
+
+// fits reports whether Elasticsearch would index v (a JSON value decoded
+// with UseNumber) in a field mapped as m.
+func (m fieldMapping) fits(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		for _, e := range x {
+			if !m.fits(e) {
+				return false
+			}
+		}
+		return true
+	}
+	_, isObject := v.(map[string]any)
+	switch m.Type {
+	case "keyword", "text":
+		return !isObject
+	case "flattened":
+		return isObject
+	case "integer", "long":
+		n, ok := v.(json.Number)
+		if s, isStr := v.(string); isStr { // coerced
+			n, ok = json.Number(s), true
+		}
+		i, err := n.Int64()
+		if !ok || err != nil {
+			return m.IgnoreMalformed
+		}
+		return m.Type == "long" || i >= -1<<31 && i < 1<<31 || m.IgnoreMalformed
+	case "date", "date_nanos":
+		if m.IgnoreMalformed {
+			return true
+		}
+		s, ok := v.(string)
+		if !ok {
+			_, isNum := v.(json.Number) // epoch milliseconds
+			return isNum
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return false
+		}
+		return m.Type == "date" || t.Year() >= 1970 && t.Year() < 2262
+	}
+	return true
+}
+
+// mappingParams are the mapping types the fake knows and the parameters
+// each takes (besides type).
+var mappingParams = map[string][]string{
+	"keyword":    {"ignore_above", "index", "doc_values", "store", "null_value", "normalizer", "fields"},
+	"text":       {"analyzer", "search_analyzer", "index", "store", "norms", "fields"},
+	"date":       {"format", "ignore_malformed", "null_value", "index", "doc_values", "store"},
+	"date_nanos": {"format", "ignore_malformed", "null_value", "index", "doc_values", "store"},
+	"integer":    {"ignore_malformed", "coerce", "null_value", "index", "doc_values", "store"},
+	"long":       {"ignore_malformed", "coerce", "null_value", "index", "doc_values", "store"},
+	"flattened":  {"ignore_above", "depth_limit", "index", "doc_values", "null_value", "split_queries_on_whitespace"},
+	"boolean":    {"null_value", "index", "doc_values", "store"},
+	"ip":         {"ignore_malformed", "null_value", "index", "doc_values", "store"},
+}
+
+func (f *fakeES) putTemplate(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+	f.templateRequests++
+	n := f.templateRequests
+	create := false
+	for k, v := range r.URL.Query() {
+		switch {
+		case k == "create" && len(v) == 1 && (v[0] == "true" || v[0] == "false"):
+			create = v[0] == "true"
+		default:
+			f.violate("PUT /_index_template/%s: unexpected parameter %s=%v", name, k, v)
+		}
+	}
+	f.templateLog = append(f.templateLog, fmt.Sprintf("%s create=%v", name, create))
+	if f.auth != nil && !f.auth(r) {
+		esError(w, 401, "security_exception", "unable to authenticate user [x] for REST request [/_index_template/"+name+"]")
+		return
+	}
+	if f.templateFail != nil {
+		switch st := f.templateFail(name, n); st {
+		case 0:
+		case 401, 403:
+			esError(w, st, "security_exception", "action [indices:admin/index_template/put] is unauthorized for user [logpacker] "+
+				"with effective roles [logpacker_writer], this action is granted by the cluster privileges [manage_index_templates,manage,all]")
+			return
+		case 429:
+			esError(w, st, "es_rejected_execution_exception", "injected: rejected execution")
+			return
+		default:
+			esError(w, st, "master_not_discovered_exception", fmt.Sprintf("injected %d", st))
+			return
+		}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil ||
+		mt != "application/json" && mt != "application/vnd.elasticsearch+json" {
+		f.violate("PUT /_index_template/%s: Content-Type %q, want application/json", name, r.Header.Get("Content-Type"))
+		esError(w, 406, "media_type_header_exception", "Content-Type header is not supported")
+		return
+	}
+	if strings.ToLower(name) != name || strings.ContainsAny(name, "\\/*?\"<>| ,#:") || strings.HasPrefix(name, "_") {
+		f.violate("PUT /_index_template/%s: invalid template name", name)
+		esError(w, 400, "invalid_index_template_exception", "index_template ["+name+"] invalid, cause [name is not valid]")
+		return
+	}
+	t, typ, reason := parseTemplate(body)
+	if t == nil {
+		f.violate("PUT /_index_template/%s: %s: %s", name, typ, reason)
+		esError(w, 400, typ, reason)
+		return
+	}
+	if create && f.templates[name] != nil {
+		f.counts.Exists++
+		esError(w, 400, "illegal_argument_exception", "index template ["+name+"] already exists")
+		return
+	}
+	for _, on := range slices.Sorted(maps.Keys(f.templates)) {
+		o := f.templates[on]
+		if on == name || o.priority != t.priority {
+			continue
+		}
+		for _, p := range t.patterns {
+			for _, op := range o.patterns {
+				if globsOverlap(p, op) {
+					esError(w, 400, "illegal_argument_exception", fmt.Sprintf("index template [%s] has index patterns %v matching patterns "+
+						"from existing templates [%s] with patterns (%s => %v) that have the same priority [%d], multiple index templates "+
+						"may not match during index creation, please use a different priority", name, t.patterns, on, on, o.patterns, t.priority))
+					return
+				}
+			}
+		}
+	}
+	f.templates[name] = t
+	f.counts.Templates++
+	io.WriteString(w, `{"acknowledged":true}`)
+}
+
+// parseTemplate checks a composable index template body; nil and an
+// Elasticsearch error type and reason when it is not valid.
+func parseTemplate(body []byte) (t *fakeTemplate, typ, reason string) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, "x_content_parse_exception", "[1:1] not a JSON object: " + err.Error()
+	}
+	t = &fakeTemplate{body: bytes.Clone(body)}
+	for k, v := range top {
+		var err error
+		switch k {
+		case "index_patterns":
+			var one string
+			if json.Unmarshal(v, &one) == nil {
+				t.patterns = []string{one}
+			} else {
+				err = json.Unmarshal(v, &t.patterns)
+			}
+		case "priority":
+			err = json.Unmarshal(v, &t.priority)
+			if err == nil && t.priority < 0 {
+				return nil, "action_request_validation_exception", "Validation Failed: 1: index template priority must be >= 0;"
+			}
+		case "version":
+			var n int64
+			err = json.Unmarshal(v, &n)
+		case "_meta":
+			err = json.Unmarshal(v, &t.meta)
+		case "template":
+			var tm map[string]json.RawMessage
+			if err = json.Unmarshal(v, &tm); err != nil {
+				break
+			}
+			for tk, tv := range tm {
+				switch tk {
+				case "settings", "aliases", "lifecycle":
+				case "mappings":
+					var ok bool
+					if t.props, typ, reason, ok = parseMappings(tv); !ok {
+						return nil, typ, reason
+					}
+				default:
+					return nil, "x_content_parse_exception", "[1:1] [template] unknown field [" + tk + "]"
+				}
+			}
+		case "composed_of", "data_stream", "allow_auto_create", "ignore_missing_component_templates", "deprecated":
+		default:
+			return nil, "x_content_parse_exception", "[1:2] [index_template] unknown field [" + k + "]"
+		}
+		if err != nil {
+			return nil, "x_content_parse_exception", fmt.Sprintf("[1:1] [index_template] failed to parse field [%s]: %v", k, err)
+		}
+	}
+	if len(t.patterns) == 0 {
+		return nil, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;"
+	}
+	for _, p := range t.patterns {
+		if p == "" || strings.ContainsAny(p, " ,#:\\/?\"<>|") || strings.HasPrefix(p, "_") {
+			return nil, "invalid_index_template_exception", fmt.Sprintf("index_template [..] invalid, cause [index_pattern [%s] is not valid]", p)
+		}
+	}
+	return t, "", ""
+}
+
+// parseMappings checks template.mappings: an object of root parameters,
+// properties each with a known type and only its parameters.
+func parseMappings(b json.RawMessage) (props map[string]fieldMapping, typ, reason string, ok bool) {
+	var root map[string]json.RawMessage
+	if err := json.Unmarshal(b, &root); err != nil {
+		return nil, "mapper_parsing_exception", "Failed to parse mapping: mappings is not a JSON object", false
+	}
+	props = map[string]fieldMapping{}
+	for k, v := range root {
+		switch k {
+		case "dynamic", "_meta", "_source", "dynamic_templates", "runtime", "date_detection", "numeric_detection", "_routing":
+			continue
+		case "properties":
+		default:
+			return nil, "mapper_parsing_exception", "Root mapping definition has unsupported parameters:  [" + k + "]", false
+		}
+		var fields map[string]map[string]any
+		if err := json.Unmarshal(v, &fields); err != nil {
+			return nil, "mapper_parsing_exception", "Failed to parse mapping: properties: " + err.Error(), false
+		}
+		for name, def := range fields {
+			t, _ := def["type"].(string)
+			params, known := mappingParams[t]
+			if !known {
+				return nil, "mapper_parsing_exception", fmt.Sprintf("No handler for type [%s] declared on field [%s]", t, name), false
+			}
+			fm := fieldMapping{Type: t}
+			for p, pv := range def {
+				switch {
+				case p == "type":
+				case !slices.Contains(params, p):
+					return nil, "mapper_parsing_exception", fmt.Sprintf("unknown parameter [%s] on mapper [%s] of type [%s]", p, name, t), false
+				case p == "ignore_above":
+					if n, isNum := pv.(float64); !isNum || n < 0 || n != float64(int(n)) {
+						return nil, "mapper_parsing_exception", fmt.Sprintf("Failed to parse mapping: [ignore_above] on [%s] must be a non-negative integer", name), false
+					}
+				case p == "ignore_malformed":
+					b, isBool := pv.(bool)
+					if !isBool {
+						return nil, "mapper_parsing_exception", fmt.Sprintf("Failed to parse mapping: [ignore_malformed] on [%s] must be a boolean", name), false
+					}
+					fm.IgnoreMalformed = b
+				}
+			}
+			props[name] = fm
+		}
+	}
+	return props, "", "", true
+}
+
+// globsOverlap reports whether some name matches both patterns (* matches
+// any run of characters); a name is a pattern without *.
+func globsOverlap(a, b string) bool {
+	switch {
+	case a == "" && b == "":
+		return true
+	case a != "" && a[0] == '*':
+		return globsOverlap(a[1:], b) || b != "" && globsOverlap(a, b[1:])
+	case b != "" && b[0] == '*':
+		return globsOverlap(a, b[1:]) || a != "" && globsOverlap(a[1:], b)
+	case a == "" || b == "":
+		return false
+	}
+	return a[0] == b[0] && globsOverlap(a[1:], b[1:])
+}
+
+// seedTemplate stores a template as an operator would have installed it.
+func (f *fakeES) seedTemplate(name, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, typ, reason := parseTemplate([]byte(body))
+	if t == nil {
+		f.t.Fatalf("seedTemplate %s: %s: %s", name, typ, reason)
+	}
+	f.templates[name] = t
 }
 
 // stored returns the number of documents and a copy of _id → index.

@@ -14,6 +14,7 @@ const DefaultIndex = "logpacker-%Y.%m.%d"
 // indexPattern turns an event time into an index name. It caches the last
 // name per time bucket (a batch mostly shares one day).
 type indexPattern struct {
+	src    string // as configured
 	parts  []patternPart
 	bucket time.Duration // the smallest unit the pattern uses (day or hour); 0: constant
 
@@ -35,7 +36,7 @@ func parseIndexPattern(p string) (*indexPattern, error) {
 	if p == "" {
 		p = DefaultIndex
 	}
-	ip := &indexPattern{}
+	ip := &indexPattern{src: p}
 	var lit strings.Builder
 	flush := func() {
 		if lit.Len() > 0 {
@@ -72,24 +73,27 @@ func parseIndexPattern(p string) (*indexPattern, error) {
 	}
 	flush()
 	sample := ip.name(time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC))
-	if err := checkIndexName(sample); err != nil {
+	if err := checkName("an index", sample); err != nil {
 		return nil, fmt.Errorf("index %q: %w", p, err)
 	}
 	return ip, nil
 }
 
-func checkIndexName(n string) error {
+// checkName checks an index or index template name (kind: "an index" or
+// "a template"): Elasticsearch's rules for index names, which template
+// names satisfy too.
+func checkName(kind, n string) error {
 	switch {
 	case n == "" || n == "." || n == "..":
-		return fmt.Errorf("%q is not a valid index name", n)
+		return fmt.Errorf("%q is not valid as %s name", n, kind)
 	case len(n) > 255:
-		return fmt.Errorf("index names are at most 255 bytes")
+		return fmt.Errorf("%s name must be at most 255 bytes", kind)
 	case strings.IndexAny(n[:1], "-_+") == 0:
-		return fmt.Errorf("an index name must not start with -, _ or +")
+		return fmt.Errorf("%s name must not start with -, _ or +", kind)
 	case strings.ContainsAny(n, "\\/*?\"<>| ,#:"):
-		return fmt.Errorf(`an index name must not contain \ / * ? " < > | space , # :`)
+		return fmt.Errorf(`%s name must not contain \ / * ? " < > | space , # :`, kind)
 	case strings.ToLower(n) != n:
-		return fmt.Errorf("an index name must be lowercase")
+		return fmt.Errorf("%s name must be lowercase", kind)
 	}
 	return nil
 }
