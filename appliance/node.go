@@ -197,6 +197,18 @@ func (n *Node) openOutputs() error {
 				es.Close()
 				return err
 			}
+			for name, get := range map[string]func(elastic.Stats) uint64{
+				"indexed":         func(s elastic.Stats) uint64 { return s.Indexed },
+				"duplicates":      func(s elastic.Stats) uint64 { return s.Duplicates },
+				"retried_items":   func(s elastic.Stats) uint64 { return s.RetriedItems },
+				"dead_lettered":   func(s elastic.Stats) uint64 { return s.DeadLettered },
+				"template_errors": func(s elastic.Stats) uint64 { return s.TemplateErrors },
+			} {
+				n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+					Name: "logpacker_elasticsearch_" + name + "_total", Help: elasticHelp[name],
+					ConstLabels: prometheus.Labels{"output": o.Name},
+				}, func() float64 { return float64(get(es.Stats())) }))
+			}
 		case "store":
 			so := o.Store
 			if !so.On { // enabled = false, or auto on a relay
@@ -372,6 +384,14 @@ var relpHelp = map[string]string{
 	"oversized":      "RELP frames refused because their DATA exceeded [relp] max_data_size (also in bad_frames).",
 	"acked":          "RELP syslog transactions answered 200 OK, each after its message was in the WAL.",
 	"unacked_closes": "RELP connections closed without acknowledging because the WAL refused a batch (the client resends).",
+}
+
+var elasticHelp = map[string]string{
+	"indexed":         "Events the Elasticsearch output stored (201 to a bulk create).",
+	"duplicates":      "Events Elasticsearch had already (409 to a bulk create: stored by an earlier attempt whose answer was lost); not stored twice.",
+	"retried_items":   "Events the Elasticsearch output sent again after a 429 or 5xx of their own.",
+	"dead_lettered":   "Events Elasticsearch rejected for good (mapping errors), written to data_dir/deadletter-NAME-items.jsonl.",
+	"template_errors": "Index templates Elasticsearch refused for good (401/403, other 4xx): the output went on without it.",
 }
 
 // openSeen opens the relay input's set of stored event IDs and re-adds the
