@@ -86,9 +86,23 @@
 //     {"output","index","_id","status","error":{"type","reason"},"event":{…}}
 //     and counted, and the rest of the batch proceeds. The events
 //     dead-lettered since the last successful Write are neither sent nor
-//     written again when the loop retries the batch (after a crash they may
-//     be written again). If the dead-letter file cannot be written, Write
-//     fails (transient): a rejected event is never silently dropped.
+//     written again when the loop retries the batch. If the dead-letter
+//     file cannot be written, Write fails (transient): a rejected event is
+//     never silently dropped. A failed append is cut back, so no partial
+//     line runs into the next.
+//
+// # Dead letters across a restart
+//
+// The output loop commits its cursor after Write returns, so a crash
+// replays the batch being written, and its events dead-lettered before the
+// crash would be written a second time. New therefore reads the _ids of the
+// complete lines in the last 64 MiB of the dead-letter file (the replayed
+// batch was read with at most 8 MiB of WAL records, so its dead letters are
+// there unless its events are mostly control characters, which JSON escapes
+// sixfold); Write skips those events — neither sent nor written again — and
+// logs how many. Every rejected event is in the file exactly once. A torn
+// last line (a crash or full disk inside write(2): its Write failed, so its
+// event comes again) is cut by New, and the event is written again whole.
 //
 // A request refused as a whole — connection errors, 429 and 502-504 (first
 // retried by the client, 3 times with backoff), other 5xx, 401/403 (wrong

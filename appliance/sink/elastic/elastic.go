@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,13 +95,20 @@ type Sink struct {
 	// nil: the loop retries a batch that failed as a whole, and its rejected
 	// items are neither sent nor dead-lettered again.
 	deadIDs map[string]bool
+	// deadBefore are the _ids in the end of the dead-letter file when New
+	// ran: dead-lettered before a restart, perhaps in the batch the WAL
+	// replays. They are neither sent nor dead-lettered again either.
+	deadBefore map[string]bool
+	skipped    int  // events skipped for deadBefore, not logged yet
+	deadNL     bool // the dead-letter file ends in a torn line that could not be cut
 	// tmplDone: the index template is dealt with (installed, there
 	// already, refused for good, or template = none).
 	tmplDone bool
 }
 
-// New checks opts and makes the client. It does not contact the cluster
-// (a node starts while Elasticsearch is down; the first Write finds out).
+// New checks opts, reads the _ids at the end of the dead-letter file (see
+// doc.go) and makes the client. It does not contact the cluster (a node
+// starts while Elasticsearch is down; the first Write finds out).
 func New(opts Options) (*Sink, error) {
 	if len(opts.URLs) == 0 {
 		return nil, errors.New("sink/elastic: no urls")
@@ -158,6 +164,9 @@ func New(opts Options) (*Sink, error) {
 	}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
+	}
+	if s.deadBefore, s.deadNL, err = loadDeadTail(s.deadPath, deadTailScan); err != nil {
+		return nil, fmt.Errorf("sink/elastic: dead-letter file: %w", err)
 	}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses: opts.URLs,
@@ -236,6 +245,10 @@ func (s *Sink) Write(ctx context.Context, evs []protocol.Event) error {
 		if s.deadIDs[id] {
 			continue
 		}
+		if s.deadBefore[id] {
+			s.skipped++
+			continue
+		}
 		items = append(items, item{ev: i, id: id, index: s.pattern.nameFor(indexTime(evs[i].Received, evs[i].Time))})
 	}
 	for round := 1; len(items) > 0; round++ {
@@ -266,6 +279,11 @@ func (s *Sink) Write(ctx context.Context, evs []protocol.Event) error {
 		}
 	}
 	clear(s.deadIDs)
+	if s.skipped > 0 {
+		s.log.Info("sink/elastic: skipped events dead-lettered before the restart", "output", s.name,
+			"events", s.skipped, "dead_letter", s.deadPath)
+		s.skipped = 0
+	}
 	return nil
 }
 
@@ -330,10 +348,14 @@ func (s *Sink) bulk(ctx context.Context, evs []protocol.Event, items []item) ([]
 		}
 	}
 	if len(deadIDs) > 0 {
+		if s.deadNL {
+			deadBuf = append([]byte{'\n'}, deadBuf...)
+		}
 		if err := appendSync(s.deadPath, deadBuf); err != nil {
 			// Not recorded anywhere: the loop retries, and they are rejected again.
 			return nil, fmt.Errorf("sink/elastic: %d rejected events: cannot write dead-letter file: %w", len(deadIDs), err)
 		}
+		s.deadNL = false
 		for _, id := range deadIDs {
 			s.deadIDs[id] = true
 		}
@@ -383,16 +405,4 @@ func (s *Sink) appendDead(dst []byte, ev *protocol.Event, it item, r bulkItem) [
 	dst = append(dst, `},"event":`...)
 	dst = ev.AppendJSON(dst)
 	return append(dst, "}\n"...)
-}
-
-func appendSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	return errors.Join(err, f.Close())
 }

@@ -2,6 +2,7 @@ package elastic
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -552,5 +553,58 @@ func BenchmarkAppendBulk(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		body = appendBulk(body[:0], &enc, evs, items)
+	}
+}
+
+// TestDeadLetterAfterRestart: the output loop replays the batch it had not
+// committed when the process died. Its events dead-lettered before the
+// restart are neither sent nor written again (each stays once in the file),
+// and a torn last line (a crash inside write) is cut and written again whole.
+func TestDeadLetterAfterRestart(t *testing.T) {
+	es := newFakeES(t)
+	es.poison = func(src []byte) bool { return strings.Contains(string(src), `"message":"poison"`) }
+	dead := filepath.Join(t.TempDir(), "dead.jsonl")
+	batch := testEvents(1, 200) // 97 and 194 are poison
+	if err := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead}).Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	// The process died before the commit: a new one gets the same batch.
+	s := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead})
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	es.mu.Lock()
+	poisonSent := es.attempts["leaf-1:97"]
+	es.mu.Unlock()
+	if st := s.Stats(); st.Duplicates != 198 || st.DeadLettered != 0 || poisonSent != 1 {
+		t.Errorf("replay: stats %+v, poison event sent %d times: want 198 duplicates, the poison events neither sent nor dead-lettered again", st, poisonSent)
+	}
+	if l := readDead(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" {
+		t.Fatalf("dead letters %+v, want 97 and 194 once", l)
+	}
+
+	// A torn last line: its Write failed, so its event comes again.
+	b, _ := os.ReadFile(dead)
+	cut := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
+	if err := os.WriteFile(dead, b[:cut+40], 0o640); err != nil { // 194's line, torn after its _id
+		t.Fatal(err)
+	}
+	s = newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead})
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if l := readDead(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" || l[1].Event.Message != "poison" {
+		t.Fatalf("dead letters %+v, want 97 and 194 once, whole", l)
+	}
+	if st := s.Stats(); st.DeadLettered != 1 {
+		t.Errorf("stats %+v: want 194 dead-lettered again", st)
+	}
+	// A torn line longer than the part read is ended, not cut.
+	if err := os.WriteFile(dead, []byte(`{"output":"es","_id":"x","event":{"message":"`+strings.Repeat("a", 100)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	ids, needNL, err := loadDeadTail(dead, 50)
+	if err != nil || len(ids) != 0 || !needNL {
+		t.Errorf("long torn line: ids %v, needNL %v, err %v", ids, needNL, err)
 	}
 }
