@@ -33,6 +33,8 @@
 //	  json     TEXT NOT NULL                 -- the whole event, public JSON form
 //	);
 //	indexes: (received, id), (time), (host, received), (app, received), (severity, received)
+//	CREATE TABLE blocks (lo INTEGER PRIMARY KEY, hi INTEGER NOT NULL,
+//	  max_received INTEGER NOT NULL);      -- per write transaction: its rids, newest received
 //	CREATE VIRTUAL TABLE events_fts USING fts5(message, content='events',
 //	  content_rowid='rid', tokenize='unicode61 remove_diacritics 2');
 //
@@ -85,7 +87,24 @@
 // on the message, see ParseText: words, "phrases", prefix*; FTS5's own
 // operators are never taken from the user, every term is quoted), From/To
 // on the received time, Severity (this and worse), Host (any case), App,
-// Tag (exact, not indexed: json_each over the stored tags). Result.Next is
+// Tag (exact, not indexed: json_each over the stored tags).
+//
+// A text condition is evaluated one of two ways. SQLite's own plan takes
+// every match of the text, then orders them by received time: cheap for a
+// rare word, seconds for a word in most of a day's millions of events. So
+// when the text alone has at least 10,000 matches in a day file, and the
+// search has no host, app, tag or end time (which SQLite's indexes narrow
+// better), the matches are walked newest rowid first (FTS5 streams them)
+// and the walk stops once no row left can be newer than the oldest of the
+// page: the blocks table holds, per write transaction, its rid range and
+// newest received time, and the rows left all lie in the current block or
+// earlier ones (or before From). Rows arrive roughly in received order, so
+// this reads little more than a page of matches; a backlog relayed late
+// only makes it read further. A day file whose blocks do not account for
+// every row uses the plain plan. TestTextStreamingMatchesPlainQuery checks
+// that both give the same pages, on out-of-order data.
+//
+// Result.Next is
 // an opaque cursor, base64url of (version, received, id) of the last event;
 // the next page is everything strictly before it, so paging returns every
 // event once even while new events arrive (they are newer than the cursor).

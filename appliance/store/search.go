@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -311,7 +312,12 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 	// The conditions, the same on every day file.
 	var where []string
 	var args []any
-	if fts != "" {
+	// Text alone, or with From and severity: walk the text's matches newest
+	// rid first and stop early (searchDayText). With a host, app or tag,
+	// which may select few of them, or an end time (the received index
+	// finds the range), let SQLite use their index.
+	stream := fts != "" && q.Host == "" && q.App == "" && q.Tag == "" && q.To.IsZero() && !noTextStreaming
+	if fts != "" && !stream {
 		where = append(where, "e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
 		args = append(args, fts)
 	}
@@ -348,6 +354,22 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 		stmt += " WHERE " + strings.Join(where, " AND ")
 	}
 	stmt += " ORDER BY e.received DESC, e.id DESC LIMIT ?"
+	var text *textScan
+	if stream {
+		text = &textScan{
+			stmt: "SELECT events_fts.rowid, e.received, e.id FROM events_fts JOIN events e ON e.rid = events_fts.rowid" +
+				" WHERE " + strings.Join(append([]string{"events_fts MATCH ?"}, where...), " AND ") +
+				" ORDER BY events_fts.rowid DESC",
+			fallback: "SELECT e.received, e.id, e.json FROM events e WHERE " +
+				strings.Join(append([]string{"e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"}, where...), " AND ") +
+				" ORDER BY e.received DESC, e.id DESC LIMIT ?",
+			args: append([]any{fts}, args...),
+			from: math.MinInt64,
+		}
+		if !q.From.IsZero() {
+			text.from = q.From.UnixNano()
+		}
+	}
 
 	// Day files that can hold a match, newest first.
 	lo, hi := "", "9999-99-99"
@@ -370,7 +392,13 @@ func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
 			continue
 		}
 		// with the page full, this asks the day for one more match: is there a next page?
-		n, err := s.searchDay(ctx, name, stmt, args, limit-len(res.Events)+1, &res, &last, limit)
+		var n bool
+		var err error
+		if text != nil {
+			n, err = s.searchDayText(ctx, name, text, limit-len(res.Events)+1, &res, &last, limit)
+		} else {
+			n, err = s.searchDay(ctx, name, stmt, args, limit-len(res.Events)+1, &res, &last, limit)
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -393,27 +421,42 @@ func (s *Store) searchDay(ctx context.Context, name, stmt string, args []any, fe
 		return false, err
 	}
 	defer s.release(d)
-	rows, err := d.db.QueryContext(ctx, stmt, append(args[:len(args):len(args)], fetch)...)
+	return s.searchRows(ctx, d.db, name, stmt, args, fetch, res, last, limit)
+}
+
+// searchRows runs stmt (received, id, json, newest first, LIMIT ? last) and
+// appends its rows to res.
+func (s *Store) searchRows(ctx context.Context, db querier, name, stmt string, args []any, fetch int, res *Result, last *cursor, limit int) (bool, error) {
+	rows, err := db.QueryContext(ctx, stmt, append(args[:len(args):len(args)], fetch)...)
 	if err != nil {
 		return false, s.queryErr(name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		if len(res.Events) == limit {
-			return true, nil
-		}
 		var c cursor
 		var js []byte
 		if err := rows.Scan(&c.received, &c.id, &js); err != nil {
 			return false, fmt.Errorf("store: %s: %w", name, err)
 		}
-		res.Events = append(res.Events, json.RawMessage(js))
-		*last = c
+		if addToPage(res, last, limit, c, js) {
+			return true, nil
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return false, s.queryErr(name, err)
 	}
 	return false, nil
+}
+
+// addToPage appends one event to the page, or reports that the page is full
+// (there is a next page).
+func addToPage(res *Result, last *cursor, limit int, c cursor, js []byte) (full bool) {
+	if len(res.Events) == limit {
+		return true
+	}
+	res.Events = append(res.Events, json.RawMessage(js))
+	*last = c
+	return false
 }
 
 func (s *Store) queryErr(name string, err error) error {

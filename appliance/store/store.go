@@ -210,6 +210,11 @@ CREATE INDEX IF NOT EXISTS events_time ON events(time);
 CREATE INDEX IF NOT EXISTS events_host ON events(host, received);
 CREATE INDEX IF NOT EXISTS events_app ON events(app, received);
 CREATE INDEX IF NOT EXISTS events_severity ON events(severity, received);
+CREATE TABLE IF NOT EXISTS blocks (
+  lo           INTEGER PRIMARY KEY,
+  hi           INTEGER NOT NULL,
+  max_received INTEGER NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
   message, content='events', content_rowid='rid', tokenize='unicode61 remove_diacritics 2'
 );
@@ -459,6 +464,12 @@ func (s *Store) writeDay(ctx context.Context, d *day, evs []protocol.Event, idx 
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO events_fts(rowid, message) SELECT rid, message FROM events WHERE rid > ?", maxRid); err != nil {
 		return fmt.Errorf("store: %s: index: %w", d.name, err)
+	}
+	// The rids this transaction added and their newest received time: what
+	// lets a text search stop early (see searchDayText).
+	if _, err := tx.ExecContext(ctx, "INSERT INTO blocks (lo, hi, max_received) "+
+		"SELECT min(rid), max(rid), max(received) FROM events WHERE rid > ? HAVING count(*) > 0", maxRid); err != nil {
+		return fmt.Errorf("store: %s: blocks: %w", d.name, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: %s: commit: %w", d.name, err)
