@@ -461,6 +461,46 @@ func (s *batchSink) got() []int {
 	return slices.Clone(s.sizes)
 }
 
+// lingerConsumer runs a consumer with the given linger (batch 50) over a
+// fresh WAL until the test ends; appendN appends n records.
+func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *batchSink, appendN func(n int)) {
+	t.Helper()
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err = l.OpenCursor("output.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink = &batchSink{}
+	c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
+		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		l.Close()
+	})
+	appendN = func(n int) {
+		var recs [][]byte
+		for range n {
+			recs = append(recs, (&protocol.Event{Message: "m", Count: 1}).AppendBinary(nil))
+		}
+		if _, err := l.Append(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cur, sink, appendN
+}
+
 // TestConsumerFlushInterval: with flush_interval (linger) a batch that is
 // not full waits for more records: 10 records, then 40 more while it waits,
 // make one Write of 50 (batch size); without it the first 10 go at once.
@@ -475,39 +515,7 @@ func TestConsumerFlushInterval(t *testing.T) {
 		{"hour", time.Hour, []int{50}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			cur, err := l.OpenCursor("output.test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			appendN := func(n int) {
-				var recs [][]byte
-				for range n {
-					recs = append(recs, (&protocol.Event{Message: "m", Count: 1}).AppendBinary(nil))
-				}
-				if _, err := l.Append(context.Background(), recs); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sink := &batchSink{}
-			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: tc.linger,
-				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
-				deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- c.run(ctx) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			}()
+			cur, sink, appendN := lingerConsumer(t, tc.linger)
 			waitFor := func(what string, ok func() bool) {
 				t.Helper()
 				for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(2 * time.Millisecond) {
@@ -536,23 +544,8 @@ func TestConsumerFlushInterval(t *testing.T) {
 		})
 	}
 	t.Run("interval-up", func(t *testing.T) {
-		dir := t.TempDir()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		cur, _ := l.OpenCursor("output.test")
-		sink := &batchSink{}
-		c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: 50 * time.Millisecond,
-			log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
-			deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.run(ctx) }()
-		defer func() { cancel(); <-done }()
-		l.Append(context.Background(), [][]byte{(&protocol.Event{Message: "m", Count: 1}).AppendBinary(nil)})
+		cur, sink, appendN := lingerConsumer(t, 50*time.Millisecond)
+		appendN(1)
 		for deadline := time.Now().Add(20 * time.Second); cur.Committed() != 1; time.Sleep(2 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatal("a lone record never went")
