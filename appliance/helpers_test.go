@@ -209,6 +209,49 @@ func (p *lpProcess) kill() {
 	p.cmd.Wait()
 }
 
+// waitFor polls ok every 5 ms until it holds; after deadline it fails the
+// test, saying what it waited for, with the tail of every run's output.
+func (p *lpProcess) waitFor(deadline time.Time, what string, ok func() bool) {
+	p.t.Helper()
+	for !ok() {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("timed out waiting for %s\n%s", what, p.logs())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// writeTCPNodeConfig writes dir/server.ini for the real binary: node id,
+// data in dir/data, syslog over TCP on tcpPort (UDP off) and HTTP on
+// httpPort, both on loopback, then the sections in extra. It returns the
+// file's path.
+func writeTCPNodeConfig(t *testing.T, dir, id string, tcpPort, httpPort int, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "server.ini")
+	text := fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n",
+		id, filepath.Join(dir, "data"), tcpPort, httpPort)
+	if err := os.WriteFile(cfg, []byte(text+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// sendSeq sends total messages "seq=1" … "seq=<total>" (RFC 5424, app app,
+// LF-framed) over one TCP connection to addr, and closes it. TCP syslog has
+// no acknowledgement: wait for logpacker_wal_last_index before a kill.
+func sendSeq(t *testing.T, addr, app string, total int) {
+	t.Helper()
+	c := dialRetry(t, addr)
+	defer c.Close()
+	w := bufio.NewWriterSize(c, 256<<10)
+	for i := 1; i <= total; i++ {
+		fmt.Fprintf(w, "<134>1 2026-11-24T12:00:00Z web-1 %s - - - seq=%d\n", app, i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // logs is the tail of every run's output, for a failure message.
 func (p *lpProcess) logs() string {
 	var b strings.Builder

@@ -70,15 +70,7 @@ batch_size = 1000
 		return n, distinct
 	}
 	deadline := time.Now().Add(3 * time.Minute)
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, lp.logs())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	waitFor := func(what string, ok func() bool) { t.Helper(); lp.waitFor(deadline, what, ok) }
 
 	c := dialRetry(t, fmt.Sprintf("127.0.0.1:%d", port))
 	sent := make(chan error, 1)

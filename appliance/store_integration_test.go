@@ -1,10 +1,8 @@
 package appliance_test
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,45 +27,17 @@ func TestStoreKillIntegration(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	port, httpPort := freePort(t), freePort(t)
-	cfg := filepath.Join(dir, "server.ini")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`[node]
-id = store-test
-data_dir = %s
-[listen]
-syslog_udp =
-syslog_tcp = 127.0.0.1:%d
-http = 127.0.0.1:%d
-[output.file]
-path =
-`, filepath.Join(dir, "data"), port, httpPort)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeTCPNodeConfig(t, dir, "store-test", port, httpPort, "[output.file]\npath =\n")
 	lp := runBinary(t, bin, cfg, dir, "logpacker")
 	hp := fmt.Sprintf("127.0.0.1:%d", httpPort)
 	deadline := time.Now().Add(3 * time.Minute)
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, lp.logs())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	waitFor := func(what string, ok func() bool) { t.Helper(); lp.waitFor(deadline, what, ok) }
 	walLast := func() float64 { v, _ := scrapeMetric(hp, "logpacker_wal_last_index"); return v }
 
 	// All messages into the WAL first (TCP syslog has no acknowledgement:
 	// a kill while sending would lose what the socket held, and prove
 	// nothing about the store).
-	c := dialRetry(t, fmt.Sprintf("127.0.0.1:%d", port))
-	w := bufio.NewWriterSize(c, 256<<10)
-	for i := 1; i <= total; i++ {
-		fmt.Fprintf(w, "<134>1 2026-11-24T12:00:00Z web-1 storetest - - - seq=%d\n", i)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
+	sendSeq(t, fmt.Sprintf("127.0.0.1:%d", port), "storetest", total)
 	waitFor("every message in the WAL", func() bool { return walLast() >= total })
 
 	// SIGKILL while the store writes: each run must have stored some and

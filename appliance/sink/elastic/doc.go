@@ -119,7 +119,8 @@
 // # Tests
 //
 // No Elasticsearch runs in the tests (none is installable here): they run
-// against an in-test HTTP server (fake_test.go) that enforces the _bulk
+// against a fake server on 127.0.0.1 (package elastictest, which the
+// node-level test with the real binary uses too) that enforces the _bulk
 // contract (content type, final newline, alternating create actions with
 // _index and _id and JSON sources), stores documents by (_index, _id),
 // answers like Elasticsearch 8 (per-item status and error, "errors": true,

@@ -1,7 +1,6 @@
 package elastic
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"logpacker/appliance/sink/elastic/elastictest"
 	"logpacker/protocol"
 )
 
@@ -90,14 +90,14 @@ func testEvents(from, n int) []protocol.Event {
 // poison ones are in the dead-letter file once each, with the reason, and
 // nowhere else.
 func TestWriteExactlyOnce(t *testing.T) {
-	es := newFakeES(t)
-	es.whole = func(n int) int {
+	es := elastictest.New(t)
+	es.Whole = func(n int) int {
 		if n == 3 || n == 4 || (n >= 10 && n <= 14) { // 10-14: more than the client's own retries
 			return 429
 		}
 		return 0
 	}
-	es.itemFail = func(id string, attempt int) int {
+	es.ItemFail = func(id string, attempt int) int {
 		var seq int
 		fmt.Sscanf(id, "leaf-1:%d", &seq)
 		switch {
@@ -110,8 +110,8 @@ func TestWriteExactlyOnce(t *testing.T) {
 		}
 		return 0
 	}
-	es.poison = func(src []byte) bool { return strings.Contains(string(src), `"message":"poison"`) }
-	es.loseReply = func(n int) bool { return n == 20 || n == 40 }
+	es.Poison = func(src []byte) bool { return strings.Contains(string(src), `"message":"poison"`) }
+	es.LoseReply = func(n int) bool { return n == 20 || n == 40 }
 	dead := filepath.Join(t.TempDir(), "dead.jsonl")
 	s := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead})
 
@@ -125,13 +125,11 @@ func TestWriteExactlyOnce(t *testing.T) {
 	for seq := 97; seq <= total; seq += 97 {
 		poison[fmt.Sprintf("leaf-1:%d", seq)] = true
 	}
-	n, where := es.stored()
+	n, where := es.Stored()
 	if want := total - len(poison); n != want || len(where) != want {
 		t.Fatalf("stored %d documents (%d distinct _id), want %d", n, len(where), want)
 	}
-	es.mu.Lock()
-	created := es.counts.Created
-	es.mu.Unlock()
+	created := es.Counts().Created
 	if created != n {
 		t.Errorf("%d creates answered 201 for %d documents: something was stored twice", created, n)
 	}
@@ -149,11 +147,11 @@ func TestWriteExactlyOnce(t *testing.T) {
 			t.Errorf("event %s in index %q (stored %v), want %q", id, idx, ok, want)
 		}
 	}
-	if len(es.docs) != 5 { // 2026-03-30 22:00 + 10,000 × 30 s: March 30 to April 3
-		t.Errorf("indexes %d, want 5 days", len(es.docs))
+	if idx := es.Indexes(); len(idx) != 5 { // 2026-03-30 22:00 + 10,000 × 30 s: March 30 to April 3
+		t.Errorf("indexes %v, want 5 days", idx)
 	}
 
-	lines := readDead(t, dead)
+	lines := elastictest.ReadDeadLetters(t, dead)
 	seen := map[string]bool{}
 	for _, l := range lines {
 		if !poison[l.ID] || l.Event.ID != l.ID || seen[l.ID] {
@@ -182,44 +180,10 @@ func TestWriteExactlyOnce(t *testing.T) {
 	}
 }
 
-type deadLine struct {
-	Output string `json:"output"`
-	Index  string `json:"index"`
-	ID     string `json:"_id"`
-	Status int    `json:"status"`
-	Error  struct {
-		Type, Reason string
-	} `json:"error"`
-	Event struct {
-		ID      string `json:"id"`
-		Message string `json:"message"`
-	} `json:"event"`
-}
-
-func readDead(t testing.TB, path string) []deadLine {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []deadLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l deadLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
 // TestWriteTwice: a batch written again (the loop replaying after a crash)
 // answers 409 for every event and stores nothing twice.
 func TestWriteTwice(t *testing.T) {
-	es := newFakeES(t)
+	es := elastictest.New(t)
 	s := newTestSink(t, Options{URLs: []string{es.URL()}, Index: "logs-%Y.%m.%d-%H"})
 	evs := testEvents(1, 50)
 	for i := range evs {
@@ -230,10 +194,10 @@ func TestWriteTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, where := es.stored()
+	n, where := es.Stored()
 	st := s.Stats()
-	if n != 50 || st.Indexed != 50 || st.Duplicates != 50 || es.counts.Created != 50 {
-		t.Fatalf("stored %d, stats %+v, created %d: want 50 stored once, 50 duplicates", n, st, es.counts.Created)
+	if created := es.Counts().Created; n != 50 || st.Indexed != 50 || st.Duplicates != 50 || created != 50 {
+		t.Fatalf("stored %d, stats %+v, created %d: want 50 stored once, 50 duplicates", n, st, created)
 	}
 	if got := where["leaf-1:1"]; got != "logs-2026.03.30-22" {
 		t.Errorf("index %q, want logs-2026.03.30-22", got)
@@ -255,8 +219,8 @@ func TestWholeRequestErrors(t *testing.T) {
 		{413, "lower batch_size"},
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			es := newFakeES(t)
-			es.whole = func(int) int { return tc.status }
+			es := elastictest.New(t)
+			es.Whole = func(int) int { return tc.status }
 			dead := filepath.Join(t.TempDir(), "dead.jsonl")
 			s := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead})
 			err := s.Write(context.Background(), testEvents(1, 10))
@@ -266,13 +230,11 @@ func TestWholeRequestErrors(t *testing.T) {
 			if _, err := os.Stat(dead); !os.IsNotExist(err) {
 				t.Errorf("dead-letter file written: %v", err)
 			}
-			es.mu.Lock()
-			es.whole = nil // fixed: the same batch goes through
-			es.mu.Unlock()
+			es.Locked(func() { es.Whole = nil }) // fixed: the same batch goes through
 			if err := s.Write(context.Background(), testEvents(1, 10)); err != nil {
 				t.Fatal(err)
 			}
-			if n, _ := es.stored(); n != 10 {
+			if n, _ := es.Stored(); n != 10 {
 				t.Errorf("stored %d, want 10", n)
 			}
 		})
@@ -282,8 +244,8 @@ func TestWholeRequestErrors(t *testing.T) {
 // TestMalformedReplies: answers the sink cannot read are transient errors.
 func TestMalformedReplies(t *testing.T) {
 	for _, body := range []string{`not json`, `{"took":1,"errors":false,"items":[]}`, `{"items":[{"create":{"_id":"leaf-1:1","status":201}}]}`} {
-		es := newFakeES(t)
-		es.raw = func(int) (int, string) { return 200, body }
+		es := elastictest.New(t)
+		es.Raw = func(int) (int, string) { return 200, body }
 		s := newTestSink(t, Options{URLs: []string{es.URL()}})
 		err := s.Write(context.Background(), testEvents(1, 1))
 		if err == nil || permanent(err) || !strings.Contains(err.Error(), "malformed _bulk response") {
@@ -314,8 +276,8 @@ func TestUnreachable(t *testing.T) {
 // TestDeadLetterUnwritable: when rejected items cannot be written to the
 // dead-letter file, Write fails (transient) rather than lose them.
 func TestDeadLetterUnwritable(t *testing.T) {
-	es := newFakeES(t)
-	es.poison = func(src []byte) bool { return strings.Contains(string(src), "poison") }
+	es := elastictest.New(t)
+	es.Poison = func(src []byte) bool { return strings.Contains(string(src), "poison") }
 	dead := filepath.Join(t.TempDir(), "missing-dir", "dead.jsonl")
 	s := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead})
 	err := s.Write(context.Background(), testEvents(90, 10)) // 97 is poison
@@ -328,10 +290,10 @@ func TestDeadLetterUnwritable(t *testing.T) {
 	if err := s.Write(context.Background(), testEvents(90, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if l := readDead(t, dead); len(l) != 1 || l[0].ID != "leaf-1:97" {
+	if l := elastictest.ReadDeadLetters(t, dead); len(l) != 1 || l[0].ID != "leaf-1:97" {
 		t.Fatalf("dead letters %+v", l)
 	}
-	if n, _ := es.stored(); n != 9 {
+	if n, _ := es.Stored(); n != 9 {
 		t.Errorf("stored %d, want 9", n)
 	}
 }
@@ -344,8 +306,8 @@ func TestAuth(t *testing.T) {
 		{Options{Username: "elastic", Password: "s3cret"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("elastic:s3cret"))},
 		{Options{APIKey: "aWQ6a2V5"}, "ApiKey aWQ6a2V5"},
 	} {
-		es := newFakeES(t)
-		es.auth = func(r *http.Request) bool { // the scheme is case-insensitive (the client sends "APIKey")
+		es := elastictest.New(t)
+		es.Auth = func(r *http.Request) bool { // the scheme is case-insensitive (the client sends "APIKey")
 			scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			wantScheme, wantToken, _ := strings.Cut(tc.want, " ")
 			return strings.EqualFold(scheme, wantScheme) && token == wantToken
@@ -561,8 +523,8 @@ func BenchmarkAppendBulk(b *testing.B) {
 // restart are neither sent nor written again (each stays once in the file),
 // and a torn last line (a crash inside write) is cut and written again whole.
 func TestDeadLetterAfterRestart(t *testing.T) {
-	es := newFakeES(t)
-	es.poison = func(src []byte) bool { return strings.Contains(string(src), `"message":"poison"`) }
+	es := elastictest.New(t)
+	es.Poison = func(src []byte) bool { return strings.Contains(string(src), `"message":"poison"`) }
 	dead := filepath.Join(t.TempDir(), "dead.jsonl")
 	batch := testEvents(1, 200) // 97 and 194 are poison
 	if err := newTestSink(t, Options{URLs: []string{es.URL()}, DeadLetter: dead}).Write(context.Background(), batch); err != nil {
@@ -573,13 +535,11 @@ func TestDeadLetterAfterRestart(t *testing.T) {
 	if err := s.Write(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
-	es.mu.Lock()
-	poisonSent := es.attempts["leaf-1:97"]
-	es.mu.Unlock()
+	poisonSent := es.Attempts("leaf-1:97")
 	if st := s.Stats(); st.Duplicates != 198 || st.DeadLettered != 0 || poisonSent != 1 {
 		t.Errorf("replay: stats %+v, poison event sent %d times: want 198 duplicates, the poison events neither sent nor dead-lettered again", st, poisonSent)
 	}
-	if l := readDead(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" {
+	if l := elastictest.ReadDeadLetters(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" {
 		t.Fatalf("dead letters %+v, want 97 and 194 once", l)
 	}
 
@@ -593,7 +553,7 @@ func TestDeadLetterAfterRestart(t *testing.T) {
 	if err := s.Write(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
-	if l := readDead(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" || l[1].Event.Message != "poison" {
+	if l := elastictest.ReadDeadLetters(t, dead); len(l) != 2 || l[0].ID != "leaf-1:97" || l[1].ID != "leaf-1:194" || l[1].Event.Message != "poison" {
 		t.Fatalf("dead letters %+v, want 97 and 194 once, whole", l)
 	}
 	if st := s.Stats(); st.DeadLettered != 1 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"logpacker/appliance/sink/elastic/elastictest"
 	"logpacker/protocol"
 )
 
@@ -62,12 +63,12 @@ func TestTemplate(t *testing.T) {
 		{name: "none sends nothing", mode: TemplateNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			es := newFakeES(t)
+			es := elastictest.New(t)
 			for name, body := range tc.seed {
-				es.seedTemplate(name, body)
+				es.SeedTemplate(name, body)
 			}
-			es.templateFail = tc.fail
-			es.poison = func(src []byte) bool { return bytes.Contains(src, []byte(`"message":"poison"`)) }
+			es.TemplateFail = tc.fail
+			es.Poison = func(src []byte) bool { return bytes.Contains(src, []byte(`"message":"poison"`)) }
 			var logs bytes.Buffer
 			s := newTestSink(t, Options{URLs: []string{es.URL()}, Template: tc.mode,
 				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
@@ -77,7 +78,7 @@ func TestTemplate(t *testing.T) {
 				if err == nil || permanent(err) || !strings.Contains(err.Error(), "index template logpacker-es: HTTP") {
 					t.Fatalf("Write %d: err %v: want a transient index template error", i+1, err)
 				}
-				if es.requests != 0 {
+				if es.Counts().Requests != 0 {
 					t.Fatalf("a _bulk request went before the template was dealt with")
 				}
 			}
@@ -87,13 +88,11 @@ func TestTemplate(t *testing.T) {
 				}
 				evs = testEvents(101, 100)
 			}
-			es.mu.Lock()
-			defer es.mu.Unlock()
-			if !slices.Equal(es.templateLog, tc.puts) {
-				t.Errorf("template requests %q, want %q", es.templateLog, tc.puts)
+			if log := es.TemplateLog(); !slices.Equal(log, tc.puts) {
+				t.Errorf("template requests %q, want %q", log, tc.puts)
 			}
-			if n := len(es.indexOf); n != 198 || es.counts.Rejected != 2 {
-				t.Errorf("stored %d, rejected %d: want 198 stored and the 2 poison events dead-lettered", n, es.counts.Rejected)
+			if n, _ := es.Stored(); n != 198 || es.Counts().Rejected != 2 {
+				t.Errorf("stored %d, rejected %d: want 198 stored and the 2 poison events dead-lettered", n, es.Counts().Rejected)
 			}
 			if st := s.Stats(); st.TemplateErrors != tc.errs || st.Indexed != 198 || st.DeadLettered != 2 {
 				t.Errorf("stats %+v, want TemplateErrors %d, Indexed 198, DeadLettered 2", st, tc.errs)
@@ -103,20 +102,20 @@ func TestTemplate(t *testing.T) {
 			} else if tc.warn == "" && got != 0 {
 				t.Errorf("unexpected warnings:\n%s", logs.String())
 			}
-			for name, idx := range es.indexes {
-				if idx.template != tc.used {
-					t.Errorf("index %s created with template %q, want %q", name, idx.template, tc.used)
+			for name, used := range es.Indexes() {
+				if used != tc.used {
+					t.Errorf("index %s created with template %q, want %q", name, used, tc.used)
 				}
 			}
 			if tc.used == "" {
 				return
 			}
-			used := es.templates[tc.used]
-			if mine := used.meta["managed_by"] == "logpacker"; mine != tc.ours {
-				t.Errorf("template %s: _meta %v: logpacker's %v, want %v", tc.used, used.meta, mine, tc.ours)
+			used, _ := es.Template(tc.used)
+			if mine := used.Meta["managed_by"] == "logpacker"; mine != tc.ours {
+				t.Errorf("template %s: _meta %v: logpacker's %v, want %v", tc.used, used.Meta, mine, tc.ours)
 			}
-			if tc.ours && (used.priority != templatePriority || !slices.Equal(used.patterns, []string{"logpacker-*"})) {
-				t.Errorf("template %s: priority %d, patterns %q", tc.used, used.priority, used.patterns)
+			if tc.ours && (used.Priority != templatePriority || !slices.Equal(used.Patterns, []string{"logpacker-*"})) {
+				t.Errorf("template %s: priority %d, patterns %q", tc.used, used.Priority, used.Patterns)
 			}
 		})
 	}
@@ -129,7 +128,7 @@ func TestTemplate(t *testing.T) {
 // message time before 1970 (outside date_nanos: ignore_malformed), a count
 // beyond integer's range.
 func TestTemplateMappings(t *testing.T) {
-	es := newFakeES(t)
+	es := elastictest.New(t)
 	s := newTestSink(t, Options{URLs: []string{es.URL()}})
 	full := protocol.Event{ID: protocol.ID{Node: "n", Seq: 1}, Received: base, Time: time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC),
 		Facility: 4, Severity: 2, Host: "h", App: "a", ProcID: "1", MsgID: "m", Message: "full",
@@ -140,7 +139,7 @@ func TestTemplateMappings(t *testing.T) {
 	if err := s.Write(context.Background(), []protocol.Event{full, bare}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := es.stored(); n != 2 || s.Stats().DeadLettered != 0 {
+	if n, _ := es.Stored(); n != 2 || s.Stats().DeadLettered != 0 {
 		t.Fatalf("stored %d, stats %+v: every event must fit the mappings", n, s.Stats())
 	}
 
@@ -152,7 +151,8 @@ func TestTemplateMappings(t *testing.T) {
 	if err := json.Unmarshal(full.AppendJSON(nil), &doc); err != nil {
 		t.Fatal(err)
 	}
-	props := es.templates["logpacker-es"].props
+	tmpl, _ := es.Template("logpacker-es")
+	props := tmpl.Fields
 	for k := range doc {
 		if _, ok := want[k]; !ok {
 			t.Errorf("field %q of the JSON form is not mapped", k)
@@ -166,20 +166,20 @@ func TestTemplateMappings(t *testing.T) {
 	if !props["time"].IgnoreMalformed {
 		t.Error("time: want ignore_malformed (a sender's clock can be anywhere)")
 	}
-	if (fieldMapping{Type: "date_nanos"}).fits("1969-07-20T20:17:00Z") {
+	if (elastictest.Field{Type: "date_nanos"}).Fits("1969-07-20T20:17:00Z") {
 		t.Error("the fake takes a date_nanos before 1970: the check above proves nothing")
 	}
 
 	// The fake's checks bite: with an operator's template that maps
 	// message as an integer, events are rejected for good.
-	es2 := newFakeES(t)
-	es2.seedTemplate("ops", `{"index_patterns":["logpacker-*"],"template":{"mappings":{"properties":{"message":{"type":"integer"}}}}}`)
+	es2 := elastictest.New(t)
+	es2.SeedTemplate("ops", `{"index_patterns":["logpacker-*"],"template":{"mappings":{"properties":{"message":{"type":"integer"}}}}}`)
 	dead := filepath.Join(t.TempDir(), "dead.jsonl")
 	s2 := newTestSink(t, Options{URLs: []string{es2.URL()}, Template: TemplateNone, DeadLetter: dead})
 	if err := s2.Write(context.Background(), []protocol.Event{full}); err != nil {
 		t.Fatal(err)
 	}
-	if l := readDead(t, dead); len(l) != 1 || l[0].Error.Type != "document_parsing_exception" || !strings.Contains(l[0].Error.Reason, "[message] of type [integer]") {
+	if l := elastictest.ReadDeadLetters(t, dead); len(l) != 1 || l[0].Error.Type != "document_parsing_exception" || !strings.Contains(l[0].Error.Reason, "[message] of type [integer]") {
 		t.Fatalf("dead letters %+v", l)
 	}
 }

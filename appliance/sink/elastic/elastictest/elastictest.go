@@ -1,4 +1,4 @@
-package elastic
+package elastictest
 
 import (
 	"bytes"
@@ -7,64 +7,45 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// fakeES is an in-test Elasticsearch 8 that enforces the contract of the
-// two APIs the sink uses and answers the way Elasticsearch does (see
-// https://www.elastic.co/guide/en/elasticsearch/reference/8.19/docs-bulk.html
-// and …/indices-put-template.html):
-//
-//   - every answer carries X-Elastic-Product: Elasticsearch (the client checks it);
-//   - POST /_bulk with Content-Type application/x-ndjson; the body must end
-//     with "\n" (else 400 "The bulk request must be terminated by a newline");
-//   - lines alternate: an action {"create":{"_index":…,"_id":…}} (the sink's
-//     only action; any other, unknown action keys, a missing _index or _id, or
-//     an invalid index name is a contract violation), then the document, a
-//     JSON object;
-//   - the answer is {"took","errors","items":[{"create":{"_index","_id",
-//     "_version","result","status"} | {…,"status","error":{"type","reason"}}}]}
-//     with the items in request order; a create of an _id the index has
-//     already answers 409 version_conflict_engine_exception;
-//   - PUT /_index_template/NAME[?create=true] with a JSON body: a valid name;
-//     known top-level keys only; index_patterns present (valid patterns);
-//     priority a non-negative integer; template.mappings an object whose
-//     properties each have a known type and only that type's parameters.
-//     With create=true an existing NAME answers 400 illegal_argument_exception
-//     "index template [NAME] already exists"; a template whose patterns
-//     overlap another's at the same priority answers 400; else it is stored
-//     (replacing one of that name) and answers {"acknowledged":true};
-//   - an index is created by the first action naming it, with the mappings
-//     of the stored template of highest priority whose patterns match it;
-//     a document whose mapped field does not fit its type (a string where
-//     an integer is mapped, an object in a keyword, a date out of
-//     date_nanos' range without ignore_malformed, …) answers 400
-//     document_parsing_exception, as Elasticsearch would.
-//
-// Faults are injected by the hooks. Contract violations are recorded and
-// fail the test (checked by the server's cleanup). A request whose body
-// cannot be read (the client died mid-request) is dropped, as a server
-// drops a broken connection: that is not a violation.
-type fakeES struct {
-	t   testing.TB
-	srv *httptest.Server
+// Server is a fake Elasticsearch 8 on 127.0.0.1 (see the package comment).
+// Set the hooks before the first request, or later within Locked.
+type Server struct {
+	t     testing.TB
+	srv   *httptest.Server
+	conns atomic.Int64 // open client connections
 
-	// Hooks (set before the first request). n counts _bulk requests from 1.
-	whole     func(n int) int                       // status for the whole request (429, 400, 401, 503…); 0: none
-	itemFail  func(id string, attempt int) int      // per-item status (429, 503) before storing; 0: none
-	poison    func(src []byte) bool                 // per-item 400 mapper_parsing_exception
-	loseReply func(n int) bool                      // store the items, then answer 503 (a reply lost)
-	auth      func(r *http.Request) bool            // false: 401
-	raw       func(n int) (status int, body string) // answer this instead (malformed replies); status 0: none
-	// templateFail is the status for PUT /_index_template/name (403, 429,
-	// 503…) before it is looked at; n counts those requests from 1; 0: none.
-	templateFail func(name string, n int) int
+	// Whole is the status for a whole _bulk request (429, 400, 401, 503…);
+	// n counts _bulk requests from 1; 0: none.
+	Whole func(n int) int
+	// ItemFail is an item's status (429, 503) before it is stored; attempt
+	// counts the create actions for its _id from 1; 0: none.
+	ItemFail func(id string, attempt int) int
+	// Poison makes an item fail with 400 mapper_parsing_exception.
+	Poison func(src []byte) bool
+	// LoseReply stores the items of _bulk request n, then answers 503 (a
+	// reply lost after storing).
+	LoseReply func(n int) bool
+	// Auth false answers 401.
+	Auth func(r *http.Request) bool
+	// Raw answers _bulk request n with this instead (malformed replies);
+	// status 0: none.
+	Raw func(n int) (status int, body string)
+	// TemplateFail is the status for PUT /_index_template/name (401, 403,
+	// 429, 503…) before it is looked at; n counts those requests from 1;
+	// 0: none.
+	TemplateFail func(name string, n int) int
 
 	mu               sync.Mutex
 	requests         int
@@ -73,46 +54,63 @@ type fakeES struct {
 	docs             map[string]map[string][]byte // index → _id → source
 	indexOf          map[string]string            // _id → index it was stored in
 	attempts         map[string]int               // _id → create actions seen
-	templates        map[string]*fakeTemplate     // name → template
-	indexes          map[string]*fakeIndex        // created indexes
-	counts           fakeCounts
+	templates        map[string]*template         // name → template
+	indexes          map[string]*indexState       // created indexes
+	counts           Counts
 	violations       []string
 }
 
-// fakeCounts counts the answers given.
-type fakeCounts struct {
+// Counts counts the answers the server gave.
+type Counts struct {
+	Requests  int // _bulk requests
 	Created   int // items answered 201
 	Conflicts int // items answered 409 (there already)
-	Injected  int // items answered 429/5xx by itemFail
-	Rejected  int // items answered 400 (poison, or not fitting the mappings)
+	Injected  int // items answered 429/5xx by ItemFail
+	Rejected  int // items answered 400 (Poison, or not fitting the mappings)
 	Templates int // index templates stored (2xx)
 	Exists    int // PUT …?create=true answered "already exists"
-	Dropped   int // requests whose body could not be read
+	Dropped   int // requests whose body could not be read (the client went away)
 }
 
-// fakeTemplate is a stored index template.
-type fakeTemplate struct {
-	patterns []string
-	priority int
-	meta     map[string]any
-	props    map[string]fieldMapping
-	body     []byte
+// Template is a stored index template.
+type Template struct {
+	Patterns []string
+	Priority int
+	Meta     map[string]any   // _meta
+	Fields   map[string]Field // template.mappings.properties
 }
 
-type fakeIndex struct {
+type template struct {
+	Template
+	body []byte
+}
+
+type indexState struct {
 	template string // name of the template it was created with; "": none
-	props    map[string]fieldMapping
+	props    map[string]Field
 }
 
-type fieldMapping struct {
+// Field is the mapping of one field.
+type Field struct {
 	Type            string
 	IgnoreMalformed bool
 }
 
-func newFakeES(t testing.TB) *fakeES {
-	f := &fakeES{t: t, docs: map[string]map[string][]byte{}, indexOf: map[string]string{}, attempts: map[string]int{},
-		templates: map[string]*fakeTemplate{}, indexes: map[string]*fakeIndex{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve)) // 127.0.0.1
+// New starts a server on 127.0.0.1; the test's cleanup stops it and fails
+// the test with every contract violation it saw.
+func New(t testing.TB) *Server {
+	f := &Server{t: t, docs: map[string]map[string][]byte{}, indexOf: map[string]string{}, attempts: map[string]int{},
+		templates: map[string]*template{}, indexes: map[string]*indexState{}}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve)) // 127.0.0.1
+	f.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			f.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			f.conns.Add(-1)
+		}
+	}
+	f.srv.Start()
 	t.Cleanup(func() {
 		f.srv.Close()
 		f.mu.Lock()
@@ -124,9 +122,82 @@ func newFakeES(t testing.TB) *fakeES {
 	return f
 }
 
-func (f *fakeES) URL() string { return f.srv.URL }
+// URL is the server's base URL (http://127.0.0.1:PORT).
+func (f *Server) URL() string { return f.srv.URL }
 
-func (f *fakeES) violate(format string, args ...any) {
+// Locked runs fn with the server's lock held: for changing hooks while
+// requests may come.
+func (f *Server) Locked(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+// OpenConns is the number of client connections open. After a client
+// process is killed, 0 means every request it had sent was answered (or
+// dropped) and counted.
+func (f *Server) OpenConns() int { return int(f.conns.Load()) }
+
+// Counts returns the answers given so far.
+func (f *Server) Counts() Counts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.counts
+	c.Requests = f.requests
+	return c
+}
+
+// Attempts is the number of create actions seen for _id.
+func (f *Server) Attempts(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attempts[id]
+}
+
+// TemplateLog lists the PUT /_index_template requests, "NAME create=BOOL"
+// each, in order.
+func (f *Server) TemplateLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.templateLog)
+}
+
+// Template returns the stored template called name.
+func (f *Server) Template(name string) (Template, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.templates[name]
+	if !ok {
+		return Template{}, false
+	}
+	return t.Template, true
+}
+
+// Indexes returns each index created and the template it was created with
+// ("" for none).
+func (f *Server) Indexes() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[string]string, len(f.indexes))
+	for name, idx := range f.indexes {
+		m[name] = idx.template
+	}
+	return m
+}
+
+// Documents calls fn for every stored document (its index, _id and
+// source), with the server's lock held.
+func (f *Server) Documents(fn func(index, id string, src []byte)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for index, docs := range f.docs {
+		for id, src := range docs {
+			fn(index, id, src)
+		}
+	}
+}
+
+func (f *Server) violate(format string, args ...any) {
 	f.violations = append(f.violations, fmt.Sprintf(format, args...))
 }
 
@@ -135,7 +206,7 @@ func esError(w http.ResponseWriter, status int, typ, reason string) {
 	fmt.Fprintf(w, `{"error":{"root_cause":[{"type":%q,"reason":%q}],"type":%q,"reason":%q},"status":%d}`, typ, reason, typ, reason, status)
 }
 
-func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.Header().Set("Content-Type", "application/json")
 	body, err := io.ReadAll(r.Body)
@@ -158,10 +229,10 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
+func (f *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 	f.requests++
 	n := f.requests
-	if f.auth != nil && !f.auth(r) {
+	if f.Auth != nil && !f.Auth(r) {
 		esError(w, 401, "security_exception", "unable to authenticate user [x] for REST request [/_bulk]")
 		return
 	}
@@ -175,15 +246,15 @@ func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 		esError(w, 400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]")
 		return
 	}
-	if f.raw != nil {
-		if st, b := f.raw(n); st != 0 {
+	if f.Raw != nil {
+		if st, b := f.Raw(n); st != 0 {
 			w.WriteHeader(st)
 			io.WriteString(w, b)
 			return
 		}
 	}
-	if f.whole != nil {
-		if st := f.whole(n); st != 0 {
+	if f.Whole != nil {
+		if st := f.Whole(n); st != 0 {
 			typ := map[int]string{429: "es_rejected_execution_exception", 401: "security_exception", 403: "security_exception",
 				400: "parse_exception", 503: "unavailable_shards_exception"}[st]
 			if typ == "" {
@@ -249,15 +320,15 @@ func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 			res.Error = map[string]any{"type": "version_conflict_engine_exception",
 				"reason": fmt.Sprintf("[%s]: version conflict, document already exists (current version [1])", id)}
 			f.counts.Conflicts++
-		case f.itemFail != nil && f.itemFail(id, f.attempts[id]) != 0:
-			res.Status = f.itemFail(id, f.attempts[id])
+		case f.ItemFail != nil && f.ItemFail(id, f.attempts[id]) != 0:
+			res.Status = f.ItemFail(id, f.attempts[id])
 			typ := "es_rejected_execution_exception"
 			if res.Status != 429 {
 				typ = "unavailable_shards_exception"
 			}
 			res.Error = map[string]any{"type": typ, "reason": "injected"}
 			f.counts.Injected++
-		case f.poison != nil && f.poison(src):
+		case f.Poison != nil && f.Poison(src):
 			res.Status = 400
 			res.Error = map[string]any{"type": "mapper_parsing_exception",
 				"reason":    fmt.Sprintf("failed to parse field [message] of type [long] in document with id '%s'", id),
@@ -286,7 +357,7 @@ func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		items = append(items, map[string]result{"create": res})
 	}
-	if f.loseReply != nil && f.loseReply(n) {
+	if f.LoseReply != nil && f.LoseReply(n) {
 		esError(w, 503, "unavailable_shards_exception", "injected: reply lost after storing")
 		return
 	}
@@ -296,16 +367,16 @@ func (f *fakeES) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 
 // index returns the index called name, creating it (automatic index
 // creation) with the mappings of the matching template of highest priority.
-func (f *fakeES) index(name string) *fakeIndex {
+func (f *Server) index(name string) *indexState {
 	if idx := f.indexes[name]; idx != nil {
 		return idx
 	}
-	idx := &fakeIndex{}
+	idx := &indexState{}
 	best := -1
 	for _, tn := range slices.Sorted(maps.Keys(f.templates)) {
 		t := f.templates[tn]
-		if t.priority > best && slices.ContainsFunc(t.patterns, func(p string) bool { return globsOverlap(p, name) }) {
-			best, idx.template, idx.props = t.priority, tn, t.props
+		if t.Priority > best && slices.ContainsFunc(t.Patterns, func(p string) bool { return globsOverlap(p, name) }) {
+			best, idx.template, idx.props = t.Priority, tn, t.Fields
 		}
 	}
 	f.indexes[name] = idx
@@ -314,9 +385,9 @@ func (f *fakeES) index(name string) *fakeIndex {
 
 // misfit returns the first mapped field of doc whose value does not fit its
 // mapping, or "".
-func (idx *fakeIndex) misfit(doc map[string]any) string {
+func (idx *indexState) misfit(doc map[string]any) string {
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
-		if m, ok := idx.props[k]; ok && !m.fits(doc[k]) {
+		if m, ok := idx.props[k]; ok && !m.Fits(doc[k]) {
 			return k
 		}
 	}
@@ -325,13 +396,13 @@ func (idx *fakeIndex) misfit(doc map[string]any) string {
 
 // fits reports whether Elasticsearch would index v (a JSON value decoded
 // with UseNumber) in a field mapped as m.
-func (m fieldMapping) fits(v any) bool {
+func (m Field) Fits(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
 	case []any:
 		for _, e := range x {
-			if !m.fits(e) {
+			if !m.Fits(e) {
 				return false
 			}
 		}
@@ -385,7 +456,7 @@ var mappingParams = map[string][]string{
 	"ip":         {"ignore_malformed", "null_value", "index", "doc_values", "store"},
 }
 
-func (f *fakeES) putTemplate(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+func (f *Server) putTemplate(w http.ResponseWriter, r *http.Request, name string, body []byte) {
 	f.templateRequests++
 	n := f.templateRequests
 	create := false
@@ -398,12 +469,12 @@ func (f *fakeES) putTemplate(w http.ResponseWriter, r *http.Request, name string
 		}
 	}
 	f.templateLog = append(f.templateLog, fmt.Sprintf("%s create=%v", name, create))
-	if f.auth != nil && !f.auth(r) {
+	if f.Auth != nil && !f.Auth(r) {
 		esError(w, 401, "security_exception", "unable to authenticate user [x] for REST request [/_index_template/"+name+"]")
 		return
 	}
-	if f.templateFail != nil {
-		switch st := f.templateFail(name, n); st {
+	if f.TemplateFail != nil {
+		switch st := f.TemplateFail(name, n); st {
 		case 0:
 		case 401, 403:
 			esError(w, st, "security_exception", "action [indices:admin/index_template/put] is unauthorized for user [logpacker] "+
@@ -441,15 +512,15 @@ func (f *fakeES) putTemplate(w http.ResponseWriter, r *http.Request, name string
 	}
 	for _, on := range slices.Sorted(maps.Keys(f.templates)) {
 		o := f.templates[on]
-		if on == name || o.priority != t.priority {
+		if on == name || o.Priority != t.Priority {
 			continue
 		}
-		for _, p := range t.patterns {
-			for _, op := range o.patterns {
+		for _, p := range t.Patterns {
+			for _, op := range o.Patterns {
 				if globsOverlap(p, op) {
 					esError(w, 400, "illegal_argument_exception", fmt.Sprintf("index template [%s] has index patterns %v matching patterns "+
 						"from existing templates [%s] with patterns (%s => %v) that have the same priority [%d], multiple index templates "+
-						"may not match during index creation, please use a different priority", name, t.patterns, on, on, o.patterns, t.priority))
+						"may not match during index creation, please use a different priority", name, t.Patterns, on, on, o.Patterns, t.Priority))
 					return
 				}
 			}
@@ -462,32 +533,32 @@ func (f *fakeES) putTemplate(w http.ResponseWriter, r *http.Request, name string
 
 // parseTemplate checks a composable index template body; nil and an
 // Elasticsearch error type and reason when it is not valid.
-func parseTemplate(body []byte) (t *fakeTemplate, typ, reason string) {
+func parseTemplate(body []byte) (t *template, typ, reason string) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, "x_content_parse_exception", "[1:1] not a JSON object: " + err.Error()
 	}
-	t = &fakeTemplate{body: bytes.Clone(body)}
+	t = &template{body: bytes.Clone(body)}
 	for k, v := range top {
 		var err error
 		switch k {
 		case "index_patterns":
 			var one string
 			if json.Unmarshal(v, &one) == nil {
-				t.patterns = []string{one}
+				t.Patterns = []string{one}
 			} else {
-				err = json.Unmarshal(v, &t.patterns)
+				err = json.Unmarshal(v, &t.Patterns)
 			}
 		case "priority":
-			err = json.Unmarshal(v, &t.priority)
-			if err == nil && t.priority < 0 {
+			err = json.Unmarshal(v, &t.Priority)
+			if err == nil && t.Priority < 0 {
 				return nil, "action_request_validation_exception", "Validation Failed: 1: index template priority must be >= 0;"
 			}
 		case "version":
 			var n int64
 			err = json.Unmarshal(v, &n)
 		case "_meta":
-			err = json.Unmarshal(v, &t.meta)
+			err = json.Unmarshal(v, &t.Meta)
 		case "template":
 			var tm map[string]json.RawMessage
 			if err = json.Unmarshal(v, &tm); err != nil {
@@ -498,7 +569,7 @@ func parseTemplate(body []byte) (t *fakeTemplate, typ, reason string) {
 				case "settings", "aliases", "lifecycle":
 				case "mappings":
 					var ok bool
-					if t.props, typ, reason, ok = parseMappings(tv); !ok {
+					if t.Fields, typ, reason, ok = parseMappings(tv); !ok {
 						return nil, typ, reason
 					}
 				default:
@@ -513,10 +584,10 @@ func parseTemplate(body []byte) (t *fakeTemplate, typ, reason string) {
 			return nil, "x_content_parse_exception", fmt.Sprintf("[1:1] [index_template] failed to parse field [%s]: %v", k, err)
 		}
 	}
-	if len(t.patterns) == 0 {
+	if len(t.Patterns) == 0 {
 		return nil, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;"
 	}
-	for _, p := range t.patterns {
+	for _, p := range t.Patterns {
 		if p == "" || strings.ContainsAny(p, " ,#:\\/?\"<>|") || strings.HasPrefix(p, "_") {
 			return nil, "invalid_index_template_exception", fmt.Sprintf("index_template [..] invalid, cause [index_pattern [%s] is not valid]", p)
 		}
@@ -526,12 +597,12 @@ func parseTemplate(body []byte) (t *fakeTemplate, typ, reason string) {
 
 // parseMappings checks template.mappings: an object of root parameters,
 // properties each with a known type and only its parameters.
-func parseMappings(b json.RawMessage) (props map[string]fieldMapping, typ, reason string, ok bool) {
+func parseMappings(b json.RawMessage) (props map[string]Field, typ, reason string, ok bool) {
 	var root map[string]json.RawMessage
 	if err := json.Unmarshal(b, &root); err != nil {
 		return nil, "mapper_parsing_exception", "Failed to parse mapping: mappings is not a JSON object", false
 	}
-	props = map[string]fieldMapping{}
+	props = map[string]Field{}
 	for k, v := range root {
 		switch k {
 		case "dynamic", "_meta", "_source", "dynamic_templates", "runtime", "date_detection", "numeric_detection", "_routing":
@@ -550,7 +621,7 @@ func parseMappings(b json.RawMessage) (props map[string]fieldMapping, typ, reaso
 			if !known {
 				return nil, "mapper_parsing_exception", fmt.Sprintf("No handler for type [%s] declared on field [%s]", t, name), false
 			}
-			fm := fieldMapping{Type: t}
+			fm := Field{Type: t}
 			for p, pv := range def {
 				switch {
 				case p == "type":
@@ -590,19 +661,21 @@ func globsOverlap(a, b string) bool {
 	return a[0] == b[0] && globsOverlap(a[1:], b[1:])
 }
 
-// seedTemplate stores a template as an operator would have installed it.
-func (f *fakeES) seedTemplate(name, body string) {
+// SeedTemplate stores a template (a PUT /_index_template body) as an
+// operator would have installed it; a body the server would refuse fails
+// the test.
+func (f *Server) SeedTemplate(name, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, typ, reason := parseTemplate([]byte(body))
 	if t == nil {
-		f.t.Fatalf("seedTemplate %s: %s: %s", name, typ, reason)
+		f.t.Fatalf("SeedTemplate %s: %s: %s", name, typ, reason)
 	}
 	f.templates[name] = t
 }
 
-// stored returns the number of documents and a copy of _id → index.
-func (f *fakeES) stored() (int, map[string]string) {
+// Stored returns the number of documents and a copy of _id → index.
+func (f *Server) Stored() (int, map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := make(map[string]string, len(f.indexOf))
@@ -614,4 +687,38 @@ func (f *fakeES) stored() (int, map[string]string) {
 		n += len(d)
 	}
 	return n, m
+}
+
+// DeadLetter is one line of the elastic output's dead-letter file.
+type DeadLetter struct {
+	Output string `json:"output"`
+	Index  string `json:"index"`
+	ID     string `json:"_id"`
+	Status int    `json:"status"`
+	Error  struct {
+		Type, Reason string
+	} `json:"error"`
+	Event struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	} `json:"event"`
+}
+
+// ReadDeadLetters reads an elastic output's dead-letter file; a missing
+// file or a line that is not a whole JSON object fails the test.
+func ReadDeadLetters(t testing.TB, path string) []DeadLetter {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []DeadLetter
+	for line := range bytes.Lines(b) {
+		var l DeadLetter
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatalf("%s: line %q: %v", path, line, err)
+		}
+		out = append(out, l)
+	}
+	return out
 }
