@@ -95,6 +95,9 @@ type OutputConfig struct {
 	Name  string        // NAME: the WAL cursor is output.NAME, metrics say output="NAME"
 	Type  string        // file | mysql | elasticsearch ([output.file] is always file)
 	Match match.Matcher // which events the output gets (match keys); none set: all
+	// FlushInterval (store, mysql, elasticsearch): a batch that is not full
+	// waits up to this long for more events; 0 sends what there is at once.
+	FlushInterval time.Duration
 
 	File    FileOutputConfig    // type = file
 	MySQL   MySQLOutputConfig   // type = mysql
@@ -304,23 +307,26 @@ var outputTypes = map[string]map[string]func(o *OutputConfig, v string) error{
 		"page_cache": func(o *OutputConfig, v string) error { return setOneOf(&o.File.PageCache, v, "drop", "keep") },
 	},
 	"mysql": {
-		"dsn":        func(o *OutputConfig, v string) error { o.MySQL.DSN = v; return nil },
-		"table":      func(o *OutputConfig, v string) error { o.MySQL.Table = v; return nil },
-		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
+		"dsn":            func(o *OutputConfig, v string) error { o.MySQL.DSN = v; return nil },
+		"table":          func(o *OutputConfig, v string) error { o.MySQL.Table = v; return nil },
+		"batch_size":     func(o *OutputConfig, v string) error { return setInt(&o.MySQL.BatchSize, v, 1, 1<<20) },
+		"flush_interval": func(o *OutputConfig, v string) error { return setFlushInterval(&o.FlushInterval, v) },
 	},
 	"store": {
-		"enabled":    func(o *OutputConfig, v string) error { return setOneOf(&o.Store.Enabled, v, "auto", "true", "false") },
-		"dir":        func(o *OutputConfig, v string) error { return setNonEmpty(&o.Store.Dir, v) },
-		"retention":  func(o *OutputConfig, v string) error { return setRetention(&o.Store.Retention, v) },
-		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Store.BatchSize, v, 1, 1<<20) },
+		"enabled":        func(o *OutputConfig, v string) error { return setOneOf(&o.Store.Enabled, v, "auto", "true", "false") },
+		"dir":            func(o *OutputConfig, v string) error { return setNonEmpty(&o.Store.Dir, v) },
+		"retention":      func(o *OutputConfig, v string) error { return setRetention(&o.Store.Retention, v) },
+		"batch_size":     func(o *OutputConfig, v string) error { return setInt(&o.Store.BatchSize, v, 1, 1<<20) },
+		"flush_interval": func(o *OutputConfig, v string) error { return setFlushInterval(&o.FlushInterval, v) },
 	},
 	"elasticsearch": {
-		"urls":       func(o *OutputConfig, v string) error { return setURLs(&o.Elastic.URLs, v) },
-		"username":   func(o *OutputConfig, v string) error { o.Elastic.Username = v; return nil },
-		"password":   func(o *OutputConfig, v string) error { o.Elastic.Password = v; return nil },
-		"api_key":    func(o *OutputConfig, v string) error { o.Elastic.APIKey = v; return nil },
-		"index":      func(o *OutputConfig, v string) error { o.Elastic.Index = v; return elastic.CheckIndex(v) },
-		"batch_size": func(o *OutputConfig, v string) error { return setInt(&o.Elastic.BatchSize, v, 1, 1<<20) },
+		"urls":           func(o *OutputConfig, v string) error { return setURLs(&o.Elastic.URLs, v) },
+		"username":       func(o *OutputConfig, v string) error { o.Elastic.Username = v; return nil },
+		"password":       func(o *OutputConfig, v string) error { o.Elastic.Password = v; return nil },
+		"api_key":        func(o *OutputConfig, v string) error { o.Elastic.APIKey = v; return nil },
+		"index":          func(o *OutputConfig, v string) error { o.Elastic.Index = v; return elastic.CheckIndex(v) },
+		"batch_size":     func(o *OutputConfig, v string) error { return setInt(&o.Elastic.BatchSize, v, 1, 1<<20) },
+		"flush_interval": func(o *OutputConfig, v string) error { return setFlushInterval(&o.FlushInterval, v) },
 		"template": func(o *OutputConfig, v string) error {
 			return setOneOf(&o.Elastic.Template, v, elastic.TemplateCreate, elastic.TemplateOverwrite, elastic.TemplateNone)
 		},
@@ -488,6 +494,10 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 		if typ == "file" {
 			o.File = cfg.fileDefaults
 			o.File.Path = ""
+		}
+		if typ == "mysql" || typ == "elasticsearch" {
+			// a database wants fewer, fuller requests: wait up to 1 s to fill one
+			o.FlushInterval = time.Second
 		}
 		cfg.Outputs = append(cfg.Outputs, o)
 	}
@@ -760,6 +770,18 @@ func setDuration(dst *time.Duration, v string, lo time.Duration) error {
 		return fmt.Errorf("%s is below the minimum %s", d, lo)
 	}
 	*dst = d
+	return nil
+}
+
+// setFlushInterval: 0 to 1 minute (events wait in the WAL, durable, but
+// not yet in the output).
+func setFlushInterval(dst *time.Duration, v string) error {
+	if err := setDuration(dst, v, 0); err != nil {
+		return err
+	}
+	if *dst > time.Minute {
+		return fmt.Errorf("%s: at most 1m", *dst)
+	}
 	return nil
 }
 

@@ -1,7 +1,10 @@
 package appliance
 
 import (
+	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +417,49 @@ func TestStoreOutputConfig(t *testing.T) {
 	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\npath = x\n"))
 	if err == nil || !strings.Contains(err.Error(), "unknown key for type = store outputs (it is a key of type = file)") {
 		t.Errorf("file key in a store output: %v", err)
+	}
+}
+
+func TestFlushIntervalConfig(t *testing.T) {
+	cfg, err := ParseConfig("server.ini", []byte("[output.db]\ntype = mysql\ndsn = u:p@tcp(127.0.0.1:3306)/l\n"+
+		"[output.es]\ntype = elasticsearch\nurls = http://127.0.0.1:9200\nflush_interval = 250ms\n"+
+		"[output.s]\ntype = store\ndir = s\nflush_interval = 2s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]time.Duration{"db": time.Second, "es": 250 * time.Millisecond, "s": 2 * time.Second, "store": 0, "file": 0} {
+		if got := cfg.Output(name).FlushInterval; got != want {
+			t.Errorf("[output.%s] flush_interval = %s, want %s", name, got, want)
+		}
+	}
+	for _, tt := range []struct{ ini, err string }{
+		{"[output.store]\nflush_interval = 2m\n", "server.ini:2: [output.store] flush_interval: 2m0s: at most 1m"},
+		{"[output.store]\nflush_interval = soon\n", "server.ini:2: [output.store] flush_interval:"},
+		{"[output.store]\nflush_interval = -1s\n", "server.ini:2: [output.store] flush_interval:"},
+		{"[output.file]\nflush_interval = 1s\n", "server.ini:2: [output.file] flush_interval: unknown key for type = file outputs"},
+	} {
+		_, err := ParseConfig("server.ini", []byte(tt.ini))
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%q: err = %v, want %q", tt.ini, err, tt.err)
+		}
+	}
+	// the node gives each output's consumer its interval
+	dir := t.TempDir()
+	cfg, err = ParseConfig("server.ini", []byte("[node]\nid = t\ndata_dir = "+dir+"\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\n"+
+		"[output.store]\nflush_interval = 3s\n[output.b]\ntype = store\ndir = b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	got := map[string]time.Duration{}
+	for _, c := range n.outputs {
+		got[c.name] = c.linger
+	}
+	if got["output.store"] != 3*time.Second || got["output.b"] != 0 || got["output.file"] != 0 {
+		t.Errorf("consumers' linger: %v", got)
 	}
 }

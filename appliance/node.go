@@ -228,6 +228,9 @@ func (n *Node) openOutputs() error {
 		default:
 			return fmt.Errorf("node: output.%s: unknown type %q", o.Name, o.Type)
 		}
+		if last := n.outputs[len(n.outputs)-1]; last.name == "output."+o.Name {
+			last.linger = o.FlushInterval
+		}
 		want["output."+o.Name] = true
 	}
 	if up := n.cfg.Relay.Upstream; len(up) > 0 {
