@@ -135,7 +135,7 @@ func BenchmarkStore10M(b *testing.B) {
 		// a text search without host/app/tag streams (searchDayText): the
 		// plain SQL query it replaces, for comparison
 		plain := "-"
-		if c.q.Text != "" && c.q.Host == "" && c.q.App == "" && c.q.Tag == "" {
+		if c.q.Text != "" && c.q.Host == "" && c.q.App == "" && c.q.Tag == "" && c.q.To.IsZero() {
 			noTextStreaming = true
 			pds, _ := time1(c.name, c.q)
 			noTextStreaming = false
