@@ -371,11 +371,7 @@ func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) 
 			if !report {
 				continue
 			}
-			// The WAL's CRC passed, so this is a codec bug or a newer format:
-			// keep the bytes for a human, never drop silently.
-			c.m.decodeErrors.Inc()
-			c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
-			c.deadLetterRaw(r.Index, r.Data, err)
+			c.undecodable(r, err)
 			continue
 		}
 		if !c.match.Match(&ev) {
@@ -393,6 +389,15 @@ func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) 
 	return evs
 }
 
+// undecodable counts, logs and dead-letters a record that does not decode.
+// The WAL's CRC passed, so this is a codec bug or a newer format: keep the
+// bytes for a human, never drop silently.
+func (c *consumer) undecodable(r wal.Record, err error) {
+	c.m.decodeErrors.Inc()
+	c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
+	c.deadLetterRaw(r.Index, r.Data, err)
+}
+
 // selectRecords keeps, in place, the records whose events the output
 // selects (a RecordSink forwards them undecoded); undecodable ones go to the
 // dead-letter file, as in decode.
@@ -401,9 +406,7 @@ func (c *consumer) selectRecords(recs []wal.Record) []wal.Record {
 	var ev protocol.Event
 	for _, r := range recs {
 		if err := ev.UnmarshalBinaryShared(r.Data); err != nil {
-			c.m.decodeErrors.Inc()
-			c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
-			c.deadLetterRaw(r.Index, r.Data, err)
+			c.undecodable(r, err)
 			continue
 		}
 		if !c.match.Match(&ev) {

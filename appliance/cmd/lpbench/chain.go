@@ -336,10 +336,7 @@ fsync = %s
 [output.file]
 %s
 
-; rsyslog's side writes a file: the searchable store is not part of this comparison
-[output.store]
-enabled = false
-`, n.name, n.name, filepath.Join(d, "data"), n.listen, n.http, n.upstream,
+`+storeOff, n.name, n.name, filepath.Join(d, "data"), n.listen, n.http, n.upstream,
 			filepath.Join(b.certs, "ca", "ca.crt"), filepath.Join(b.certs, n.name, "node.crt"), filepath.Join(b.certs, n.name, "node.key"),
 			o.fsync, n.output)
 		cfg := filepath.Join(d, "server.ini")

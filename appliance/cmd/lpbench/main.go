@@ -464,10 +464,7 @@ fsync = %s
 path = %s
 max_size = 0
 
-; rsyslog's side writes a file: the searchable store is not part of this comparison
-[output.store]
-enabled = false
-`, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
+`+storeOff, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
 	cfg := filepath.Join(dir, "server.ini")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		r.err = err
@@ -965,3 +962,11 @@ func fetchProfile(httpPort int, d time.Duration, path string) error {
 	}
 	return f.Close()
 }
+
+// storeOff ends every logpacker config lpbench writes: rsyslog's side writes
+// a file, so the searchable store (on by default for a root) is not part of
+// the comparison.
+const storeOff = `
+[output.store]
+enabled = false
+`
