@@ -363,6 +363,7 @@ func (n *Node) bindSources() error {
 			"links": &srv.Stats.Links, "refused": &srv.Stats.Refused, "batches": &srv.Stats.Batches,
 			"events": &srv.Stats.Events, "bad_frames": &srv.Stats.BadFrames, "bad_batches": &srv.Stats.BadBatches,
 			"duplicates": &srv.Stats.Duplicates, "wire_bytes": &srv.Stats.WireBytes, "record_bytes": &srv.Stats.RecordBytes,
+			"column_batches": &srv.Stats.ColumnBatches,
 		} {
 			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "logpacker_relay_" + name + "_total", Help: "node links (relay input): " + strings.ReplaceAll(name, "_", " "),

@@ -196,7 +196,8 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 	}
 	switch f := f.(type) {
 	case *wire.Welcome:
-		c.log.Info("relay: link up", "upstream", addr, "parent", f.Node)
+		c.log.Info("relay: link up", "upstream", addr, "parent", f.Node, "version", f.Version)
+		c.enc.UseColumns(f.Version >= 2)
 	case *wire.Error:
 		conn.CloseWithError(0, "")
 		return fmt.Errorf("refused: %s (code %d)", f.Reason, f.Code)

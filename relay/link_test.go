@@ -143,6 +143,12 @@ func TestLinkDeliversAndFailsOver(t *testing.T) {
 				t.Fatalf("event %d lost", i)
 			}
 		}
+		// both parents speak wire version 2: every batch came as columns
+		for _, s := range []*Server{sa, sb} {
+			if n, c := s.Stats.Batches.Load(), s.Stats.ColumnBatches.Load(); n == 0 || c != n {
+				t.Fatalf("%d batches, %d of them columns", n, c)
+			}
+		}
 		a.mu.Lock()
 		b.mu.Lock()
 		na, nb := len(a.evs), len(b.evs)
@@ -262,6 +268,9 @@ func TestServerMalformedInput(t *testing.T) {
 	got := raw(hello, bad, f2, f3)
 	if len(got) != 4 {
 		t.Fatalf("answers %v", got)
+	}
+	if w, ok := got[0].(*wire.Welcome); !ok || w.Version != 1 {
+		t.Fatalf("a version 1 HELLO must get a version 1 WELCOME: %+v", got[0])
 	}
 	if e, ok := got[1].(*wire.Error); !ok || e.Seq != 1 || e.Code != wire.ErrBadBatch {
 		t.Fatalf("bad zstd: %+v", got[1])

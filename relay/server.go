@@ -43,6 +43,8 @@ type ServerStats struct {
 	// WireBytes is the BATCH data received as sent (compressed when the link
 	// compresses); RecordBytes is the same batches' encoded events, uncompressed.
 	WireBytes, RecordBytes atomic.Uint64
+	// ColumnBatches counts the batches that came as wire.CodecColumns.
+	ColumnBatches atomic.Uint64
 }
 
 // Server is the parent's end of node links: an input. It accepts QUIC
@@ -275,6 +277,9 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 			} else {
 				s.Stats.WireBytes.Add(uint64(len(f.Data)))
 				s.Stats.RecordBytes.Add(uint64(len(b.buf)))
+				if f.Codec == wire.CodecColumns {
+					s.Stats.ColumnBatches.Add(1)
+				}
 			}
 			work <- b
 		case *wire.Ping:

@@ -9,7 +9,8 @@ import (
 )
 
 // Version is the protocol version this package speaks (HELLO/WELCOME).
-const Version = 1
+// Version 2 added CodecColumns.
+const Version = 2
 
 // ALPN is the TLS application protocol of a node link.
 const ALPN = "logpacker/1"
@@ -101,8 +102,9 @@ type Attr struct{ Key, Value string }
 type Codec byte
 
 const (
-	CodecNone Codec = 0
-	CodecZstd Codec = 1
+	CodecNone    Codec = 0
+	CodecZstd    Codec = 1
+	CodecColumns Codec = 2 // wire version 2 (see doc.go, "Columns")
 )
 
 // Batch carries Count encoded events (client → parent). Data is RawLen bytes
@@ -382,7 +384,7 @@ func (bt *Batch) decodeBody(d *decoder) {
 		d.fail("sequence 0")
 	case c == 0 || c > MaxBatchEvents:
 		d.fail(fmt.Sprintf("event count %d not in 1..%d", c, MaxBatchEvents))
-	case Codec(codec) != CodecNone && Codec(codec) != CodecZstd:
+	case Codec(codec) > CodecColumns:
 		d.fail(fmt.Sprintf("unknown codec %d", codec))
 	case raw > MaxBatchBytes:
 		d.fail(fmt.Sprintf("uncompressed length %d exceeds %d", raw, MaxBatchBytes))
