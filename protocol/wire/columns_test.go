@@ -285,36 +285,6 @@ func FuzzColumnsDecode(f *testing.F) {
 	})
 }
 
-func BenchmarkBatchEncodeColumns(b *testing.B) {
-	enc, _ := NewBatchEncoder(true)
-	enc.UseColumns(true)
-	recs := mixedEvents(2048)
-	var data []byte
-	n := 0
-	for _, r := range recs {
-		n += len(r)
-	}
-	b.SetBytes(int64(n))
-	for b.Loop() {
-		bt, err := enc.Encode(1, recs, data)
-		if err != nil || bt.Codec != CodecColumns {
-			b.Fatal(err, bt.Codec)
-		}
-		data = bt.Data
-	}
-}
+func BenchmarkBatchEncodeColumns(b *testing.B) { benchEncode(b, true, mixedEvents(2048)) }
 
-func BenchmarkBatchDecodeColumns(b *testing.B) {
-	enc, _ := NewBatchEncoder(true)
-	enc.UseColumns(true)
-	dec, _ := NewBatchDecoder()
-	bt, _ := enc.Encode(1, mixedEvents(2048), nil)
-	b.SetBytes(int64(bt.RawLen))
-	var recs [][]byte
-	for b.Loop() {
-		var err error
-		if recs, err = dec.Records(bt, recs); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkBatchDecodeColumns(b *testing.B) { benchDecode(b, true, mixedEvents(2048)) }

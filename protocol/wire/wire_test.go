@@ -260,9 +260,14 @@ func FuzzBatchRecords(f *testing.F) {
 	})
 }
 
-func BenchmarkBatchEncodeZstd(b *testing.B) {
+func BenchmarkBatchEncodeZstd(b *testing.B) { benchEncode(b, false, events(1024)) }
+
+func BenchmarkBatchDecodeZstd(b *testing.B) { benchDecode(b, false, events(1024)) }
+
+// benchEncode measures Encode of recs, in columns or as one zstd frame.
+func benchEncode(b *testing.B, columns bool, recs [][]byte) {
 	enc, _ := NewBatchEncoder(true)
-	recs := events(1024)
+	enc.UseColumns(columns)
 	var data []byte
 	n := 0
 	for _, r := range recs {
@@ -271,22 +276,24 @@ func BenchmarkBatchEncodeZstd(b *testing.B) {
 	b.SetBytes(int64(n))
 	for b.Loop() {
 		bt, err := enc.Encode(1, recs, data)
-		if err != nil {
-			b.Fatal(err)
+		if err != nil || (bt.Codec == CodecColumns) != columns {
+			b.Fatal(err, bt.Codec)
 		}
 		data = bt.Data
 	}
 }
 
-func BenchmarkBatchDecodeZstd(b *testing.B) {
+// benchDecode measures Records of recs encoded as benchEncode does.
+func benchDecode(b *testing.B, columns bool, recs [][]byte) {
 	enc, _ := NewBatchEncoder(true)
+	enc.UseColumns(columns)
 	dec, _ := NewBatchDecoder()
-	bt, _ := enc.Encode(1, events(1024), nil)
+	bt, _ := enc.Encode(1, recs, nil)
 	b.SetBytes(int64(bt.RawLen))
-	var recs [][]byte
+	var out [][]byte
 	for b.Loop() {
 		var err error
-		if recs, err = dec.Records(bt, recs); err != nil {
+		if out, err = dec.Records(bt, out); err != nil {
 			b.Fatal(err)
 		}
 	}
