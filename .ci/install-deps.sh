@@ -7,6 +7,8 @@
 #   logger    (package bsdutils)   integration tests
 #   mariadbd, mariadb-install-db (mariadb-server)  MySQL output integration tests; the tests
 #             start their own server (own datadir, 127.0.0.1): the package's service is not used
+#   dnsmasq   (package dnsmasq-base)  DNS SRV discovery tests; each test starts its own
+#             dnsmasq on 127.0.0.1 with a high port and its records on the command line
 #   loggen    (package syslog-ng-core, UNPACKED into .cache/sng, never installed:
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
 #
@@ -41,6 +43,7 @@ have_cmd rsyslogd || need+=(rsyslog)
 installed rsyslog-relp || need+=(rsyslog-relp)
 have_cmd logger || need+=(bsdutils)
 { have_cmd mariadbd && have_cmd mariadb-install-db; } || need+=(mariadb-server)
+have_cmd dnsmasq || need+=(dnsmasq-base)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 
 updated=0
