@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
+	"logpacker/discovery"
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
 	"logpacker/wal"
@@ -18,7 +22,9 @@ import (
 
 // ClientOptions configure a Client.
 type ClientOptions struct {
-	Upstreams  []string      // parents, host:port, tried in order
+	Upstreams  []string      // parents, host:port, tried in order (when Targets is nil)
+	Targets    Targets       // where parents come from (discovery); nil: Upstreams
+	Balance    Balance       // how the client spreads over its parents' cluster
 	TLS        *tls.Config   // node certificate and the cluster CA (RootCAs)
 	NodeID     string        // must be the certificate's subject
 	Compress   bool          // zstd BATCH data
@@ -44,28 +50,41 @@ type Client struct {
 	o   ClientOptions
 	log *slog.Logger
 
-	mu   sync.Mutex // Send: encoder, buffers, link
-	l    *link
-	next int // upstream to try next
-	enc  *wire.BatchEncoder
-	recs [][]byte
-	raw  []byte
-	ends []int
-	out  []byte
-	data []byte
+	mu      sync.Mutex // Send: encoder, buffers, link
+	l       *link
+	targets Targets
+	stop    context.CancelFunc // ends refresh
+	view    view
+	Stats   ClientStats
+	enc     *wire.BatchEncoder
+	recs    [][]byte
+	raw     []byte
+	ends    []int
+	out     []byte
+	data    []byte
 }
 
 // link is one QUIC connection and its stream. Its reader goroutine settles
 // the batches in flight.
 type link struct {
-	conn *quic.Conn
-	st   *quic.Stream
-	wmu  sync.Mutex // stream writes (Send, PONG)
+	conn    *quic.Conn
+	st      *quic.Stream
+	addr    string     // the parent's address as dialled
+	node    string     // the parent's node ID (WELCOME)
+	member  bool       // chosen from the cluster view (not from Targets)
+	expires time.Time  // pick a parent again after this (zero: never)
+	wmu     sync.Mutex // stream writes (Send, PONG)
 
-	mu   sync.Mutex
-	seq  uint64     // last BATCH seq sent
-	pend []*pending // in flight, in seq order
-	err  error      // set once the link failed
+	mu       sync.Mutex
+	seq      uint64     // last BATCH seq sent
+	pend     []*pending // in flight, in seq order
+	err      error      // set once the link failed
+	draining bool       // the client moved away: close once pend is empty
+}
+
+// ClientStats count what a Client did.
+type ClientStats struct {
+	Dials, DialFailures, Moves atomic.Uint64
 }
 
 // pending is one BATCH in flight; done is called once with its outcome.
@@ -88,6 +107,16 @@ func (l *link) settleLocked(upTo uint64, err error) {
 		n++
 	}
 	l.pend = l.pend[n:]
+	l.closeIfDrainedLocked()
+}
+
+// closeIfDrainedLocked closes a link the client moved away from once nothing
+// is in flight on it (caller holds l.mu).
+func (l *link) closeIfDrainedLocked() {
+	if l.draining && len(l.pend) == 0 && l.err == nil {
+		l.err = errors.New("relay: link drained (the client moved to another parent)")
+		l.conn.CloseWithError(0, "moved")
+	}
 }
 
 // fail closes the link and fails every batch in flight; only the first
@@ -121,9 +150,17 @@ const DefaultWindow = 4
 
 // NewClient returns a client; it connects on the first Send.
 func NewClient(o ClientOptions) (*Client, error) {
-	if len(o.Upstreams) == 0 {
-		return nil, errors.New("relay: no upstream")
+	if o.Targets == nil {
+		if len(o.Upstreams) == 0 {
+			return nil, errors.New("relay: no upstream")
+		}
+		t, err := discovery.New(strings.Join(o.Upstreams, ","), discovery.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("relay: upstream: %w", err)
+		}
+		o.Targets = t
 	}
+	o.Balance.defaults()
 	if o.TLS == nil {
 		return nil, errors.New("relay: client needs TLS (a node certificate and the cluster CA)")
 	}
@@ -140,30 +177,66 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{o: o, log: o.Logger.With("output", "relay"), enc: enc}, nil
+	c := &Client{o: o, log: o.Logger.With("output", "relay"), enc: enc, targets: o.Targets}
+	c.view.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	go c.refresh(ctx)
+	return c, nil
+}
+
+// refresh asks Targets for its answer every second, off the send path, so
+// that a DNS answer is renewed when its TTL runs out (and a target that left
+// DNS is noticed: see moveReason) even while a link is up.
+func (c *Client) refresh(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.targets.Order(ctx)
+		}
+	}
 }
 
 // Window is how many batches the output loop may keep in flight.
 func (c *Client) Window() int { return c.o.Window }
 
-// connect opens a link to the next upstream that answers (caller holds mu).
-func (c *Client) connect(ctx context.Context) error {
+// connect opens a link to the best parent that answers (caller holds mu):
+// see candidates. avoid is a parent being left.
+func (c *Client) connect(ctx context.Context, avoid string) error {
+	cands, err := c.candidates(ctx, avoid)
+	if err != nil {
+		return fmt.Errorf("relay: no upstream: %w", err)
+	}
 	var errs []error
-	for range c.o.Upstreams {
-		addr := c.o.Upstreams[c.next%len(c.o.Upstreams)]
-		c.next++
-		err := c.dial(ctx, addr)
+	for _, t := range cands {
+		c.Stats.Dials.Add(1)
+		err := c.dial(ctx, t)
 		if err == nil {
+			c.view.ok(t.addr)
 			return nil
 		}
-		c.log.Warn("relay: upstream unavailable", "upstream", addr, "err", err)
-		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+		c.Stats.DialFailures.Add(1)
+		c.view.failed(t.addr, c.o.Balance.Retry)
+		c.targets.Failed(t.addr)
+		c.log.Warn("relay: upstream unavailable", "upstream", t.addr, "err", err)
+		errs = append(errs, fmt.Errorf("%s: %w", t.addr, err))
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	return fmt.Errorf("relay: no upstream reachable: %w", errors.Join(errs...))
 }
 
-func (c *Client) dial(ctx context.Context, addr string) error {
+func (c *Client) dial(ctx context.Context, t candidate) error {
+	addr := t.addr
 	tc := c.o.TLS.Clone()
+	if tc.ServerName == "" && t.name != "" {
+		tc.ServerName = t.name
+	}
 	tc.NextProtos = []string{wire.ALPN}
 	tc.MinVersion = tls.VersionTLS13
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -194,10 +267,15 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 		conn.CloseWithError(0, "")
 		return err
 	}
+	var parent string
 	switch f := f.(type) {
 	case *wire.Welcome:
-		c.log.Info("relay: link up", "upstream", addr, "parent", f.Node, "version", f.Version)
+		parent = f.Node
+		c.log.Info("relay: link up", "upstream", addr, "parent", f.Node, "version", f.Version, "members", len(f.Members))
 		c.enc.UseColumns(f.Version >= 2)
+		if len(f.Members) > 0 {
+			c.view.set(f.Node, f.Members)
+		}
 	case *wire.Error:
 		conn.CloseWithError(0, "")
 		return fmt.Errorf("refused: %s (code %d)", f.Reason, f.Code)
@@ -205,15 +283,22 @@ func (c *Client) dial(ctx context.Context, addr string) error {
 		conn.CloseWithError(0, "")
 		return fmt.Errorf("unexpected %s", f.Type())
 	}
-	l := &link{conn: conn, st: st}
-	go l.read(r)
+	l := &link{conn: conn, st: st, addr: addr, node: parent, member: t.member}
+	if age := c.o.Balance.MaxLinkAge; age > 0 {
+		l.expires = time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
+	}
+	go l.read(r, func(w *wire.Welcome) {
+		if len(w.Members) > 0 {
+			c.view.set(w.Node, w.Members)
+		}
+	})
 	c.l = l
 	return nil
 }
 
 // read settles the link's batches from the parent's frames until the link
 // fails.
-func (l *link) read(r *wire.Reader) {
+func (l *link) read(r *wire.Reader, onView func(*wire.Welcome)) {
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -242,6 +327,8 @@ func (l *link) read(r *wire.Reader) {
 			}
 			l.fail(fmt.Errorf("relay: parent closed the link: %s (code %d)", f.Reason, f.Code))
 			return
+		case *wire.Welcome:
+			onView(f) // a new cluster view
 		case *wire.Ping:
 			l.wmu.Lock()
 			_, err := l.st.Write(wire.AppendFrame(nil, &wire.Pong{Nonce: f.Nonce}))
@@ -297,11 +384,17 @@ func (c *Client) SendRecords(ctx context.Context, recs []wal.Record, done func(e
 
 // sendLocked sends c.recs as one BATCH (caller holds c.mu).
 func (c *Client) sendLocked(ctx context.Context, done func(error)) error {
+	avoid := ""
 	if c.l != nil && c.l.failed() {
+		c.targets.Failed(c.l.addr)
+		c.view.failed(c.l.addr, c.o.Balance.Retry)
 		c.l = nil
 	}
+	if c.l != nil {
+		avoid = c.maybeMove(ctx)
+	}
 	if c.l == nil {
-		if err := c.connect(ctx); err != nil {
+		if err := c.connect(ctx, avoid); err != nil {
 			return err
 		}
 	}
@@ -338,6 +431,47 @@ func (c *Client) sendLocked(ctx context.Context, done func(error)) error {
 	return nil
 }
 
+// maybeMove leaves the current link when the policy says so (see Balance):
+// no new batch goes on it, and it closes once its batches in flight are
+// settled, so moving loses nothing and sends nothing twice. It returns the
+// parent left ("" if none). Caller holds c.mu.
+func (c *Client) maybeMove(ctx context.Context) string {
+	l := c.l
+	why := c.moveReason(l, time.Now())
+	if why == "" {
+		return ""
+	}
+	if why == "link age" {
+		// Pick again; staying is one of the outcomes.
+		if cands, err := c.candidates(ctx, ""); err != nil || len(cands) == 0 || cands[0].addr == l.addr {
+			age := c.o.Balance.MaxLinkAge
+			l.expires = time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
+			return ""
+		}
+	}
+	c.Stats.Moves.Add(1)
+	c.log.Info("relay: moving to another parent", "from", l.addr, "parent", l.node, "why", why)
+	l.mu.Lock()
+	l.draining = true
+	l.closeIfDrainedLocked()
+	l.mu.Unlock()
+	c.l = nil
+	return l.addr
+}
+
+// Parent is the current parent's address and node ID ("" when no link is up).
+func (c *Client) Parent() (addr, node string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.l == nil || c.l.failed() {
+		return "", ""
+	}
+	return c.l.addr, c.l.node
+}
+
+// View is the latest cluster view a parent sent (nil if none did).
+func (c *Client) View() []ViewMember { return c.view.get() }
+
 // Write sends evs as one BATCH and waits for its ACK.
 func (c *Client) Write(ctx context.Context, evs []protocol.Event) error {
 	res := make(chan error, 1)
@@ -354,6 +488,7 @@ func (c *Client) Write(ctx context.Context, evs []protocol.Event) error {
 
 // Close closes the link; batches in flight fail.
 func (c *Client) Close() error {
+	c.stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.l != nil {

@@ -34,7 +34,12 @@ type ServerOptions struct {
 	// binary form, hops counted), without decoding and encoding them again;
 	// it has emit's contract. Without it, events are decoded and given to emit.
 	EmitRecords func(ctx context.Context, recs [][]byte) error
-	Logger      *slog.Logger
+	// Members, if set, is this node's cluster view (each member's relay
+	// address and load; see the Attr* keys): sent in WELCOME and again every
+	// StatusInterval (default 2 s) while it changes, so children can balance.
+	Members        func() []wire.Member
+	StatusInterval time.Duration
+	Logger         *slog.Logger
 }
 
 // ServerStats count what a Server saw.
@@ -211,8 +216,15 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 		fail(0, wire.ErrUnauthorized, "node ID does not match the certificate")
 		return
 	}
-	if err := send(&wire.Welcome{Version: min(hello.Version, wire.Version), Node: s.o.NodeID}); err != nil {
+	welcome := &wire.Welcome{Version: min(hello.Version, wire.Version), Node: s.o.NodeID}
+	if s.o.Members != nil {
+		welcome.Members = s.o.Members()
+	}
+	if err := send(welcome); err != nil {
 		return
+	}
+	if s.o.Members != nil {
+		go s.status(conn, welcome, send)
 	}
 	s.Stats.Links.Add(1)
 	log = log.With("node", hello.Node)
@@ -292,6 +304,34 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn, emit EmitFunc) {
 			fail(0, wire.ErrBadFrame, "unexpected "+f.Type().String())
 			return
 		}
+	}
+}
+
+// status sends WELCOME again with the cluster view whenever it changed,
+// checked every StatusInterval, until the link ends.
+func (s *Server) status(conn *quic.Conn, last *wire.Welcome, send func(wire.Frame) error) {
+	every := s.o.StatusInterval
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-conn.Context().Done():
+			return
+		case <-t.C:
+		}
+		w := &wire.Welcome{Version: last.Version, Node: last.Node, Members: s.o.Members()}
+		if slices.EqualFunc(w.Members, last.Members, func(a, b wire.Member) bool {
+			return a.Node == b.Node && a.Addr == b.Addr && slices.Equal(a.Attrs, b.Attrs)
+		}) {
+			continue
+		}
+		if send(w) != nil {
+			return
+		}
+		last = w
 	}
 }
 

@@ -1,0 +1,178 @@
+package relay
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"logpacker/discovery"
+	"logpacker/protocol/wire"
+)
+
+// TestWeightedOrder: over many draws, a member is first in proportion to
+// its spare capacity; members with none are always last.
+func TestWeightedOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ms := []ViewMember{{Addr: "a", Spare: 0.1}, {Addr: "b", Spare: 0.3}, {Addr: "c", Spare: 0.6}, {Addr: "z", Spare: 0}}
+	first := map[string]int{}
+	const n = 20000
+	for range n {
+		o := weightedOrder(rng, ms)
+		first[o[0].Addr]++
+		if o[len(o)-1].Addr != "z" {
+			t.Fatalf("weight-0 member not last: %v", o)
+		}
+	}
+	for _, m := range ms[:3] {
+		got := float64(first[m.Addr]) / n
+		if got < m.Spare-0.02 || got > m.Spare+0.02 {
+			t.Errorf("%s first %.3f of draws, want %.2f ± 0.02", m.Addr, got, m.Spare)
+		}
+	}
+}
+
+// TestMoveReason: the policy's decisions from a cluster view.
+func TestMoveReason(t *testing.T) {
+	view := func(spareA, spareB float64, stateA string) []wire.Member {
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+		return []wire.Member{
+			{Node: "a", Addr: "10.0.0.1:1", Attrs: []wire.Attr{{Key: AttrSpare, Value: f(spareA)}, {Key: AttrState, Value: stateA}}},
+			{Node: "b", Addr: "10.0.0.2:1", Attrs: []wire.Attr{{Key: AttrSpare, Value: f(spareB)}, {Key: AttrState, Value: "alive"}}},
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		members []wire.Member
+		link    *link
+		inDNS   bool
+		want    string
+	}{
+		{"idle", view(0.8, 0.8, "alive"), &link{addr: "10.0.0.1:1"}, true, ""},
+		{"overloaded, another has room", view(0.05, 0.5, "alive"), &link{addr: "10.0.0.1:1"}, true, "parent overloaded"},
+		{"overloaded, all are", view(0.05, 0.08, "alive"), &link{addr: "10.0.0.1:1"}, true, ""},
+		{"busy but not overloaded", view(0.15, 0.9, "alive"), &link{addr: "10.0.0.1:1"}, true, ""},
+		{"suspect", view(0.8, 0.8, "suspect"), &link{addr: "10.0.0.1:1"}, true, "parent is suspect"},
+		{"left the cluster", view(0.8, 0.8, "alive"), &link{addr: "10.0.0.3:1", member: true}, true, "parent left the cluster"},
+		{"not a member, still in DNS", view(0.8, 0.8, "alive"), &link{addr: "10.0.0.3:1"}, true, ""},
+		{"left DNS", nil, &link{addr: "10.0.0.3:1"}, false, "parent left DNS"},
+		{"link age", nil, &link{addr: "10.0.0.3:1", expires: time.Now().Add(-time.Second)}, true, "link age"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Client{targets: fixedTargets{has: tc.inDNS}}
+			c.o.Balance.defaults()
+			if tc.members != nil {
+				c.view.set("a", tc.members)
+			}
+			if got := c.moveReason(tc.link, time.Now()); got != tc.want {
+				t.Errorf("moveReason = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLinkMovesOffOverloadedParent (real QUIC): two parents publish one
+// cluster view. The client links to one; when that one reports itself
+// overloaded, the client moves to the other: the batches in flight on the
+// old link are still ACKed there, the following ones go to the new parent,
+// and every event arrives exactly once.
+func TestLinkMovesOffOverloadedParent(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	spare := map[string]float64{"root-a": 0.9, "root-b": 0.5}
+	addrs := map[string]string{}
+	members := func() []wire.Member {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []wire.Member
+		for _, n := range []string{"root-a", "root-b"} {
+			out = append(out, wire.Member{Node: n, Addr: addrs[n], Attrs: []wire.Attr{
+				{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: strconv.FormatFloat(spare[n], 'f', 3, 64)}}})
+		}
+		return out
+	}
+	stores := map[string]*store{"root-a": {}, "root-b": {}}
+	for _, n := range []string{"root-a", "root-b"} {
+		s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: p.serverTLS(t, n), NodeID: n, Logger: quiet(),
+			Members: members, StatusInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Run(ctx, stores[n].emit)
+		mu.Lock()
+		addrs[n] = s.Addr().String()
+		mu.Unlock()
+	}
+	c, err := NewClient(ClientOptions{Upstreams: []string{addrs["root-a"]}, TLS: p.clientTLS(t, "leaf", p),
+		NodeID: "leaf", Compress: true, Logger: quiet(), Balance: Balance{MaxLinkAge: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const batches, per = 200, 50
+	var wg sync.WaitGroup
+	var failed sync.Map
+	moved := -1
+	for i := range batches {
+		if i == 50 {
+			mu.Lock()
+			spare["root-a"] = 0.02 // root-a reports itself overloaded
+			mu.Unlock()
+		}
+		if moved < 0 && c.Stats.Moves.Load() > 0 {
+			moved = i
+		}
+		wg.Add(1)
+		if err := c.Send(ctx, batchOf("leaf", i*per+1, per), func(err error) {
+			if err != nil {
+				failed.Store(i, err)
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if i >= 50 && moved < 0 {
+			time.Sleep(10 * time.Millisecond) // let the status frame arrive
+		}
+	}
+	wg.Wait()
+	failed.Range(func(k, v any) bool {
+		t.Errorf("batch %v failed: %v", k, v)
+		return true
+	})
+	if moved < 0 {
+		t.Fatalf("the client never moved off the overloaded parent (moves %d)", c.Stats.Moves.Load())
+	}
+	seen := map[uint64]string{}
+	for n, s := range stores {
+		s.mu.Lock()
+		for _, ev := range s.evs {
+			if prev, dup := seen[ev.ID.Seq]; dup {
+				t.Errorf("event %d stored at %s and %s", ev.ID.Seq, prev, n)
+			}
+			seen[ev.ID.Seq] = n
+		}
+		s.mu.Unlock()
+	}
+	if len(seen) != batches*per {
+		t.Fatalf("%d distinct events stored, want %d", len(seen), batches*per)
+	}
+	na, nb := len(stores["root-a"].evs), len(stores["root-b"].evs)
+	t.Logf("moved after batch %d; root-a stored %d events, root-b %d", moved, na, nb)
+	if na == 0 || nb == 0 {
+		t.Errorf("root-a %d, root-b %d: want both to have received events", na, nb)
+	}
+	if addr, node := c.Parent(); node != "root-b" {
+		t.Errorf("linked to %s (%s) at the end, want root-b", node, addr)
+	}
+}
+
+type fixedTargets struct{ has bool }
+
+func (f fixedTargets) Order(context.Context) ([]discovery.Target, error) { return nil, nil }
+func (f fixedTargets) Failed(string)                                     {}
+func (f fixedTargets) Has(string) bool                                   { return f.has }
