@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"logpacker/appliance/match"
 	"logpacker/appliance/sink/elastic"
+	"logpacker/discovery"
 	"logpacker/protocol/syslog"
 	"logpacker/protocol/wire"
 	"logpacker/wal"
@@ -51,12 +53,28 @@ type Config struct {
 		Token string // bearer token for /api/… and /debug/…; required off loopback
 	}
 	Relay struct {
-		Upstream      []string // parents (host:port); empty: this node is a root
-		CA, Cert, Key string   // cluster CA certificate, this node's certificate and key
+		// Upstream: parents, host:port each, tried in order, or one
+		// "srv:NAME" (DNS SRV, see package discovery); empty: a root.
+		Upstream      []string
+		Resolver      string        // DNS server (host:port) for srv:; empty: the system's
+		Overload      float64       // balancing: a parent with less spare capacity is left (relay.Balance)
+		MaxLinkAge    time.Duration // balancing: pick the parent again after this long on one link
+		CA, Cert, Key string        // cluster CA certificate, this node's certificate and key
 		Compress      bool
 		BatchSize     int
 		Window        int           // batches in flight per link, awaiting their ACKs
 		Match         match.Matcher // which events go upstream (match keys); none set: all
+	}
+	// Cluster: the roots' gossip membership (package discovery/cluster). Off
+	// unless Bind is set.
+	Cluster struct {
+		Bind          string        // gossip address (TCP and UDP), host:port
+		Advertise     string        // gossip address others reach this node at; empty: Bind
+		RelayAddr     string        // relay address published to members' children; empty: [listen] relay
+		Nodes         []string      // gossip addresses to join; reloaded without a restart
+		LoadInterval  time.Duration // how often this node's load is measured and published
+		LoadFile      string        // test hook: read the published load from this JSON file
+		ProbeInterval time.Duration // failure detection: memberlist's probe interval (0: its default)
 	}
 	Syslog struct {
 		MaxMessageSize int
@@ -214,20 +232,22 @@ var schema = map[string]map[string]setter{
 		"upstream": func(c *Config, v string) error {
 			c.Relay.Upstream = nil
 			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a == "" {
-					continue
+				if a = strings.TrimSpace(a); a != "" {
+					c.Relay.Upstream = append(c.Relay.Upstream, a)
 				}
-				var addr string
-				if err := setAddr(&addr, a); err != nil {
-					return err
-				}
-				c.Relay.Upstream = append(c.Relay.Upstream, addr)
 			}
-			return nil
+			if len(c.Relay.Upstream) == 0 {
+				return nil
+			}
+			_, err := discovery.New(strings.Join(c.Relay.Upstream, ","), discovery.Options{})
+			return err
 		},
-		"ca":   func(c *Config, v string) error { c.Relay.CA = v; return nil },
-		"cert": func(c *Config, v string) error { c.Relay.Cert = v; return nil },
-		"key":  func(c *Config, v string) error { c.Relay.Key = v; return nil },
+		"resolver":     func(c *Config, v string) error { return setAddr(&c.Relay.Resolver, v) },
+		"overload":     func(c *Config, v string) error { return setFloat(&c.Relay.Overload, v, 0, 1) },
+		"max_link_age": func(c *Config, v string) error { return setDuration(&c.Relay.MaxLinkAge, v, 0) },
+		"ca":           func(c *Config, v string) error { c.Relay.CA = v; return nil },
+		"cert":         func(c *Config, v string) error { c.Relay.Cert = v; return nil },
+		"key":          func(c *Config, v string) error { c.Relay.Key = v; return nil },
 		"compress": func(c *Config, v string) error {
 			switch v {
 			case "true", "yes", "on":
@@ -241,6 +261,33 @@ var schema = map[string]map[string]setter{
 		},
 		"batch_size": func(c *Config, v string) error { return setInt(&c.Relay.BatchSize, v, 1, wire.MaxBatchEvents) },
 		"window":     func(c *Config, v string) error { return setInt(&c.Relay.Window, v, 1, 64) },
+	},
+	"cluster": {
+		"bind":       func(c *Config, v string) error { return setAddr(&c.Cluster.Bind, v) },
+		"advertise":  func(c *Config, v string) error { return setAddr(&c.Cluster.Advertise, v) },
+		"relay_addr": func(c *Config, v string) error { return setAddr(&c.Cluster.RelayAddr, v) },
+		"nodes": func(c *Config, v string) error {
+			c.Cluster.Nodes = nil
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a == "" {
+					continue
+				}
+				if _, _, err := net.SplitHostPort(a); err != nil {
+					return fmt.Errorf("%q is not host:port: %v", a, err)
+				}
+				c.Cluster.Nodes = append(c.Cluster.Nodes, a)
+			}
+			return nil
+		},
+		"load_interval": func(c *Config, v string) error { return setDuration(&c.Cluster.LoadInterval, v, 100*time.Millisecond) },
+		"load_file":     func(c *Config, v string) error { c.Cluster.LoadFile = v; return nil },
+		"probe_interval": func(c *Config, v string) error {
+			if v == "" {
+				c.Cluster.ProbeInterval = 0
+				return nil
+			}
+			return setDuration(&c.Cluster.ProbeInterval, v, 50*time.Millisecond)
+		},
 	},
 	"api": {
 		"token": func(c *Config, v string) error { c.API.Token = v; return nil },
@@ -630,6 +677,12 @@ func (c *Config) validate() error {
 	if (c.Listen.Relay != "" || len(c.Relay.Upstream) > 0) && (c.Relay.CA == "" || c.Relay.Cert == "" || c.Relay.Key == "") {
 		return bad("relay", "ca", fmt.Errorf("node links are mutual TLS: [relay] ca, cert and key are needed with [listen] relay or [relay] upstream (logpacker cert ca / cert node make them)"))
 	}
+	if c.Cluster.Bind == "" && (len(c.Cluster.Nodes) > 0 || c.Cluster.Advertise != "") {
+		return bad("cluster", "bind", fmt.Errorf("[cluster] nodes or advertise is set but bind is not: the gossip address is needed to join"))
+	}
+	if c.Cluster.Bind != "" && c.Cluster.RelayAddr == "" && c.Listen.Relay == "" {
+		return bad("cluster", "relay_addr", fmt.Errorf("a cluster member publishes its relay address: set [listen] relay (or [cluster] relay_addr)"))
+	}
 	if c.Listen.HTTP != "" && c.API.Token == "" && !loopbackAddr(c.Listen.HTTP) {
 		return bad("api", "token", fmt.Errorf("[listen] http = %s is not on loopback: the search API needs a bearer token", c.Listen.HTTP))
 	}
@@ -758,6 +811,18 @@ func setInt(dst *int, v string, lo, hi int) error {
 		return fmt.Errorf("%d is out of range [%d, %d]", n, lo, hi)
 	}
 	*dst = n
+	return nil
+}
+
+func setFloat(dst *float64, v string, lo, hi float64) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) {
+		return fmt.Errorf("%q is not a number", v)
+	}
+	if f < lo || f > hi {
+		return fmt.Errorf("%g is out of range [%g, %g]", f, lo, hi)
+	}
+	*dst = f
 	return nil
 }
 

@@ -112,6 +112,19 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"client auth without ca", "[listen]\nsyslog_tls = 127.0.0.1:6514\n[tls]\ncert_file=a\nkey_file=b\nclient_auth = require\n", 0, "client_ca_file"},
 		{"bad relp address", "[listen]\nrelp = 2514\n", 2, "[listen] relp"},
 		{"relay window too big", "[relay]\nwindow = 65\n", 2, "[relay] window: 65 is out of range"},
+		{"srv upstream without a name", "[relay]\nupstream = srv:\n", 2, "[relay] upstream: discovery:"},
+		{"srv upstream mixed with a list", "[relay]\nupstream = srv:_lp._udp.example.org, 127.0.0.1:5515\n", 2, "[relay] upstream"},
+		{"upstream without a port", "[relay]\nupstream = 127.0.0.1\n", 2, "[relay] upstream"},
+		{"bad resolver", "[relay]\nresolver = dns.example.org\n", 2, "[relay] resolver"},
+		{"overload above 1", "[relay]\noverload = 1.5\n", 2, "[relay] overload: 1.5 is out of range"},
+		{"overload not a number", "[relay]\noverload = high\n", 2, "[relay] overload: \"high\" is not a number"},
+		{"bad max link age", "[relay]\nmax_link_age = forever\n", 2, "[relay] max_link_age"},
+		{"cluster nodes without bind", "[cluster]\nnodes = 127.0.0.1:7946\n", 0, "[cluster] bind"},
+		{"cluster node without port", "[cluster]\nnodes = 127.0.0.1\n", 2, "[cluster] nodes"},
+		{"cluster bind not host:port", "[cluster]\nbind = 7946\n", 2, "[cluster] bind"},
+		{"cluster without a relay address", "[cluster]\nbind = 127.0.0.1:7946\n", 0, "[cluster] relay_addr"},
+		{"probe interval too short", "[cluster]\nprobe_interval = 1ms\n", 2, "[cluster] probe_interval"},
+		{"cluster unknown key", "[cluster]\nseeds = a\n", 2, "[cluster] seeds: unknown key"},
 		{"http off loopback without a token", "[listen]\nhttp = 0.0.0.0:8080\n", 0, "[api] token"},
 		{"relp data size too small", "[relp]\nmax_data_size = 100\n", 2, "[relp] max_data_size: 100 is out of range"},
 		{"relp data size not a size", "[relp]\n\nmax_data_size = lots\n", 3, "[relp] max_data_size"},
@@ -461,5 +474,33 @@ func TestFlushIntervalConfig(t *testing.T) {
 	}
 	if got["output.store"] != 3*time.Second || got["output.b"] != 0 || got["output.file"] != 0 {
 		t.Errorf("consumers' linger: %v", got)
+	}
+}
+
+// TestDiscoveryConfig: [relay] upstream as srv:NAME, the balancing knobs,
+// and [cluster], with their defaults.
+func TestDiscoveryConfig(t *testing.T) {
+	def, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Relay.Overload != 0.1 || def.Relay.MaxLinkAge != 10*time.Minute || def.Cluster.Bind != "" || def.Cluster.LoadInterval != 2*time.Second {
+		t.Fatalf("defaults: relay %+v cluster %+v", def.Relay, def.Cluster)
+	}
+	cfg, err := ParseConfig("t.ini", []byte("[relay]\nupstream = srv:_logpacker._udp.example.org\nresolver = 127.0.0.1:5353\n"+
+		"overload = 0.25\nmax_link_age = 0\nca = a\ncert = b\nkey = c\n[listen]\nrelay = 127.0.0.1:7000\n"+
+		"[cluster]\nbind = 127.0.0.1:7946\nnodes = 127.0.0.1:7947, [::1]:7948\nprobe_interval = 200ms\nload_file = load.json\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Relay.Upstream; len(got) != 1 || got[0] != "srv:_logpacker._udp.example.org" {
+		t.Errorf("upstream %q", got)
+	}
+	if cfg.Relay.Resolver != "127.0.0.1:5353" || cfg.Relay.Overload != 0.25 || cfg.Relay.MaxLinkAge != 0 {
+		t.Errorf("relay %+v", cfg.Relay)
+	}
+	c := cfg.Cluster
+	if c.Bind != "127.0.0.1:7946" || len(c.Nodes) != 2 || c.Nodes[1] != "[::1]:7948" || c.ProbeInterval != 200*time.Millisecond || c.LoadFile != "load.json" {
+		t.Errorf("cluster %+v", c)
 	}
 }

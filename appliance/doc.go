@@ -43,4 +43,16 @@
 // embedded server.ini.default is the single source of defaults (README
 // shows it verbatim, a test keeps them equal). Errors are *ConfigError and
 // name file, line and key.
+//
+// # Discovery, cluster, status (cluster.go)
+//
+// [relay] upstream becomes a discovery.Upstreams (DNS SRV or a static list)
+// given to the relay client, with [relay]'s relay.Balance. With [cluster]
+// bind the node joins the roots' memberlist cluster (discovery/cluster)
+// once its relay listener is bound (its address is what members publish),
+// and its relay server sends children the members (ServerOptions.Members).
+// Reload (SIGHUP, or the config file's size or time changing; main polls it
+// every 2 s) joins the members added to [cluster] nodes; other changes wait
+// for a restart. GET /api/v1/status (what `logpacker status` prints) and
+// GET /api/v1/cluster report parents, members, WAL size and cursor lag.
 package appliance

@@ -30,6 +30,8 @@ import (
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/appliance/store"
+	"logpacker/discovery"
+	"logpacker/discovery/cluster"
 	"logpacker/protocol"
 	"logpacker/relay"
 	"logpacker/wal"
@@ -55,6 +57,10 @@ type Node struct {
 	closers []func() error // closed after inputs stopped, before the WAL
 	httpLn  net.Listener
 	httpSrv *http.Server
+
+	up          discovery.Upstreams // [relay] upstream; nil on a root
+	relayClient *relay.Client
+	cluster     *cluster.Cluster // [cluster]; nil when not a member
 
 	ready    atomic.Bool
 	cancelIn context.CancelFunc
@@ -111,6 +117,11 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 	}
 	if err := n.bindSources(); err != nil {
 		return nil, err
+	}
+	if n.cluster == nil {
+		if err := n.openCluster(""); err != nil { // [cluster] relay_addr without [listen] relay
+			return nil, err
+		}
 	}
 	if cfg.Listen.HTTP != "" {
 		if n.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
@@ -233,16 +244,21 @@ func (n *Node) openOutputs() error {
 		}
 		want["output."+o.Name] = true
 	}
-	if up := n.cfg.Relay.Upstream; len(up) > 0 {
+	if len(n.cfg.Relay.Upstream) > 0 {
 		tc, err := n.relayTLS(false)
 		if err != nil {
 			return err
 		}
-		c, err := relay.NewClient(relay.ClientOptions{Upstreams: up, TLS: tc, NodeID: n.id,
+		targets, err := n.upstreams()
+		if err != nil {
+			return err
+		}
+		c, err := relay.NewClient(relay.ClientOptions{Targets: targets, Balance: n.balance(), TLS: tc, NodeID: n.id,
 			Compress: n.cfg.Relay.Compress, Window: n.cfg.Relay.Window, Logger: n.log})
 		if err != nil {
 			return fmt.Errorf("node: relay: %w", err)
 		}
+		n.registerClientStats(c)
 		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match); err != nil {
 			c.Close()
 			return err
@@ -352,9 +368,18 @@ func (n *Node) bindSources() error {
 		if err != nil {
 			return err
 		}
-		srv, err := relay.Listen(relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen,
-			EmitRecords: n.ingest.EmitRecords, Logger: n.log})
+		so := relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen,
+			EmitRecords: n.ingest.EmitRecords, Logger: n.log}
+		if c.Cluster.Bind != "" {
+			so.Members = n.members
+		}
+		srv, err := relay.Listen(so)
 		if err != nil {
+			seen.Close()
+			return err
+		}
+		if err := n.openCluster(srv.Addr().String()); err != nil {
+			srv.Close()
 			seen.Close()
 			return err
 		}
@@ -583,6 +608,11 @@ func (n *Node) Start() {
 	}
 	ictx, icancel := context.WithCancel(context.Background())
 	n.cancelIn = icancel
+	if n.cluster != nil {
+		if err := n.cluster.Start(ictx); err != nil {
+			n.log.Error("cluster: start", "err", err)
+		}
+	}
 	for _, s := range n.sources {
 		n.inWG.Add(1)
 		go func() {
@@ -616,6 +646,7 @@ func (n *Node) Handler() http.Handler {
 		st = n.store
 	}
 	api.Register(mux, api.Options{Store: st, Hub: n.hub, Token: n.cfg.API.Token, Logger: n.log})
+	n.statusHandlers(mux, func(h http.Handler) http.Handler { return api.Auth(n.cfg.API.Token, h) })
 	// Go profiling, for operators chasing CPU or memory
 	mux.Handle("/debug/pprof/", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Index)))
 	mux.Handle("/debug/pprof/profile", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Profile)))

@@ -119,7 +119,7 @@ func relayFixture(t *testing.T, nodes ...string) (bin, dir, ca string) {
 	ca = filepath.Join(dir, "ca")
 	run("cert", "ca", "-dir", ca)
 	for _, n := range nodes {
-		run("cert", "node", "-ca", ca, "-id", n, "-host", "127.0.0.1", "-dir", filepath.Join(dir, n, "certs"))
+		run("cert", "node", "-ca", ca, "-id", n, "-host", "127.0.0.1,"+n+".cluster.test", "-dir", filepath.Join(dir, n, "certs"))
 	}
 	return bin, dir, ca
 }

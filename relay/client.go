@@ -287,6 +287,12 @@ func (c *Client) dial(ctx context.Context, t candidate) error {
 	if age := c.o.Balance.MaxLinkAge; age > 0 {
 		l.expires = time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
 	}
+	if !t.member && len(c.view.get()) > 0 {
+		// Dialled from the configured list (every child tries the same
+		// one first): pick from the cluster view at the next batch, so
+		// children spread from the start.
+		l.expires = time.Now()
+	}
 	go l.read(r, func(w *wire.Welcome) {
 		if len(w.Members) > 0 {
 			c.view.set(w.Node, w.Members)

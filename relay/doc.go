@@ -57,4 +57,27 @@
 // after a lost ACK is acknowledged without a second append. The node re-adds
 // the IDs of its newest WAL records on start, which covers a crash between
 // the WAL append and the journal line.
+//
+// # Parents and balancing
+//
+// A Client's parents come from Targets (package discovery: a DNS SRV name,
+// re-resolved by a background refresh every second when its TTL has run
+// out, or a static list) and from the cluster view a parent sends: with
+// ServerOptions.Members a parent puts its cluster's members (relay
+// address, state, spare capacity and load; the Attr* keys) in WELCOME, and
+// sends WELCOME again whenever the view changed (checked every
+// StatusInterval) — the protocol's status frame. The client keeps the latest
+// view. To connect it tries, in order: the view's alive members, a weighted
+// random order by spare capacity (Efraimidis–Spirakis), then the configured
+// targets not among them; a target that failed goes last for Balance.Retry.
+//
+// Before each batch it asks whether to leave its parent (moveReason): the
+// parent is not alive in the view, has left it, has left DNS (when it came
+// from DNS), is overloaded (spare below Balance.Overload while another member
+// has at least twice as much), or the link is older than Balance.MaxLinkAge
+// (±25%; also right after a first link made from the configured list, so
+// children spread from the start) and a new weighted pick names another
+// member. Leaving is lossless: the old link is marked draining, takes no
+// more batches, and closes once its batches in flight are ACKed; the next
+// batch dials the new parent. ClientStats count dials, failures and moves.
 package relay

@@ -42,6 +42,9 @@ const usage = `usage:
   logpacker send -to HOST:PORT -ca F -cert F -key F [-count N -size B -rate R] [FILE]
                                      deliver lines (or N generated messages) to a node's relay
                                      listener; exit 1 unless every one was acknowledged
+  logpacker status [-c server.ini | -api URL] [-token T] [-json]
+                                     a running node's parents, cluster members (load,
+                                     health), WAL size and lag (GET /api/v1/status)
   logpacker defaults                 print the embedded server.ini
   logpacker version
 `
@@ -65,6 +68,8 @@ func main() {
 		err = cmdCert(args, os.Stdout)
 	case "send":
 		err = cmdSend(args, os.Stdin, os.Stdout)
+	case "status":
+		err = cmdStatus(args, os.Stdout)
 	case "defaults":
 		_, err = os.Stdout.Write(appliance.DefaultConfig)
 	case "version", "-version", "--version":
@@ -149,12 +154,34 @@ func cmdRun(args []string) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	node.Start()
+	// The config file is watched (its size and modification time, every 2 s)
+	// and re-read on SIGHUP: what can change without a restart is applied.
+	watch := time.NewTicker(2 * time.Second)
+	defer watch.Stop()
+	stamp := fileStamp(cfg.File)
+	reload := func(why string) {
+		stamp = fileStamp(cfg.File)
+		nc, err := appliance.LoadConfig(*c)
+		if err != nil {
+			log.Error("reload: the configuration does not load; keeping the running one", "why", why, "err", err)
+			return
+		}
+		log.Info("reload", "why", why, "file", nc.File)
+		node.Reload(nc)
+	}
 	for {
 		select {
+		case <-watch.C:
+			if *c != "" && fileStamp(cfg.File) != stamp {
+				reload("config file changed")
+			}
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				log.Info("SIGHUP: reopening output files")
+				log.Info("SIGHUP: reopening output files, re-reading the configuration")
 				node.Reopen()
+				if *c != "" {
+					reload("SIGHUP")
+				}
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
@@ -178,6 +205,15 @@ func cmdRun(args []string) error {
 			return err
 		}
 	}
+}
+
+// fileStamp is what the config watch compares: size and modification time.
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
 }
 
 // cmdParse is the operator's tool to see how logpacker reads their devices.

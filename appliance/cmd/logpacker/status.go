@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"logpacker/appliance"
+	"logpacker/relay"
+)
+
+// cmdStatus asks a running node for GET /api/v1/status and prints it: the
+// node's parents (discovery answer, link up now, the parent's cluster view),
+// its cluster members with health and load, its WAL size and each cursor's lag.
+func cmdStatus(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	c := fs.String("c", "", "server.ini of the node (its [listen] http and [api] token); default: the embedded defaults")
+	apiURL := fs.String("api", "", "the node's API base URL (e.g. http://127.0.0.1:8080); overrides -c")
+	token := fs.String("token", "", "bearer token ([api] token); default: from -c")
+	asJSON := fs.Bool("json", false, "print the JSON the node answered")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	base, tok := *apiURL, *token
+	if base == "" || tok == "" {
+		cfg, err := appliance.LoadConfig(*c)
+		if err != nil {
+			return err
+		}
+		if base == "" {
+			if cfg.Listen.HTTP == "" {
+				return fmt.Errorf("status: [listen] http is off in %s: nothing to ask (give -api)", cfg.File)
+			}
+			host, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "127.0.0.1"
+			}
+			base = "http://" + net.JoinHostPort(host, port)
+		}
+		if tok == "" {
+			tok = cfg.API.Token
+		}
+	}
+	req, err := http.NewRequest("GET", strings.TrimRight(base, "/")+"/api/v1/status", nil)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("status: is the node running? %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status: %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if *asJSON {
+		_, err := out.Write(body)
+		return err
+	}
+	var s appliance.Status
+	if err := json.Unmarshal(body, &s); err != nil {
+		return fmt.Errorf("status: the node's answer does not decode: %w", err)
+	}
+	printStatus(out, &s)
+	return nil
+}
+
+func printStatus(out io.Writer, s *appliance.Status) {
+	fmt.Fprintf(out, "node %s at %s\n", s.Node, s.Time.Format(time.RFC3339))
+	if u := s.Upstream; u != nil {
+		fmt.Fprintf(out, "\nparents (%s)\n", u.Spec)
+		if u.Parent != "" {
+			fmt.Fprintf(out, "  link up: %s (node %s)\n", u.Parent, u.ParentID)
+		} else {
+			fmt.Fprintf(out, "  link up: none\n")
+		}
+		stale := ""
+		if u.Discovery.Stale {
+			stale = ", STALE: the last lookup failed, using the last good answer"
+		}
+		fmt.Fprintf(out, "  discovery: %d lookups, %d failed%s\n", u.Discovery.Lookups, u.Discovery.LookupFailures, stale)
+		if u.Err != "" {
+			fmt.Fprintf(out, "  error: %s\n", u.Err)
+		}
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  target\tname\tpriority\tweight")
+		for _, t := range u.Targets {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\n", t.Addr, t.Name, t.Priority, t.Weight)
+		}
+		tw.Flush()
+		if len(u.View) > 0 {
+			fmt.Fprintf(out, "  the parent's cluster:\n")
+			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  member\trelay\tstate\tspare\tcpu user%\tcpu sys%\tload1")
+			for _, m := range u.View {
+				a := map[string]string{}
+				for _, x := range m.Attrs {
+					a[x.Key] = x.Value
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%.2f\t%s\t%s\t%s\n", m.Node, m.Addr, m.State, m.Spare,
+					a[relay.AttrCPUUser], a[relay.AttrCPUSystem], a[relay.AttrLoad1])
+			}
+			tw.Flush()
+		}
+	} else {
+		fmt.Fprintf(out, "\nparents: none (a root)\n")
+	}
+	if len(s.Cluster) > 0 {
+		fmt.Fprintf(out, "\ncluster members\n")
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  member\tgossip\trelay\tstate\tspare\tcpu user%\tcpu sys%\tmem free\tdisk free\tload1\tupdated")
+		for _, m := range s.Cluster {
+			name := m.Node
+			if m.Local {
+				name += " (this node)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%.2f\t%.1f\t%.1f\t%s\t%s\t%.2f\t%s\n", name, m.Gossip, m.RelayAddr, m.State,
+				m.Load.Spare(), m.Load.CPUUser, m.Load.CPUSystem, mib(m.Load.MemFree), mib(m.Load.DiskFree), m.Load.Load1,
+				m.Updated.Format(time.TimeOnly))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(out, "\nWAL: %s in %d segments, last index %d\n", mib(uint64(max(s.WAL.Bytes, 0))), s.WAL.Segments, s.WAL.Last)
+	names := make([]string, 0, len(s.WAL.Lag))
+	for n := range s.WAL.Lag {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(out, "  %s: %d records behind\n", n, s.WAL.Lag[n])
+	}
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
