@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -295,6 +296,10 @@ table = logs
 
 	// 4. root3 SIGKILLed: detected, the leaves fail over
 	procs["root3"].kill()
+	atKill := map[string]int{}
+	for _, l := range leaves {
+		atKill[l] = next[l]
+	}
 	send(2000)
 	waitFor("root1 to see root3 fail", func() bool { s := members("root1")["root3"]; return s == "suspect" || s == "dead" })
 	waitFor("root3 dead at every live root", func() bool {
@@ -306,6 +311,19 @@ table = logs
 		return true
 	})
 	send(2000)
+	// Failed over: everything sent since the kill is in MariaDB while root3
+	// is still down (what root3 stored before it died waits for its return).
+	waitFor("the events sent after the kill in MariaDB, root3 still down", func() bool {
+		for _, l := range leaves {
+			var c int
+			db.QueryRow("SELECT COUNT(*) FROM logs WHERE message LIKE ? AND CAST(SUBSTRING_INDEX(message, '=', -1) AS UNSIGNED) > ?", l+" %", atKill[l]).Scan(&c)
+			if c != next[l]-atKill[l] {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("phase 4: root3 SIGKILLed, seen dead by the others; the leaves failed over: per root %v", counts("root1", "root2", "root4"))
 	procs["root3"].start() // what it stored before the kill goes to MariaDB now
 	waitFor("every event in MariaDB", func() bool { n, _ := rows(); return n >= sent })
 	time.Sleep(time.Second) // a duplicate would show by now
@@ -321,4 +339,12 @@ table = logs
 		}
 	}
 	t.Logf("all %d events in MariaDB exactly once, across a root added by config edit, an overloaded root and a root SIGKILLed", sent)
+
+	// 5. A root stopped the normal way leaves the cluster: the others see "left".
+	procs["root4"].cmd.Process.Signal(syscall.SIGTERM)
+	procs["root4"].cmd.Wait()
+	waitFor("root4 left at root1", func() bool { return members("root1")["root4"] == "left" })
+	if v, _ := scrapeMetric(httpAddr("root1"), `logpacker_cluster_members{state="left"}`); v != 1 {
+		t.Fatalf(`root1's logpacker_cluster_members{state="left"} = %v, want 1`, v)
+	}
 }

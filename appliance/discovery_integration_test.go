@@ -185,3 +185,50 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 	t.Logf("root1 %d, root2 %d events; leaf: %v lookups, %v failed, %v moves", countLines(out("root1")), countLines(out("root2")),
 		metric("logpacker_discovery_lookups_total"), metric("logpacker_discovery_lookup_failures_total"), metric("logpacker_relay_client_moves_total"))
 }
+
+// TestSRVTreeIntegration: a tree of three levels forms from SRV names
+// alone. The leaf names _relay._udp.cluster.test, the relay names
+// _logpacker._udp.cluster.test; dnsmasq answers both; every event reaches
+// the root once, two hops on.
+func TestSRVTreeIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test with real processes and dnsmasq")
+	}
+	bin, dir, ca := relayFixture(t, "root", "relay", "leaf")
+	dnsPort, rootPort, relayPort, syslogPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t), freePort(t)
+	startDNSMasq(t, dnsPort,
+		fmt.Sprintf("--srv-host=_logpacker._udp.cluster.test,root.cluster.test,%d,10,50", rootPort),
+		fmt.Sprintf("--srv-host=_relay._udp.cluster.test,relay.cluster.test,%d,10,50", relayPort),
+		"--host-record=root.cluster.test,127.0.0.1", "--host-record=relay.cluster.test,127.0.0.1")
+	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	node := func(name, listen, relay string) {
+		p := filepath.Join(dir, name+".ini")
+		body := fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n[listen]\nsyslog_udp =\nhttp =\n%s[relay]\n%s%s[output.store]\nenabled = false\n",
+			name, filepath.Join(dir, name), listen, tlsKeys, relay)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runBinary(t, bin, p, dir, name)
+	}
+	resolver := fmt.Sprintf("resolver = 127.0.0.1:%d\n", dnsPort)
+	node("root", fmt.Sprintf("syslog_tcp =\nrelay = 127.0.0.1:%d\n", rootPort), "[output.file]\npath = events.jsonl\nmax_size = 0\n")
+	node("relay", fmt.Sprintf("syslog_tcp =\nrelay = 127.0.0.1:%d\n", relayPort), "upstream = srv:_logpacker._udp.cluster.test\n"+resolver+"[output.file]\npath =\n")
+	node("leaf", fmt.Sprintf("syslog_tcp = 127.0.0.1:%d\n", syslogPort), "upstream = srv:_relay._udp.cluster.test\n"+resolver+"[output.file]\npath =\n")
+	const total = 5000
+	sendSeq(t, fmt.Sprintf("127.0.0.1:%d", syslogPort), "tree", total)
+	out := filepath.Join(dir, "root", "events.jsonl")
+	evs := waitEvents(t, out, total, 60*time.Second, nil)
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if ev.ID.Node != "leaf" || ev.Hops != 2 {
+			t.Fatalf("event at the root: origin %q, %d hops; want leaf, 2", ev.ID.Node, ev.Hops)
+		}
+		if seen[ev.Message] {
+			t.Fatalf("%s twice at the root", ev.Message)
+		}
+		seen[ev.Message] = true
+	}
+	if len(seen) != total {
+		t.Fatalf("%d distinct events at the root, want %d", len(seen), total)
+	}
+}
