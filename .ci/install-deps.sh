@@ -66,7 +66,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then
