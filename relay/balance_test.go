@@ -176,3 +176,24 @@ type fixedTargets struct{ has bool }
 func (f fixedTargets) Order(context.Context) ([]discovery.Target, error) { return nil, nil }
 func (f fixedTargets) Failed(string)                                     {}
 func (f fixedTargets) Has(string) bool                                   { return f.has }
+
+// BenchmarkMoveReason: the balancing check made before every batch, with a
+// cluster view of 16 members.
+func BenchmarkMoveReason(b *testing.B) {
+	c := &Client{targets: fixedTargets{has: true}}
+	c.o.Balance.defaults()
+	var ms []wire.Member
+	for i := range 16 {
+		ms = append(ms, wire.Member{Node: strconv.Itoa(i), Addr: "10.0.0." + strconv.Itoa(i) + ":5515",
+			Attrs: []wire.Attr{{Key: AttrSpare, Value: "0.500"}, {Key: AttrState, Value: "alive"}}})
+	}
+	c.view.set("0", ms)
+	l := &link{addr: "10.0.0.7:5515", expires: time.Now().Add(time.Hour)}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.moveReason(l, now) != "" {
+			b.Fatal("moved")
+		}
+	}
+}
