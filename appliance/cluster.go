@@ -146,9 +146,9 @@ func (n *Node) members() []wire.Member {
 	return out
 }
 
-// Reload applies what changed in the configuration file that can change
-// without a restart: [cluster] nodes (new ones are joined). Everything else
-// that differs is logged as needing a restart.
+// Reload applies what can change without a restart: [cluster] nodes (new
+// ones are joined; removing one does not make it leave: stop that node).
+// Other settings take effect at the next start.
 func (n *Node) Reload(cfg *Config) {
 	old := n.cfg.Cluster.Nodes
 	var added []string
