@@ -348,3 +348,70 @@ table = logs
 		t.Fatalf(`root1's logpacker_cluster_members{state="left"} = %v, want 1`, v)
 	}
 }
+
+// TestClusterReloadOnSIGHUPIntegration: [cluster] nodes re-read on SIGHUP.
+// The edit keeps the file's size and modification time, so the file watch
+// cannot see it: only the signal makes root A join root B.
+func TestClusterReloadOnSIGHUPIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test with real processes")
+	}
+	bin, dir, ca := relayFixture(t, "rootA", "rootB")
+	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	// two gossip ports of the same width: the edit swaps one for the other
+	var gossipA, gossipB, absent int
+	for gossipA == 0 || len(fmt.Sprint(gossipA, gossipB, absent)) != 3*len(fmt.Sprint(gossipA))+2 {
+		gossipA, gossipB, absent = freePort(t), freePort(t), freePort(t)
+	}
+	httpA := freePort(t)
+	cfg := func(name string, gossip, http int, nodes string) string {
+		return fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp = 127.0.0.1:%d\nrelay = 127.0.0.1:%d\n[relay]\n%s[cluster]\nbind = 127.0.0.1:%d\nnodes = %s\nprobe_interval = 200ms\n[output.file]\npath =\n[output.store]\nenabled = false\n",
+			name, filepath.Join(dir, name), http, freeUDPPort(t), tlsKeys, gossip, nodes)
+	}
+	pathA, pathB := filepath.Join(dir, "rootA.ini"), filepath.Join(dir, "rootB.ini")
+	before := cfg("rootA", gossipA, httpA, fmt.Sprintf("127.0.0.1:%d", absent))
+	if err := os.WriteFile(pathA, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pathB, []byte(cfg("rootB", gossipB, freePort(t), "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := runBinary(t, bin, pathA, dir, "rootA")
+	runBinary(t, bin, pathB, dir, "rootB")
+	members := func() map[string]string {
+		var v struct{ Members []cluster.Member }
+		m := map[string]string{}
+		if getJSON(fmt.Sprintf("127.0.0.1:%d", httpA), "/api/v1/cluster", &v) {
+			for _, x := range v.Members {
+				m[x.Node] = string(x.State)
+			}
+		}
+		return m
+	}
+	deadline := func() time.Time { return time.Now().Add(30 * time.Second) }
+	a.waitFor(deadline(), "rootA up, alone", func() bool { return members()["rootA"] == "alive" })
+
+	fi, err := os.Stat(pathA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := strings.Replace(before, fmt.Sprintf("nodes = 127.0.0.1:%d", absent), fmt.Sprintf("nodes = 127.0.0.1:%d", gossipB), 1)
+	if len(after) != len(before) || after == before {
+		t.Fatalf("the edit must keep the size: %d -> %d bytes", len(before), len(after))
+	}
+	if err := os.WriteFile(pathA, []byte(after), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(pathA, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // a full watch period: the watch must not see the edit
+	if m := members(); m["rootB"] != "" {
+		t.Fatalf("rootA joined rootB before SIGHUP (the watch saw an edit that kept size and time?): %v", m)
+	}
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	a.waitFor(deadline(), "rootA to join rootB after SIGHUP", func() bool { return members()["rootB"] == "alive" })
+	if !strings.Contains(a.logs(), "why=SIGHUP") {
+		t.Fatalf("rootA's log does not say the reload came from SIGHUP\n%s", a.logs())
+	}
+}
