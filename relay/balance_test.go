@@ -197,3 +197,20 @@ func BenchmarkMoveReason(b *testing.B) {
 		}
 	}
 }
+
+// TestNextPick: MaxLinkAge ±25%, and never when it is negative.
+func TestNextPick(t *testing.T) {
+	c := &Client{}
+	c.view.rng = rand.New(rand.NewPCG(3, 4))
+	c.o.Balance = Balance{MaxLinkAge: -1}
+	if got := c.nextPick(); !got.IsZero() {
+		t.Fatalf("MaxLinkAge < 0: next pick %v, want never (zero)", got)
+	}
+	c.o.Balance = Balance{MaxLinkAge: time.Minute}
+	for range 1000 {
+		d := time.Until(c.nextPick())
+		if d < 44*time.Second || d > 75*time.Second {
+			t.Fatalf("next pick in %v, want 45s..75s", d)
+		}
+	}
+}

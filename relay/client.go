@@ -42,8 +42,8 @@ type ClientOptions struct {
 // is Send then Wait.
 //
 // A link that fails is dropped and every batch in flight on it fails with it;
-// the next Send dials the next upstream in the list, and the output loop
-// sends again what was not ACKed. Events keep their IDs, so a batch stored
+// the next Send dials the best other parent (see candidates and Balance),
+// and the output loop sends again what was not ACKed. Events keep their IDs, so a batch stored
 // before its ACK was lost lands again under the same IDs (storage is keyed
 // on them).
 type Client struct {
@@ -284,9 +284,7 @@ func (c *Client) dial(ctx context.Context, t candidate) error {
 		return fmt.Errorf("unexpected %s", f.Type())
 	}
 	l := &link{conn: conn, st: st, addr: addr, node: parent, member: t.member}
-	if age := c.o.Balance.MaxLinkAge; age > 0 {
-		l.expires = time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
-	}
+	l.expires = c.nextPick()
 	if !t.member && len(c.view.get()) > 0 {
 		// Dialled from the configured list (every child tries the same
 		// one first): pick from the cluster view at the next batch, so
@@ -437,6 +435,17 @@ func (c *Client) sendLocked(ctx context.Context, done func(error)) error {
 	return nil
 }
 
+// nextPick is when a link made now should pick its parent again:
+// MaxLinkAge ±25%, or never (zero) when MaxLinkAge is negative. Caller holds
+// c.mu.
+func (c *Client) nextPick() time.Time {
+	age := c.o.Balance.MaxLinkAge
+	if age <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
+}
+
 // maybeMove leaves the current link when the policy says so (see Balance):
 // no new batch goes on it, and it closes once its batches in flight are
 // settled, so moving loses nothing and sends nothing twice. It returns the
@@ -450,8 +459,7 @@ func (c *Client) maybeMove(ctx context.Context) string {
 	if why == "link age" {
 		// Pick again; staying is one of the outcomes.
 		if cands, err := c.candidates(ctx, ""); err != nil || len(cands) == 0 || cands[0].addr == l.addr {
-			age := c.o.Balance.MaxLinkAge
-			l.expires = time.Now().Add(age*3/4 + time.Duration(c.view.rand().Int64N(int64(age/2)+1)))
+			l.expires = c.nextPick()
 			return ""
 		}
 	}
