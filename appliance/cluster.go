@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -103,10 +104,7 @@ func (n *Node) openCluster(relayAddr string) error {
 		return fmt.Errorf("node: cluster: %w", err)
 	}
 	n.cluster = cl
-	n.closers = append(n.closers, func() error {
-		cl.Leave(2 * time.Second)
-		return cl.Shutdown()
-	})
+	n.closers = append(n.closers, cl.Shutdown) // after leaveCluster, or when New fails
 	for _, st := range []string{"alive", "suspect", "dead", "left"} {
 		n.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logpacker_cluster_members",
 			Help: "cluster members by health", ConstLabels: prometheus.Labels{"state": st}}, func() float64 {
@@ -146,6 +144,27 @@ func (n *Node) members() []wire.Member {
 	return out
 }
 
+// leaveCluster leaves the cluster gracefully at shutdown, while this node
+// still serves its children: the others see it leaving at once, its
+// WELCOME status frame tells its children (state left), and they move to
+// other members, draining their links, before the inputs stop.
+func (n *Node) leaveCluster(ctx context.Context) {
+	if n.cluster == nil {
+		return
+	}
+	if err := n.cluster.Leave(2 * time.Second); err != nil {
+		n.log.Warn("cluster: leave", "err", err)
+	}
+	if n.cfg.Listen.Relay == "" {
+		return
+	}
+	// one status interval of the relay server, for the children to hear it
+	select {
+	case <-ctx.Done():
+	case <-time.After(2500 * time.Millisecond):
+	}
+}
+
 // Reload applies what can change without a restart: [cluster] nodes (new
 // ones are joined; removing one does not make it leave: stop that node).
 // Other settings take effect at the next start.
@@ -165,8 +184,13 @@ func (n *Node) Reload(cfg *Config) {
 		n.log.Warn("reload: [cluster] nodes changed but this node has no [cluster] bind; restart to join")
 		return
 	}
-	k, err := n.cluster.Join(added)
-	n.log.Info("reload: joined cluster nodes", "nodes", added, "contacted", k, "err", err)
+	// The whole list (Join skips members it has), so that a node a failed
+	// join missed is tried again; off the signal loop, which must stay free
+	// for SIGTERM while memberlist waits on an unreachable address.
+	go func(all []string) {
+		k, err := n.cluster.Join(all)
+		n.log.Info("reload: joined cluster nodes", "added", added, "contacted", k, "err", err)
+	}(slices.Clone(cfg.Cluster.Nodes))
 }
 
 // Status is what `logpacker status` shows (GET /api/v1/status).

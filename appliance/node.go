@@ -682,6 +682,7 @@ func (n *Node) Reopen() {
 // acknowledged is not lost: it is replayed or re-sent after restart).
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.ready.Store(false)
+	n.leaveCluster(ctx)
 	if n.httpSrv != nil {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		n.httpSrv.Shutdown(sctx)

@@ -50,6 +50,9 @@ type Balance struct {
 	Retry time.Duration
 }
 
+// SpareUnknown is the weight of a member whose spare capacity is not known.
+const SpareUnknown = 0.5
+
 // DefaultMaxLinkAge is Balance.MaxLinkAge when it is 0.
 const DefaultMaxLinkAge = 10 * time.Minute
 
@@ -87,7 +90,9 @@ type view struct {
 func (v *view) set(from string, ms []wire.Member) {
 	vm := make([]ViewMember, 0, len(ms))
 	for _, m := range ms {
-		x := ViewMember{Node: m.Node, Addr: m.Addr, Spare: 1, State: "alive", Attrs: m.Attrs}
+		// A spare capacity that is missing or does not parse counts as
+		// middling (the cluster's "unknown"): neither preferred nor starved.
+		x := ViewMember{Node: m.Node, Addr: m.Addr, Spare: SpareUnknown, State: "alive", Attrs: m.Attrs}
 		for _, a := range m.Attrs {
 			switch a.Key {
 			case AttrSpare:
@@ -240,7 +245,7 @@ func (c *Client) moveReason(l *link, now time.Time) string {
 		}
 		if m.Spare < c.o.Balance.Overload {
 			for _, o := range c.view.get() {
-				if o.Addr != l.addr && o.State == "alive" && o.Spare >= max(2*m.Spare, c.o.Balance.Overload) {
+				if o.Addr != l.addr && o.State == "alive" && o.Spare >= max(2*m.Spare, c.o.Balance.Overload) && !c.view.isDown(o.Addr, now) {
 					return "parent overloaded"
 				}
 			}

@@ -3,12 +3,15 @@ package relay
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"logpacker/discovery"
+	"logpacker/protocol"
 	"logpacker/protocol/wire"
 )
 
@@ -212,5 +215,158 @@ func TestNextPick(t *testing.T) {
 		if d < 44*time.Second || d > 75*time.Second {
 			t.Fatalf("next pick in %v, want 45s..75s", d)
 		}
+	}
+}
+
+// listTargets is a configured list whose Has can be switched off for the
+// first entry ("it left DNS").
+type listTargets struct {
+	addrs []string
+	gone  atomic.Bool // addrs[0] left
+}
+
+func (f *listTargets) Order(context.Context) ([]discovery.Target, error) {
+	var ts []discovery.Target
+	for _, a := range f.addrs {
+		ts = append(ts, discovery.Target{Addr: a, Name: "127.0.0.1"})
+	}
+	return ts, nil
+}
+func (f *listTargets) Failed(string) {}
+func (f *listTargets) Has(a string) bool {
+	return !(f.gone.Load() && a == f.addrs[0])
+}
+
+func deadUDPAddr(t *testing.T) string {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
+// TestLinkStaysWhenNowhereBetter: the parent reports itself overloaded but
+// the member with room cannot be reached. The client tries it once, comes
+// back, and then stays (no dial per batch) until Balance.Retry has passed.
+func TestLinkStaysWhenNowhereBetter(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dead := deadUDPAddr(t)
+	var addrA atomic.Value
+	addrA.Store("")
+	members := func() []wire.Member {
+		return []wire.Member{
+			{Node: "root-a", Addr: addrA.Load().(string), Attrs: []wire.Attr{{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: "0.020"}}},
+			{Node: "root-b", Addr: dead, Attrs: []wire.Attr{{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: "0.900"}}},
+		}
+	}
+	st := &store{}
+	s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", TLS: p.serverTLS(t, "root-a"), NodeID: "root-a", Logger: quiet(), Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrA.Store(s.Addr().String())
+	go s.Run(ctx, st.emit)
+	c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: p.clientTLS(t, "leaf", p),
+		NodeID: "leaf", Logger: quiet(), Balance: Balance{MaxLinkAge: -1, Retry: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 8 {
+		if err := c.Write(ctx, batchOf("leaf", i*10+1, 10)); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+	}
+	if d, f := c.Stats.Dials.Load(), c.Stats.DialFailures.Load(); d > 3 || f > 1 {
+		t.Fatalf("%d dials, %d failed over 8 batches: want at most 3 and 1 (A, the dead B once, A again)", d, f)
+	}
+	if _, node := c.Parent(); node != "root-a" {
+		t.Fatalf("parent %q, want root-a", node)
+	}
+}
+
+// twoParents starts root-a and root-b; the client's list names both, root-a
+// first.
+func twoParents(t *testing.T, ctx context.Context, p *pki) (a, b *store, tg *listTargets) {
+	a, b = &store{}, &store{}
+	sa := startServer(t, ctx, p.serverTLS(t, "root-a"), "root-a", a)
+	sb := startServer(t, ctx, p.serverTLS(t, "root-b"), "root-b", b)
+	return a, b, &listTargets{addrs: []string{sa.Addr().String(), sb.Addr().String()}}
+}
+
+// TestLinkDrainedAfterRefusal: the last batch in flight on a link the client
+// is leaving is refused (ERROR ErrBadBatch): the link closes then.
+func TestLinkDrainedAfterRefusal(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, _, tg := twoParents(t, ctx, p)
+	c, err := NewClient(ClientOptions{Targets: tg, TLS: p.clientTLS(t, "leaf", p), NodeID: "leaf", Logger: quiet(),
+		Balance: Balance{MaxLinkAge: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Write(ctx, batchOf("leaf", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	old := c.cur.Load()
+	refused := make(chan error, 1)
+	if err := c.Send(ctx, []protocol.Event{{Message: "no id"}}, func(err error) { refused <- err }); err != nil {
+		t.Fatal(err)
+	}
+	tg.gone.Store(true) // root-a left DNS: the next batch moves to root-b
+	if err := c.Write(ctx, batchOf("leaf", 2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-refused; err == nil {
+		t.Fatal("the batch without an ID was acknowledged")
+	}
+	select {
+	case <-old.conn.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the link left behind is still open after its last batch was refused")
+	}
+}
+
+// TestCloseFailsDrainingLinks: Close fails the batches still in flight on a
+// link being left, as on the current one.
+func TestCloseFailsDrainingLinks(t *testing.T) {
+	p := newPKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, _, tg := twoParents(t, ctx, p)
+	c, err := NewClient(ClientOptions{Targets: tg, TLS: p.clientTLS(t, "leaf", p), NodeID: "leaf", Logger: quiet(),
+		Balance: Balance{MaxLinkAge: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, batchOf("leaf", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock() // root-a stalls: batch 2 stays in flight there
+	defer a.mu.Unlock()
+	done2 := make(chan error, 1)
+	if err := c.Send(ctx, batchOf("leaf", 2, 1), func(err error) { done2 <- err }); err != nil {
+		t.Fatal(err)
+	}
+	tg.gone.Store(true)
+	if err := c.Write(ctx, batchOf("leaf", 3, 1)); err != nil { // moves: root-a's link drains
+		t.Fatal(err)
+	}
+	if c.Stats.Moves.Load() != 1 {
+		t.Fatalf("moves %d, want 1", c.Stats.Moves.Load())
+	}
+	c.Close()
+	select {
+	case err := <-done2:
+		if err == nil {
+			t.Fatal("batch 2 acknowledged though its parent stalled")
+		}
+	default:
+		t.Fatal("Close returned with batch 2 still in flight on the link being left")
 	}
 }

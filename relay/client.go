@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,18 +51,20 @@ type Client struct {
 	o   ClientOptions
 	log *slog.Logger
 
-	mu      sync.Mutex // Send: encoder, buffers, link
-	l       *link
-	targets Targets
-	stop    context.CancelFunc // ends refresh
-	view    view
-	Stats   ClientStats
-	enc     *wire.BatchEncoder
-	recs    [][]byte
-	raw     []byte
-	ends    []int
-	out     []byte
-	data    []byte
+	mu       sync.Mutex // Send: encoder, buffers, link
+	l        *link
+	cur      atomic.Pointer[link] // l, for Parent (which must not wait for mu)
+	draining []*link              // links moved away from, closing once their batches settle
+	targets  Targets
+	stop     context.CancelFunc // ends refresh
+	view     view
+	Stats    ClientStats
+	enc      *wire.BatchEncoder
+	recs     [][]byte
+	raw      []byte
+	ends     []int
+	out      []byte
+	data     []byte
 }
 
 // link is one QUIC connection and its stream. Its reader goroutine settles
@@ -73,6 +76,7 @@ type link struct {
 	node    string     // the parent's node ID (WELCOME)
 	member  bool       // chosen from the cluster view (not from Targets)
 	expires time.Time  // pick a parent again after this (zero: never)
+	recheck time.Time  // a move found nowhere better: do not look again before this
 	wmu     sync.Mutex // stream writes (Send, PONG)
 
 	mu       sync.Mutex
@@ -292,11 +296,15 @@ func (c *Client) dial(ctx context.Context, t candidate) error {
 		l.expires = time.Now()
 	}
 	go l.read(r, func(w *wire.Welcome) {
-		if len(w.Members) > 0 {
+		l.mu.Lock()
+		current := !l.draining && l.err == nil
+		l.mu.Unlock()
+		if current && len(w.Members) > 0 { // a link being left no longer speaks for the cluster
 			c.view.set(w.Node, w.Members)
 		}
 	})
 	c.l = l
+	c.cur.Store(l)
 	return nil
 }
 
@@ -326,6 +334,7 @@ func (l *link) read(r *wire.Reader, onView func(*wire.Welcome)) {
 						break
 					}
 				}
+				l.closeIfDrainedLocked()
 				l.mu.Unlock()
 				continue
 			}
@@ -393,6 +402,7 @@ func (c *Client) sendLocked(ctx context.Context, done func(error)) error {
 		c.targets.Failed(c.l.addr)
 		c.view.failed(c.l.addr, c.o.Balance.Retry)
 		c.l = nil
+		c.cur.Store(nil)
 	}
 	if c.l != nil {
 		avoid = c.maybeMove(ctx)
@@ -452,35 +462,51 @@ func (c *Client) nextPick() time.Time {
 // parent left ("" if none). Caller holds c.mu.
 func (c *Client) maybeMove(ctx context.Context) string {
 	l := c.l
-	why := c.moveReason(l, time.Now())
+	now := time.Now()
+	if now.Before(l.recheck) {
+		return ""
+	}
+	why := c.moveReason(l, now)
 	if why == "" {
 		return ""
 	}
+	// Move only to a parent that is there: the best candidate must be
+	// another one, not down lately. For link age staying is one of the
+	// outcomes of the weighted pick; for the other reasons the current
+	// parent goes last.
+	avoid := l.addr
 	if why == "link age" {
-		// Pick again; staying is one of the outcomes.
-		if cands, err := c.candidates(ctx, ""); err != nil || len(cands) == 0 || cands[0].addr == l.addr {
-			l.expires = c.nextPick()
-			return ""
+		avoid = ""
+	}
+	cands, err := c.candidates(ctx, avoid)
+	if err != nil || len(cands) == 0 || cands[0].addr == l.addr || c.view.isDown(cands[0].addr, now) {
+		if why == "link age" {
+			l.expires = c.nextPick() // the pick says stay
+		} else {
+			l.recheck = now.Add(c.o.Balance.Retry) // nowhere better to go: stay, look again later
 		}
+		return ""
 	}
 	c.Stats.Moves.Add(1)
-	c.log.Info("relay: moving to another parent", "from", l.addr, "parent", l.node, "why", why)
+	c.log.Info("relay: moving to another parent", "from", l.addr, "parent", l.node, "why", why, "to", cands[0].addr)
 	l.mu.Lock()
 	l.draining = true
 	l.closeIfDrainedLocked()
 	l.mu.Unlock()
+	c.draining = append(slices.DeleteFunc(c.draining, (*link).failed), l)
 	c.l = nil
+	c.cur.Store(nil)
 	return l.addr
 }
 
-// Parent is the current parent's address and node ID ("" when no link is up).
+// Parent is the current parent's address and node ID ("" when no link is
+// up). It does not wait for a Send in progress.
 func (c *Client) Parent() (addr, node string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.l == nil || c.l.failed() {
+	l := c.cur.Load()
+	if l == nil || l.failed() {
 		return "", ""
 	}
-	return c.l.addr, c.l.node
+	return l.addr, l.node
 }
 
 // View is the latest cluster view a parent sent (nil if none did).
@@ -505,9 +531,15 @@ func (c *Client) Close() error {
 	c.stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	closed := errors.New("relay: client closed")
+	for _, l := range c.draining {
+		l.fail(closed)
+	}
+	c.draining = nil
 	if c.l != nil {
-		c.l.fail(errors.New("relay: client closed"))
+		c.l.fail(closed)
 		c.l = nil
+		c.cur.Store(nil)
 	}
 	return nil
 }
