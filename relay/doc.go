@@ -77,7 +77,10 @@
 // has at least twice as much), or the link is older than Balance.MaxLinkAge
 // (±25%; also right after a first link made from the configured list, so
 // children spread from the start) and a new weighted pick names another
-// member. Leaving is lossless: the old link is marked draining, takes no
-// more batches, and closes once its batches in flight are ACKed; the next
+// member. It moves only when the best candidate is another parent that has
+// not failed lately; otherwise it stays and does not ask again for
+// Balance.Retry. Leaving is lossless: the old link is marked draining, takes
+// no more batches (its WELCOMEs no longer update the view), and closes once
+// its batches in flight are ACKed or refused (Close fails them); the next
 // batch dials the new parent. ClientStats count dials, failures and moves.
 package relay
