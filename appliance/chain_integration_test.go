@@ -24,14 +24,8 @@ func TestRelayChainIntegration(t *testing.T) {
 	}
 	bin, dir, ca := relayFixture(t, "root", "mid", "leaf")
 	rootPort, midPort, syslogPort := freeUDPPort(t), freeUDPPort(t), freePort(t)
-	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name+".ini")
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n%s", name, filepath.Join(dir, name), body)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	tlsKeys := relayKeys(ca)
+	write := func(name, body string) string { return writeNodeINI(t, dir, name, body) }
 	cfg := map[string]string{
 		"root": write("root", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%s[output.file]\npath = events.jsonl\nmax_size = 0\n[output.store]\nenabled = false\n", rootPort, tlsKeys)),
 		"mid":  write("mid", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%supstream = 127.0.0.1:%d\n[output.file]\npath =\n", midPort, tlsKeys, rootPort)),

@@ -49,7 +49,7 @@ func TestClusterIntegration(t *testing.T) {
 	roots := []string{"root1", "root2", "root3", "root4"}
 	leaves := []string{"leaf1", "leaf2"}
 	bin, dir, ca := relayFixture(t, append(append([]string{}, roots...), leaves...)...)
-	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	tlsKeys := relayKeys(ca)
 	relayPort, gossipPort, httpPort := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, r := range roots {
 		relayPort[r], gossipPort[r], httpPort[r] = freeUDPPort(t), freePort(t), freePort(t)
@@ -357,7 +357,7 @@ func TestClusterReloadOnSIGHUPIntegration(t *testing.T) {
 		t.Skip("-short: integration test with real processes")
 	}
 	bin, dir, ca := relayFixture(t, "rootA", "rootB")
-	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	tlsKeys := relayKeys(ca)
 	// two gossip ports of the same width: the edit swaps one for the other
 	var gossipA, gossipB, absent int
 	for gossipA == 0 || len(fmt.Sprint(gossipA, gossipB, absent)) != 3*len(fmt.Sprint(gossipA))+2 {

@@ -96,14 +96,8 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 	}
 	dnsd := startDNSMasq(t, dnsPort, srv("root1")...)
 
-	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name+".ini")
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n%s", name, filepath.Join(dir, name), body)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	tlsKeys := relayKeys(ca)
+	write := func(name, body string) string { return writeNodeINI(t, dir, name, body) }
 	procs := map[string]*lpProcess{}
 	for _, r := range []string{"root1", "root2"} {
 		cfg := write(r, fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%s[output.file]\npath = events.jsonl\nmax_size = 0\n[output.store]\nenabled = false\n", rootPort[r], tlsKeys))
@@ -200,15 +194,10 @@ func TestSRVTreeIntegration(t *testing.T) {
 		fmt.Sprintf("--srv-host=_logpacker._udp.cluster.test,root.cluster.test,%d,10,50", rootPort),
 		fmt.Sprintf("--srv-host=_relay._udp.cluster.test,relay.cluster.test,%d,10,50", relayPort),
 		"--host-record=root.cluster.test,127.0.0.1", "--host-record=relay.cluster.test,127.0.0.1")
-	tlsKeys := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	tlsKeys := relayKeys(ca)
 	node := func(name, listen, relay string) {
-		p := filepath.Join(dir, name+".ini")
-		body := fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n[listen]\nsyslog_udp =\nhttp =\n%s[relay]\n%s%s[output.store]\nenabled = false\n",
-			name, filepath.Join(dir, name), listen, tlsKeys, relay)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		runBinary(t, bin, p, dir, name)
+		body := fmt.Sprintf("[listen]\nsyslog_udp =\nhttp =\n%s[relay]\n%s%s[output.store]\nenabled = false\n", listen, tlsKeys, relay)
+		runBinary(t, bin, writeNodeINI(t, dir, name, body), dir, name)
 	}
 	resolver := fmt.Sprintf("resolver = 127.0.0.1:%d\n", dnsPort)
 	node("root", fmt.Sprintf("syslog_tcp =\nrelay = 127.0.0.1:%d\n", rootPort), "[output.file]\npath = events.jsonl\nmax_size = 0\n")

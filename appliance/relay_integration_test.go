@@ -33,7 +33,7 @@ func TestRelayLeafToRootIntegration(t *testing.T) {
 	relayPort := freeUDPPort(t)
 	syslogPort := freePort(t)
 	certs := func(node string) string {
-		return fmt.Sprintf("[relay]\nca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+		return "[relay]\n" + relayKeys(ca)
 	}
 	rootCfg := filepath.Join(dir, "root.ini")
 	os.WriteFile(rootCfg, []byte(fmt.Sprintf("[node]\nid = root\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n%s[output.file]\npath = events.jsonl\n[output.store]\nenabled = false\n",
@@ -122,6 +122,23 @@ func relayFixture(t *testing.T, nodes ...string) (bin, dir, ca string) {
 		run("cert", "node", "-ca", ca, "-id", n, "-host", "127.0.0.1,"+n+".cluster.test", "-dir", filepath.Join(dir, n, "certs"))
 	}
 	return bin, dir, ca
+}
+
+// relayKeys is the [relay] ca, cert and key lines of a node relayFixture
+// made (its certificate in data_dir/certs).
+func relayKeys(ca string) string {
+	return fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+}
+
+// writeNodeINI writes dir/name.ini: [node] id = name, data_dir = dir/name,
+// then body. It returns the path.
+func writeNodeINI(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".ini")
+	if err := os.WriteFile(p, []byte(fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n%s", name, filepath.Join(dir, name), body)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func checkRelayed(t *testing.T, ev protocol.Event) {

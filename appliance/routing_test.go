@@ -96,7 +96,7 @@ func TestRelaySelectsIntegration(t *testing.T) {
 		t.Skip("-short: integration test with a real process (logpacker cert)")
 	}
 	_, dir, ca := relayFixture(t, "root", "leaf")
-	certs := fmt.Sprintf("ca = %s\ncert = certs/node.crt\nkey = certs/node.key\n", filepath.Join(ca, "ca.crt"))
+	certs := relayKeys(ca)
 	start := func(name, ini string) *appliance.Node {
 		cfg, err := appliance.ParseConfig(name+".ini", []byte(fmt.Sprintf("[node]\nid = %s\ndata_dir = %s\n", name, filepath.Join(dir, name))+ini+"\n[output.store]\nenabled = false\n"))
 		if err != nil {

@@ -297,6 +297,21 @@ func twoParents(t *testing.T, ctx context.Context, p *pki) (a, b *store, tg *lis
 	return a, b, &listTargets{addrs: []string{sa.Addr().String(), sb.Addr().String()}}
 }
 
+// linkedClient is a client of tg's parents (no re-pick by age) whose first
+// batch is acknowledged: its link to root-a is up.
+func linkedClient(t *testing.T, ctx context.Context, p *pki, tg *listTargets) *Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{Targets: tg, TLS: p.clientTLS(t, "leaf", p), NodeID: "leaf", Logger: quiet(),
+		Balance: Balance{MaxLinkAge: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, batchOf("leaf", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestLinkDrainedAfterRefusal: the last batch in flight on a link the client
 // is leaving is refused (ERROR ErrBadBatch): the link closes then.
 func TestLinkDrainedAfterRefusal(t *testing.T) {
@@ -304,15 +319,8 @@ func TestLinkDrainedAfterRefusal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, _, tg := twoParents(t, ctx, p)
-	c, err := NewClient(ClientOptions{Targets: tg, TLS: p.clientTLS(t, "leaf", p), NodeID: "leaf", Logger: quiet(),
-		Balance: Balance{MaxLinkAge: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := linkedClient(t, ctx, p, tg)
 	defer c.Close()
-	if err := c.Write(ctx, batchOf("leaf", 1, 1)); err != nil {
-		t.Fatal(err)
-	}
 	old := c.cur.Load()
 	refused := make(chan error, 1)
 	if err := c.Send(ctx, []protocol.Event{{Message: "no id"}}, func(err error) { refused <- err }); err != nil {
@@ -339,14 +347,7 @@ func TestCloseFailsDrainingLinks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a, _, tg := twoParents(t, ctx, p)
-	c, err := NewClient(ClientOptions{Targets: tg, TLS: p.clientTLS(t, "leaf", p), NodeID: "leaf", Logger: quiet(),
-		Balance: Balance{MaxLinkAge: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(ctx, batchOf("leaf", 1, 1)); err != nil {
-		t.Fatal(err)
-	}
+	c := linkedClient(t, ctx, p, tg)
 	a.mu.Lock() // root-a stalls: batch 2 stays in flight there
 	defer a.mu.Unlock()
 	done2 := make(chan error, 1)
