@@ -4,58 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"logpacker/appliance"
+	"logpacker/discovery/dnsmasqtest"
 )
-
-// dnsmasqProc is a real dnsmasq on 127.0.0.1:port serving SRV records from
-// its command line (dnsmasq does not re-read them on SIGHUP: restart it).
-type dnsmasqProc struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startDNSMasq(t *testing.T, port int, records ...string) *dnsmasqProc {
-	t.Helper()
-	bin := need(t, "dnsmasq")
-	args := []string{"--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", fmt.Sprintf("--port=%d", port),
-		"--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-poll",
-		"--local=/cluster.test/", "--domain-needed", "--local-ttl=1", "--user=root", "--log-facility=-"}
-	for _, r := range records {
-		args = append(args, r)
-	}
-	d := &dnsmasqProc{t: t, port: port, cmd: exec.Command(bin, args...)}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "dnsmasq.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("dnsmasq: %v", err)
-	}
-	t.Cleanup(d.stop)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		m := new(dns.Msg)
-		m.SetQuestion("_logpacker._udp.cluster.test.", dns.TypeSRV)
-		if r, _, err := (&dns.Client{Timeout: 200 * time.Millisecond}).Exchange(m, fmt.Sprintf("127.0.0.1:%d", port)); err == nil && r != nil {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dnsmasq on port %d does not answer", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // getJSON GETs http://hostport+path into v; false on any failure.
 func getJSON(hostport, path string, v any) bool {
@@ -65,13 +21,6 @@ func getJSON(hostport, path string, v any) bool {
 	}
 	defer resp.Body.Close()
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
-}
-
-func (d *dnsmasqProc) stop() {
-	if d.cmd.ProcessState == nil {
-		d.cmd.Process.Kill()
-		d.cmd.Wait()
-	}
 }
 
 // TestDiscoverySRVIntegration: a leaf finds its parent through a real DNS
@@ -87,14 +36,13 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 		t.Skip("-short: integration test with real processes and dnsmasq")
 	}
 	bin, dir, ca := relayFixture(t, "root1", "root2", "leaf")
-	dnsPort := freeUDPPort(t)
 	rootPort := map[string]int{"root1": freeUDPPort(t), "root2": freeUDPPort(t)}
 	syslogPort, leafHTTP := freePort(t), freePort(t)
 	srv := func(root string) []string {
 		return []string{fmt.Sprintf("--srv-host=_logpacker._udp.cluster.test,%s.cluster.test,%d,10,50", root, rootPort[root]),
 			fmt.Sprintf("--host-record=%s.cluster.test,127.0.0.1", root)}
 	}
-	dnsd := startDNSMasq(t, dnsPort, srv("root1")...)
+	dnsd := dnsmasqtest.Start(t, 1, srv("root1")...)
 
 	tlsKeys := relayKeys(ca)
 	write := func(name, body string) string { return writeNodeINI(t, dir, name, body) }
@@ -103,8 +51,8 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 		cfg := write(r, fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\nrelay = 127.0.0.1:%d\n[relay]\n%s[output.file]\npath = events.jsonl\nmax_size = 0\n[output.store]\nenabled = false\n", rootPort[r], tlsKeys))
 		procs[r] = runBinary(t, bin, cfg, dir, r)
 	}
-	leafCfg := write("leaf", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n[relay]\n%supstream = srv:_logpacker._udp.cluster.test\nresolver = 127.0.0.1:%d\nmax_link_age = 0\nbatch_size = 100\n[output.file]\npath =\n",
-		syslogPort, leafHTTP, tlsKeys, dnsPort))
+	leafCfg := write("leaf", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n[relay]\n%supstream = srv:_logpacker._udp.cluster.test\nresolver = %s\nmax_link_age = 0\nbatch_size = 100\n[output.file]\npath =\n",
+		syslogPort, leafHTTP, tlsKeys, dnsd.Addr()))
 	leaf := runBinary(t, bin, leafCfg, dir, "leaf")
 	leafHTTPAddr := fmt.Sprintf("127.0.0.1:%d", leafHTTP)
 	out := func(r string) string { return filepath.Join(dir, r, "events.jsonl") }
@@ -133,8 +81,7 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 	}
 
 	// 2. The record now names root2: the leaf moves.
-	dnsd.stop()
-	dnsd = startDNSMasq(t, dnsPort, srv("root2")...)
+	dnsd.Restart(srv("root2")...)
 	root2Addr := fmt.Sprintf("127.0.0.1:%d", rootPort["root2"])
 	leaf.waitFor(deadline(), "the leaf to see the new answer", func() bool {
 		var st appliance.Status
@@ -154,7 +101,7 @@ func TestDiscoverySRVIntegration(t *testing.T) {
 	}
 
 	// 3. DNS is down: the leaf keeps the last answer and keeps delivering.
-	dnsd.stop()
+	dnsd.Stop()
 	leaf.waitFor(deadline(), "the leaf to notice DNS is down", func() bool {
 		return metric("logpacker_discovery_stale") == 1 && metric("logpacker_discovery_lookup_failures_total") >= 1
 	})
@@ -189,8 +136,8 @@ func TestSRVTreeIntegration(t *testing.T) {
 		t.Skip("-short: integration test with real processes and dnsmasq")
 	}
 	bin, dir, ca := relayFixture(t, "root", "relay", "leaf")
-	dnsPort, rootPort, relayPort, syslogPort := freeUDPPort(t), freeUDPPort(t), freeUDPPort(t), freePort(t)
-	startDNSMasq(t, dnsPort,
+	rootPort, relayPort, syslogPort := freeUDPPort(t), freeUDPPort(t), freePort(t)
+	dnsd := dnsmasqtest.Start(t, 1,
 		fmt.Sprintf("--srv-host=_logpacker._udp.cluster.test,root.cluster.test,%d,10,50", rootPort),
 		fmt.Sprintf("--srv-host=_relay._udp.cluster.test,relay.cluster.test,%d,10,50", relayPort),
 		"--host-record=root.cluster.test,127.0.0.1", "--host-record=relay.cluster.test,127.0.0.1")
@@ -199,7 +146,7 @@ func TestSRVTreeIntegration(t *testing.T) {
 		body := fmt.Sprintf("[listen]\nsyslog_udp =\nhttp =\n%s[relay]\n%s%s[output.store]\nenabled = false\n", listen, tlsKeys, relay)
 		runBinary(t, bin, writeNodeINI(t, dir, name, body), dir, name)
 	}
-	resolver := fmt.Sprintf("resolver = 127.0.0.1:%d\n", dnsPort)
+	resolver := "resolver = " + dnsd.Addr() + "\n"
 	node("root", fmt.Sprintf("syslog_tcp =\nrelay = 127.0.0.1:%d\n", rootPort), "[output.file]\npath = events.jsonl\nmax_size = 0\n")
 	node("relay", fmt.Sprintf("syslog_tcp =\nrelay = 127.0.0.1:%d\n", relayPort), "upstream = srv:_logpacker._udp.cluster.test\n"+resolver+"[output.file]\npath =\n")
 	node("leaf", fmt.Sprintf("syslog_tcp = 127.0.0.1:%d\n", syslogPort), "upstream = srv:_relay._udp.cluster.test\n"+resolver+"[output.file]\npath =\n")

@@ -2,176 +2,21 @@ package discovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"logpacker/discovery/dnsmasqtest"
 )
 
-// The tests here run against a real dnsmasq (package dnsmasq-base, installed
-// by .ci/install-deps.sh): each starts its own on 127.0.0.1 and a free high
-// port, with its records on the command line, and stops it when done.
-// dnsmasq drops to user nobody when started as root; the port is bound
-// before that, so no --user is needed (and as another user it stays that
-// user). dnsmasq does not re-read --srv-host on SIGHUP: to change records the
-// tests restart it on the same port.
+// The tests here run against a real dnsmasq (package dnsmasqtest): each
+// starts its own on 127.0.0.1 and a free high port, with its records on the
+// command line, and restarts it on the same port to change them.
 
 const srvName = "_logpacker._udp.cluster.test"
-
-// dnsmasqBin finds dnsmasq, or ends the test: skipped with -short, failed
-// otherwise.
-func dnsmasqBin(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/sbin/dnsmasq"); err == nil {
-		return "/usr/sbin/dnsmasq"
-	}
-	if p, err := exec.LookPath("dnsmasq"); err == nil {
-		return p
-	}
-	if testing.Short() {
-		t.Skip("dnsmasq not found (/usr/sbin/dnsmasq, package dnsmasq-base): -short skips the DNS SRV integration tests; make deps (.ci/install-deps.sh) installs it")
-	}
-	t.Fatalf("dnsmasq not found: run make deps (.ci/install-deps.sh)")
-	return ""
-}
-
-// dnsmasq is one running dnsmasq.
-type dnsmasq struct {
-	t      *testing.T
-	bin    string
-	port   int
-	ttl    int
-	cmd    *exec.Cmd
-	out    *logBuf
-	exited chan struct{}
-}
-
-var errPortInUse = errors.New("port in use")
-
-// startDnsmasq starts dnsmasq with records (--srv-host=..., --host-record=...)
-// answering with TTL ttl, on a free port (another one if dnsmasq cannot bind
-// it), and waits until it answers.
-func startDnsmasq(t *testing.T, ttl int, records ...string) *dnsmasq {
-	t.Helper()
-	d := &dnsmasq{t: t, bin: dnsmasqBin(t), ttl: ttl}
-	t.Cleanup(d.stop)
-	var err error
-	for range 10 {
-		d.port = freeUDPPort(t)
-		if err = d.start(records); !errors.Is(err, errPortInUse) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("dnsmasq: %v", err)
-	}
-	return d
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-func (d *dnsmasq) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port)) }
-
-// start runs dnsmasq on d.port and waits (up to 5 s) until it answers.
-func (d *dnsmasq) start(records []string) error {
-	args := []string{
-		"--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=",
-		"--port=" + strconv.Itoa(d.port), "--listen-address=127.0.0.1", "--bind-interfaces",
-		"--no-resolv", "--no-hosts", "--no-poll", "--local=/cluster.test/", "--domain-needed",
-		"--local-ttl=" + strconv.Itoa(d.ttl), "--log-queries", "--log-facility=-",
-	}
-	args = append(args, records...)
-	d.out = &logBuf{}
-	d.cmd = exec.Command(d.bin, args...)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	d.exited = exited
-	go func() { d.cmd.Wait(); close(exited) }()
-
-	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	m := new(dns.Msg)
-	m.SetQuestion("ready.cluster.test.", dns.TypeA)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		select {
-		case <-exited:
-			d.cmd = nil
-			out := d.out.String()
-			if strings.Contains(out, "in use") {
-				return fmt.Errorf("%w: %s", errPortInUse, out)
-			}
-			return fmt.Errorf("exited at start: %s", out)
-		default:
-		}
-		if _, _, err := c.Exchange(m, d.addr()); err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not answering on %s after 5s: %s", d.addr(), d.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop ends dnsmasq: SIGTERM, then waits for it.
-func (d *dnsmasq) stop() {
-	if d.cmd == nil {
-		return
-	}
-	if d.t.Failed() {
-		d.t.Logf("dnsmasq on %s:\n%s", d.addr(), d.out.String())
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(10 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
-	}
-	d.cmd = nil
-}
-
-// restart stops dnsmasq and starts it again on the same port with other records.
-func (d *dnsmasq) restart(records ...string) {
-	d.t.Helper()
-	d.stop()
-	var err error
-	for range 20 {
-		if err = d.start(records); !errors.Is(err, errPortInUse) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // the port is still held: try again
-	}
-	if err != nil {
-		d.t.Fatalf("dnsmasq restart on %s: %v", d.addr(), err)
-	}
-}
-
-// srvQueries counts the SRV queries dnsmasq logged for name (its log may lag).
-func (d *dnsmasq) srvQueries(name string) int {
-	return d.out.count("query[SRV] " + name + " from")
-}
 
 func srvHost(target string, port, prio, weight int) string {
 	return fmt.Sprintf("--srv-host=%s,%s,%d,%d,%d", srvName, target, port, prio, weight)
@@ -183,7 +28,7 @@ func srvHost(target string, port, prio, weight int) string {
 // last. Targets carry their SRV name, priority and weight; an AAAA record
 // becomes a bracketed address.
 func TestSRVWeightsIntegration(t *testing.T) {
-	d := startDnsmasq(t, 1,
+	d := dnsmasqtest.Start(t, 1,
 		srvHost("root1.cluster.test", 7001, 10, 20),
 		srvHost("root2.cluster.test", 7002, 10, 80),
 		srvHost("root3.cluster.test", 7003, 20, 50),
@@ -193,7 +38,7 @@ func TestSRVWeightsIntegration(t *testing.T) {
 		"--host-record=root3.cluster.test,127.0.0.1",
 		"--host-record=root6.cluster.test,::1",
 	)
-	u, _ := newTestSRV(t, srvName, Options{Resolver: d.addr(), MinTTL: time.Hour, MaxTTL: time.Hour,
+	u, _ := newTestSRV(t, srvName, Options{Resolver: d.Addr(), MinTTL: time.Hour, MaxTTL: time.Hour,
 		Rand: rand.New(rand.NewPCG(2782, 1))})
 	ctx := context.Background()
 	got, err := u.Order(ctx)
@@ -240,12 +85,12 @@ func TestSRVWeightsIntegration(t *testing.T) {
 	if st := u.Stats(); st.Lookups != 1 || st.Targets != 3 || st.Stale {
 		t.Fatalf("Stats = %+v, want one lookup for all the Orders", st)
 	}
-	waitFor(t, "dnsmasq's log of the query", func() bool { return d.srvQueries(srvName) >= 1 })
-	if q := d.srvQueries(srvName); q != 1 {
+	waitFor(t, "dnsmasq's log of the query", func() bool { return d.SRVQueries(srvName) >= 1 })
+	if q := d.SRVQueries(srvName); q != 1 {
 		t.Fatalf("dnsmasq answered %d SRV queries, want 1", q)
 	}
 
-	v6, _ := newTestSRV(t, "_v6._udp.cluster.test.", Options{Resolver: d.addr()})
+	v6, _ := newTestSRV(t, "_v6._udp.cluster.test.", Options{Resolver: d.Addr()})
 	got, err = v6.Order(ctx)
 	if err != nil || len(got) != 1 || got[0] != (Target{"[::1]:7006", "root6.cluster.test", 1, 1}) {
 		t.Fatalf("AAAA target: Order = %+v, %v", got, err)
@@ -259,13 +104,13 @@ func TestSRVWeightsIntegration(t *testing.T) {
 // once the TTL (1 s) is over, Order returns the new targets and Has(the
 // target that left) is false.
 func TestSRVRecordsChangeIntegration(t *testing.T) {
-	d := startDnsmasq(t, 1,
+	d := dnsmasqtest.Start(t, 1,
 		srvHost("root1.cluster.test", 7001, 10, 50),
 		srvHost("root2.cluster.test", 7002, 10, 50),
 		"--host-record=root1.cluster.test,127.0.0.1",
 		"--host-record=root2.cluster.test,127.0.0.1",
 	)
-	u, lb := newTestSRV(t, srvName, Options{Resolver: d.addr(), MinTTL: 100 * time.Millisecond, Retry: 100 * time.Millisecond})
+	u, lb := newTestSRV(t, srvName, Options{Resolver: d.Addr(), MinTTL: 100 * time.Millisecond, Retry: 100 * time.Millisecond})
 	ctx := context.Background()
 	sorted := func() []string {
 		got, err := u.Order(ctx)
@@ -281,7 +126,7 @@ func TestSRVRecordsChangeIntegration(t *testing.T) {
 		t.Fatal("Has(127.0.0.1:7002) = false before the change")
 	}
 
-	d.restart(
+	d.Restart(
 		srvHost("root1.cluster.test", 7001, 10, 50),
 		srvHost("root3.cluster.test", 7003, 20, 50),
 		"--host-record=root1.cluster.test,127.0.0.1",
@@ -307,12 +152,12 @@ func TestSRVRecordsChangeIntegration(t *testing.T) {
 // returning the last good answer without an error, Stale is set, the failures
 // are counted, one warning is logged, and lookups are retried every Retry.
 func TestSRVResolverStoppedIntegration(t *testing.T) {
-	d := startDnsmasq(t, 1,
+	d := dnsmasqtest.Start(t, 1,
 		srvHost("root1.cluster.test", 7001, 10, 50),
 		"--host-record=root1.cluster.test,127.0.0.1",
 	)
 	clk := newFakeClock()
-	u, lb := newTestSRV(t, srvName, Options{Resolver: d.addr(), Now: clk.Now, MinTTL: 100 * time.Millisecond,
+	u, lb := newTestSRV(t, srvName, Options{Resolver: d.Addr(), Now: clk.Now, MinTTL: 100 * time.Millisecond,
 		Retry: 5 * time.Second, Timeout: time.Second})
 	ctx := context.Background()
 	want := []Target{{"127.0.0.1:7001", "root1.cluster.test", 10, 50}}
@@ -321,7 +166,7 @@ func TestSRVResolverStoppedIntegration(t *testing.T) {
 	}
 	good := u.Stats().LastGood
 
-	d.stop()
+	d.Stop()
 	for i, step := range []struct {
 		advance  time.Duration
 		failures uint64
@@ -353,14 +198,14 @@ func TestSRVResolverStoppedIntegration(t *testing.T) {
 // Order ask dnsmasq again, but not within MinTTL of the last lookup, and
 // only once per Failed.
 func TestSRVFailedIntegration(t *testing.T) {
-	d := startDnsmasq(t, 3600,
+	d := dnsmasqtest.Start(t, 3600,
 		srvHost("root1.cluster.test", 7001, 10, 50),
 		srvHost("root2.cluster.test", 7002, 20, 50),
 		"--host-record=root1.cluster.test,127.0.0.1",
 		"--host-record=root2.cluster.test,127.0.0.1",
 	)
 	clk := newFakeClock()
-	u, _ := newTestSRV(t, srvName, Options{Resolver: d.addr(), Now: clk.Now, MinTTL: time.Second, MaxTTL: 2 * time.Hour})
+	u, _ := newTestSRV(t, srvName, Options{Resolver: d.Addr(), Now: clk.Now, MinTTL: time.Second, MaxTTL: 2 * time.Hour})
 	ctx := context.Background()
 	step := func(what string, advance time.Duration, failed bool, lookups uint64) {
 		t.Helper()
@@ -390,8 +235,8 @@ func TestSRVFailedIntegration(t *testing.T) {
 	step("no lookup without Failed before the TTL", 59*time.Minute, false, 4)
 	step("the TTL (1 h) is over", time.Minute, false, 5)
 
-	waitFor(t, "dnsmasq's log of the queries", func() bool { return d.srvQueries(srvName) >= 5 })
-	if q := d.srvQueries(srvName); q != 5 {
+	waitFor(t, "dnsmasq's log of the queries", func() bool { return d.SRVQueries(srvName) >= 5 })
+	if q := d.SRVQueries(srvName); q != 5 {
 		t.Fatalf("dnsmasq answered %d SRV queries, want 5", q)
 	}
 }
@@ -400,7 +245,7 @@ func TestSRVFailedIntegration(t *testing.T) {
 // with no SRV records, an SRV of target "." only, or one whose target has no
 // address: Order returns an error (there never was a good answer).
 func TestSRVNoAnswerIntegration(t *testing.T) {
-	d := startDnsmasq(t, 1,
+	d := dnsmasqtest.Start(t, 1,
 		srvHost("root1.cluster.test", 7001, 10, 50),
 		"--host-record=root1.cluster.test,127.0.0.1",
 		"--srv-host=_dot._udp.cluster.test",
@@ -416,7 +261,7 @@ func TestSRVNoAnswerIntegration(t *testing.T) {
 		{"_lost._udp.cluster.test", "no SRV target resolves to an address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u, lb := newTestSRV(t, tc.name, Options{Resolver: d.addr()})
+			u, lb := newTestSRV(t, tc.name, Options{Resolver: d.Addr()})
 			got, err := u.Order(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Order = %+v, %v; want an error with %q", got, err, tc.want)
