@@ -189,7 +189,7 @@ func TestSRVResolverStoppedIntegration(t *testing.T) {
 			t.Fatalf("step %d: Has(the kept target) = false", i)
 		}
 	}
-	if n := lb.count("discovery: lookup failed, keeping the last answer"); n != 1 {
+	if n := lb.Count("discovery: lookup failed, keeping the last answer"); n != 1 {
 		t.Fatalf("%d warnings in one failure streak, want 1", n)
 	}
 }
@@ -273,7 +273,7 @@ func TestSRVNoAnswerIntegration(t *testing.T) {
 			if st.Lookups != 1 || st.LookupFailures != 1 || st.Stale || st.Targets != 0 || u.Has("127.0.0.1:7001") {
 				t.Fatalf("Stats = %+v", st)
 			}
-			if lb.count("lookup failed, no answer yet") != 1 {
+			if lb.Count("lookup failed, no answer yet") != 1 {
 				t.Errorf("no warning logged: %s", lb)
 			}
 		})

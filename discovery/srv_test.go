@@ -1,10 +1,10 @@
 package discovery
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"logpacker/discovery/dnsmasqtest"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -179,28 +179,7 @@ func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // logBuf collects log lines for the tests that count warnings.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = dnsmasqtest.Log
 
 func newTestSRV(t *testing.T, name string, o Options) (Upstreams, *logBuf) {
 	t.Helper()
@@ -314,7 +293,7 @@ func TestSRVAnswers(t *testing.T) {
 				if st.Lookups != 1 || st.LookupFailures != 1 || st.Stale || st.Targets != 0 || st.LastError != err.Error() {
 					t.Errorf("Stats = %+v", st)
 				}
-				if n := lb.count("lookup failed, no answer yet"); n != 1 {
+				if n := lb.Count("lookup failed, no answer yet"); n != 1 {
 					t.Errorf("%d warnings, want 1", n)
 				}
 				return
@@ -328,7 +307,7 @@ func TestSRVAnswers(t *testing.T) {
 			if tc.queries != nil && !slices.Equal(z.log(), tc.queries) {
 				t.Errorf("queries %q, want %q", z.log(), tc.queries)
 			}
-			if tc.warn != "" && lb.count(tc.warn) != 1 {
+			if tc.warn != "" && lb.Count(tc.warn) != 1 {
 				t.Errorf("log lacks %q", tc.warn)
 			}
 			for _, w := range tc.want {
@@ -404,7 +383,7 @@ func TestSRVLifetime(t *testing.T) {
 	order(5, 1, true, "127.0.0.1:7001")
 	clk.Add(time.Second)
 	order(6, 2, true, "127.0.0.1:7001")
-	if n := lb.count("lookup failed, keeping the last answer"); n != 1 {
+	if n := lb.Count("lookup failed, keeping the last answer"); n != 1 {
 		t.Fatalf("%d warnings in one failure streak, want 1", n)
 	}
 	if st := u.Stats(); !st.LastGood.Equal(good) || !strings.Contains(st.LastError, "SERVFAIL") || st.Targets != 1 {
@@ -424,10 +403,10 @@ func TestSRVLifetime(t *testing.T) {
 	z.setRcode(dns.RcodeServerFailure)
 	clk.Add(30 * time.Second)
 	order(8, 3, true, "127.0.0.1:7001")
-	if n := lb.count("lookup failed, keeping the last answer"); n != 2 {
+	if n := lb.Count("lookup failed, keeping the last answer"); n != 2 {
 		t.Fatalf("%d warnings after two streaks, want 2", n)
 	}
-	if n := lb.count("lookup succeeded again"); n != 1 {
+	if n := lb.Count("lookup succeeded again"); n != 1 {
 		t.Fatalf("%d recovery lines, want 1", n)
 	}
 }
@@ -477,7 +456,7 @@ func TestSRVNoAnswerYet(t *testing.T) {
 	if u.Has("127.0.0.1:1") || u.Stats().Stale {
 		t.Fatal("no answer: Has is true or Stale is set")
 	}
-	if n := lb.count("no answer yet"); n != 1 {
+	if n := lb.Count("no answer yet"); n != 1 {
 		t.Fatalf("%d warnings, want 1 per streak", n)
 	}
 	z.setRcode(0)
@@ -626,7 +605,7 @@ func TestSRVTimeout(t *testing.T) {
 	if !st.Stale || st.LookupFailures != 1 || !(strings.Contains(st.LastError, "timeout") || strings.Contains(st.LastError, "deadline exceeded")) {
 		t.Fatalf("Stats = %+v", st)
 	}
-	if lb.count("keeping the last answer") != 1 {
+	if lb.Count("keeping the last answer") != 1 {
 		t.Fatalf("no warning: %s", lb)
 	}
 }

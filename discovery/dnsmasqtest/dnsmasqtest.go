@@ -51,7 +51,7 @@ type Server struct {
 	port   int
 	ttl    int
 	cmd    *exec.Cmd
-	out    *logBuf
+	out    *Log
 	exited chan struct{}
 }
 
@@ -99,7 +99,7 @@ func (d *Server) start(records []string) error {
 		"--local-ttl=" + strconv.Itoa(d.ttl), "--log-queries", "--log-facility=-",
 	}
 	args = append(args, records...)
-	d.out = &logBuf{}
+	d.out = &Log{}
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
@@ -173,28 +173,30 @@ func (d *Server) Restart(records ...string) {
 // SRVQueries counts the SRV queries for name dnsmasq logged (its log may
 // lag).
 func (d *Server) SRVQueries(name string) int {
-	return d.out.count("query[SRV] " + name + " from")
+	return d.out.Count("query[SRV] " + name + " from")
 }
 
-// logBuf collects dnsmasq's output.
-type logBuf struct {
+// Log is a buffer safe for concurrent writers (a process's output, a
+// slog handler) that counts what was written.
+type Log struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *logBuf) Write(p []byte) (int, error) {
+func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *logBuf) count(s string) int {
+// Count is how many times s occurs in what was written.
+func (l *Log) Count(s string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Count(l.b.String(), s)
 }
 
-func (l *logBuf) String() string {
+func (l *Log) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
