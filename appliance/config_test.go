@@ -470,7 +470,7 @@ func TestFlushIntervalConfig(t *testing.T) {
 	defer n.Shutdown(context.Background())
 	got := map[string]time.Duration{}
 	for _, c := range n.outputs {
-		got[c.name] = c.linger
+		got[c.Name()] = c.Linger()
 	}
 	if got["output.store"] != 3*time.Second || got["output.b"] != 0 || got["output.file"] != 0 {
 		t.Errorf("consumers' linger: %v", got)

@@ -5,30 +5,9 @@
 //
 // # Data path
 //
-//	listener ──parse──▶ batch ──Emit──▶ WAL (group commit, fsync) ──▶ ack / read on
-//	relay input ──(checked records)──EmitRecords──┘ │
-//	                                     ├─ cursor "output.file"  ──▶ decode, fill ID, match ──▶ Prepare/WritePrepared ──▶ Commit
-//	                                     ├─ cursor "output.NAME"  ──▶ decode, fill ID, match ──▶ Sink.Write ──▶ Commit
-//	                                     └─ cursor "output.relay" ──▶ records as they are ──▶ Send (window of batches) ──▶ Commit on ACK
-//
-// Emit (ingest.go) stamps Received, encodes each event with the binary
-// codec and appends the batch; it returns only when the WAL says the batch
-// is durable under the fsync policy. Locally accepted events are stored
-// without an ID: the WAL index is their sequence, and the consumer fills
-// ID = (node ID, index) when it reads them back, so IDs are given exactly
-// once, at the first append, with no extra write.
-//
-// Each output is a consumer (consumer.go) with its own named WAL cursor, so a
-// slow or dead output delays no other (its lag is the cursor-lag metric; the
-// WAL keeps segments for it up to [wal] max_size and when_full). It reads a
-// batch, passes over the events its match keys (appliance/match) do not
-// select, delivers the rest with retries (capped exponential backoff with
-// jitter), and commits the cursor only after the sink confirmed; a
-// WindowSink (the relay client) keeps several batches in flight and commits
-// to the highest one acknowledged with all before it; a
-// Permanent() error sends the batch to data_dir/deadletter-<output>.jsonl
-// and moves on. A crash anywhere replays from the last commit; sinks are
-// idempotent on the event ID (the file sink skips what it already wrote).
+// The data path (ingest, the consumer loop, the Source and Sink contracts,
+// dead letters) is package appliance/pipeline; this package only wires it:
+// one pipeline.Ingest for every source, one pipeline.Consumer per output.
 //
 // # Start and stop
 //

@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"logpacker/appliance/api"
 	"logpacker/appliance/match"
+	"logpacker/appliance/pipeline"
 	"logpacker/appliance/sink/elastic"
 	"logpacker/appliance/sink/file"
 	"logpacker/appliance/sink/mysql"
@@ -38,7 +40,7 @@ import (
 )
 
 // The file output encodes the next batch while the last is written.
-var _ PreparedSink = (*file.Writer)(nil)
+var _ pipeline.PreparedSink = (*file.Writer)(nil)
 
 // Node is one logpacker process: WAL, inputs, outputs and the HTTP API,
 // wired from a Config.
@@ -48,12 +50,12 @@ type Node struct {
 	id  string
 
 	wal     *wal.Log
-	ingest  *ingest
+	ingest  *pipeline.Ingest
 	store   *store.Store // the first store output: the search API's
 	hub     *api.Hub     // events stored, to the API's streams
 	reg     *prometheus.Registry
 	sources []namedSource
-	outputs []*consumer
+	outputs []*pipeline.Consumer
 	closers []func() error // closed after inputs stopped, before the WAL
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -72,7 +74,7 @@ type Node struct {
 
 type namedSource struct {
 	name string
-	src  Source
+	src  pipeline.Source
 	addr net.Addr
 }
 
@@ -96,7 +98,7 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 	if n.id, err = nodeID(cfg); err != nil {
 		return nil, err
 	}
-	m := newNodeMetrics(n.reg)
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.wal, err = wal.Open(wal.Options{
 		Dir:           filepath.Join(cfg.Node.DataDir, "wal"),
 		Fsync:         cfg.WAL.Fsync,
@@ -105,13 +107,13 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 		MaxSize:       cfg.WAL.MaxSize,
 		WhenFull:      cfg.WAL.WhenFull,
 		Logger:        log.With("component", "wal"),
-		OnFsync:       func(d time.Duration) { m.fsyncLatency.Observe(d.Seconds()) },
+		OnFsync:       pipeline.FsyncObserver(n.reg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("node: open wal: %w", err)
 	}
-	n.reg.MustRegister(newWALCollector(n.wal))
-	n.ingest = &ingest{wal: n.wal, now: func() time.Time { return time.Now().UTC() }, m: m}
+	n.reg.MustRegister(pipeline.NewWALCollector(n.wal))
+	n.ingest = pipeline.NewIngest(n.wal, n.reg)
 	if err := n.openOutputs(); err != nil {
 		return nil, err
 	}
@@ -183,7 +185,7 @@ func (n *Node) openOutputs() error {
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)
 			}
-			if err := n.addOutput(o.Name, w, fo.BatchSize, &o.Match); err != nil {
+			if err := n.addOutput(o.Name, w, fo.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
 				w.Close()
 				return err
 			}
@@ -192,7 +194,7 @@ func (n *Node) openOutputs() error {
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)
 			}
-			if err := n.addOutput(o.Name, db, o.MySQL.BatchSize, &o.Match); err != nil {
+			if err := n.addOutput(o.Name, db, o.MySQL.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
 				db.Close()
 				return err
 			}
@@ -204,7 +206,7 @@ func (n *Node) openOutputs() error {
 			if err != nil {
 				return fmt.Errorf("node: output.%s: %w", o.Name, err)
 			}
-			if err := n.addOutput(o.Name, es, eo.BatchSize, &o.Match); err != nil {
+			if err := n.addOutput(o.Name, es, eo.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
 				es.Close()
 				return err
 			}
@@ -232,15 +234,12 @@ func (n *Node) openOutputs() error {
 			if n.store == nil { // the first store output answers the search API
 				n.store = st
 			}
-			if err := n.addOutput(o.Name, storeOutput{st, n.hub}, so.BatchSize, &o.Match); err != nil {
+			if err := n.addOutput(o.Name, storeOutput{st, n.hub}, so.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
 				st.Close()
 				return err
 			}
 		default:
 			return fmt.Errorf("node: output.%s: unknown type %q", o.Name, o.Type)
-		}
-		if last := n.outputs[len(n.outputs)-1]; last.name == "output."+o.Name {
-			last.linger = o.FlushInterval
 		}
 		want["output."+o.Name] = true
 	}
@@ -259,12 +258,11 @@ func (n *Node) openOutputs() error {
 			return fmt.Errorf("node: relay: %w", err)
 		}
 		n.registerClientStats(c)
-		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match); err != nil {
+		// a parent that is down is retried (and the next one tried) within 2 s
+		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
 			c.Close()
 			return err
 		}
-		// a parent that is down is retried (and the next one tried) within 2 s
-		n.outputs[len(n.outputs)-1].backoffHi = 2 * time.Second
 		want["output.relay"] = true
 	}
 	// An output removed from the configuration must not hold the WAL forever.
@@ -280,27 +278,22 @@ func (n *Node) openOutputs() error {
 }
 
 // addOutput gives the output called kind its WAL cursor (output.<kind>) and
-// its consumer. m selects the events it gets (nil or empty: all).
-func (n *Node) addOutput(kind string, s Sink, batch int, m *match.Matcher) error {
+// its consumer. m selects the events it gets (nil or empty: all); linger is
+// its flush_interval; backoffHi caps its retry delay (0: 30 s).
+func (n *Node) addOutput(kind string, s pipeline.Sink, batch int, m *match.Matcher, linger, backoffHi time.Duration) error {
 	name := "output." + kind
 	cur, err := n.wal.OpenCursor(name)
 	if err != nil {
 		return fmt.Errorf("node: %s: open cursor: %w", name, err)
 	}
-	if batch <= 0 {
-		batch = 2048
-	}
-	if m.All() {
-		m = nil // keeps the paths that do not decode (relay: records forwarded as they are)
-	} else {
+	if !m.All() {
 		n.log.Info("output selects events", "output", name, "match", m.String())
 	}
-	n.outputs = append(n.outputs, &consumer{
-		name: name, nodeID: n.id, cur: cur, sink: s, match: m, batch: batch, maxBytes: 8 << 20,
-		log: n.log, m: newOutputMetrics(n.reg, kind),
-		deadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
-		backoffLo: 100 * time.Millisecond, backoffHi: 30 * time.Second,
-	})
+	n.outputs = append(n.outputs, pipeline.NewConsumer(pipeline.ConsumerOptions{
+		Name: name, Kind: kind, NodeID: n.id, Cursor: cur, Sink: s, Match: m, Batch: batch, Linger: linger,
+		DeadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
+		BackoffHi: backoffHi, Logger: n.log, Metrics: n.reg,
+	}))
 	return nil
 }
 
@@ -555,7 +548,7 @@ func (l *certLoader) get() (*tls.Certificate, error) {
 func (n *Node) ID() string { return n.id }
 
 // Emit is the ingest path (what every source gets as its emit function).
-func (n *Node) Emit() EmitFunc { return n.ingest.Emit }
+func (n *Node) Emit() pipeline.EmitFunc { return n.ingest.Emit }
 
 // WAL exposes the log (tests, tools).
 func (n *Node) WAL() *wal.Log { return n.wal }
@@ -600,8 +593,8 @@ func (n *Node) Start() {
 		n.outWG.Add(1)
 		go func() {
 			defer n.outWG.Done()
-			if err := c.run(octx); err != nil {
-				n.log.Error("output stopped", "output", c.name, "err", err)
+			if err := c.Run(octx); err != nil {
+				n.log.Error("output stopped", "output", c.Name(), "err", err)
 				n.fatal <- err
 			}
 		}()
@@ -666,11 +659,11 @@ func (n *Node) Handler() http.Handler {
 // Reopen reopens output files (SIGHUP).
 func (n *Node) Reopen() {
 	for _, c := range n.outputs {
-		if r, ok := c.sink.(Reopener); ok {
+		if r, ok := c.Sink().(pipeline.Reopener); ok {
 			if err := r.Reopen(); err != nil {
-				n.log.Error("reopen failed", "output", c.name, "err", err)
+				n.log.Error("reopen failed", "output", c.Name(), "err", err)
 			} else {
-				n.log.Info("reopened", "output", c.name)
+				n.log.Info("reopened", "output", c.Name())
 			}
 		}
 	}
@@ -715,7 +708,7 @@ func (n *Node) drainOutputs(ctx context.Context) {
 		s := n.wal.Stats()
 		done := true
 		for _, c := range n.outputs {
-			if c.cur.Committed() < s.LastIndex {
+			if c.Committed() < s.LastIndex {
 				done = false
 			}
 		}
@@ -741,7 +734,7 @@ func (n *Node) closeAll() error {
 		n.httpLn.Close()
 	}
 	for _, c := range n.outputs {
-		errs = append(errs, c.sink.Close())
+		errs = append(errs, c.Sink().Close())
 	}
 	for _, c := range n.closers {
 		errs = append(errs, c())

@@ -1,17 +1,18 @@
-package appliance
+package pipeline
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"logpacker/wal"
 )
 
-type nodeMetrics struct {
+// ingestMetrics are the ingest path's: logpacker_ingest_*.
+type ingestMetrics struct {
 	ingested      prometheus.Counter
 	ingestErrors  prometheus.Counter
 	ingestLatency prometheus.Histogram
-	fsyncLatency  prometheus.Histogram
 }
 
 type outputMetrics struct {
@@ -19,20 +20,26 @@ type outputMetrics struct {
 	committed                                                   prometheus.Gauge
 }
 
-func newNodeMetrics(reg prometheus.Registerer) *nodeMetrics {
-	m := &nodeMetrics{
+func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
+	m := &ingestMetrics{
 		ingested: prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_ingest_events_total",
 			Help: "Events made durable in the WAL."}),
 		ingestErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_ingest_errors_total",
 			Help: "Batches the WAL refused (closed, full and cancelled, disk error)."}),
 		ingestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logpacker_ingest_seconds",
 			Help: "Time from handing a batch to the WAL until it is durable.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}),
-		fsyncLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logpacker_wal_fsync_seconds",
-			Help: "WAL fsync latency.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}),
 	}
-	reg.MustRegister(m.ingested, m.ingestErrors, m.ingestLatency, m.fsyncLatency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.ingested, m.ingestErrors, m.ingestLatency)
 	return m
+}
+
+// FsyncObserver registers logpacker_wal_fsync_seconds and returns what
+// wal.Options.OnFsync should call.
+func FsyncObserver(reg prometheus.Registerer) func(time.Duration) {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logpacker_wal_fsync_seconds",
+		Help: "WAL fsync latency.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)})
+	reg.MustRegister(h)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }
 
 func newOutputMetrics(reg prometheus.Registerer, name string) *outputMetrics {
@@ -52,6 +59,11 @@ func newOutputMetrics(reg prometheus.Registerer, name string) *outputMetrics {
 	reg.MustRegister(m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.filtered, m.committed)
 	return m
 }
+
+// NewWALCollector exports the WAL's state at scrape time: logpacker_wal_*
+// (size, segments, first and last index, dropped, corrupt, repairs) and
+// each cursor's lag.
+func NewWALCollector(w *wal.Log) prometheus.Collector { return newWALCollector(w) }
 
 // walCollector exports the WAL's state at scrape time.
 type walCollector struct {

@@ -1,6 +1,8 @@
-package appliance
+package pipeline
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"fmt"
 	"sync"
@@ -10,13 +12,18 @@ import (
 	"logpacker/wal"
 )
 
-// ingest is the one path from every source into the WAL: stamp, encode,
+// Ingest is the one path from every source into the WAL: stamp, encode,
 // append (group-committed by the WAL's writer), return once durable.
-type ingest struct {
+type Ingest struct {
 	wal  *wal.Log
 	now  func() time.Time
 	bufs sync.Pool // *encodeBuf
-	m    *nodeMetrics
+	m    *ingestMetrics
+}
+
+// NewIngest is the ingest path into w; its logpacker_ingest_* metrics go to reg.
+func NewIngest(w *wal.Log, reg prometheus.Registerer) *Ingest {
+	return &Ingest{wal: w, now: func() time.Time { return time.Now().UTC() }, m: newIngestMetrics(reg)}
 }
 
 type encodeBuf struct {
@@ -27,7 +34,7 @@ type encodeBuf struct {
 // EmitRecords appends events already in their binary form (a relay parent's
 // batches: checked, IDs and received time set by the first node) and returns
 // once they are durable. recs are not kept.
-func (in *ingest) EmitRecords(ctx context.Context, recs [][]byte) error {
+func (in *Ingest) EmitRecords(ctx context.Context, recs [][]byte) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -45,7 +52,7 @@ func (in *ingest) EmitRecords(ctx context.Context, recs [][]byte) error {
 // Emit is the EmitFunc every source gets. Events keep an ID they already
 // carry (relayed); locally accepted ones get theirs from the WAL index, which
 // the reader fills in (see protocol/doc.go).
-func (in *ingest) Emit(ctx context.Context, evs []protocol.Event) error {
+func (in *Ingest) Emit(ctx context.Context, evs []protocol.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}

@@ -1,15 +1,17 @@
-package appliance_test
+package pipeline
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
-	"logpacker/appliance"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"logpacker/protocol"
+	"logpacker/wal"
 )
 
 // BenchmarkEmit measures the ingest hot path: stamp, encode, WAL append
@@ -18,18 +20,17 @@ import (
 func BenchmarkEmit(b *testing.B) {
 	for _, fsync := range []string{"always", "never"} {
 		b.Run("fsync="+fsync, func(b *testing.B) {
-			dir := b.TempDir()
-			cfg, err := appliance.ParseConfig("b.ini", []byte(fmt.Sprintf(
-				"[node]\nid = b\ndata_dir = %s\n[listen]\nsyslog_udp =\nsyslog_tcp =\nhttp =\n[wal]\nfsync = %s\nmax_size = 0\n[output.file]\npath =\n[output.store]\nenabled = false\n", dir, fsync)))
+			f, err := wal.ParseFsync(fsync)
 			if err != nil {
 				b.Fatal(err)
 			}
-			n, err := appliance.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			l, err := wal.Open(wal.Options{Dir: filepath.Join(b.TempDir(), "wal"), Fsync: f,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer n.Shutdown(context.Background())
-			emit := n.Emit()
+			defer l.Close()
+			emit := NewIngest(l, prometheus.NewRegistry()).Emit
 			batch := make([]protocol.Event, 256)
 			for i := range batch {
 				batch[i] = protocol.Event{Time: time.Now(), Facility: protocol.FacAuth, Severity: protocol.SevInfo,

@@ -1,4 +1,4 @@
-package appliance
+package pipeline
 
 import (
 	"bufio"
@@ -214,7 +214,7 @@ func TestConsumerRetriesAndDeadLetters(t *testing.T) {
 					sink = recordFlakySink{ws}
 				}
 			}
-			c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
+			c := &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
 				log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
 				deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -334,7 +334,7 @@ func TestConsumerSelects(t *testing.T) {
 				t.Fatal(err)
 			}
 			type out struct {
-				c    *consumer
+				c    *Consumer
 				fs   *flakySink
 				reg  *prometheus.Registry
 				want []string
@@ -360,7 +360,7 @@ func TestConsumerSelects(t *testing.T) {
 					}
 				}
 				reg := prometheus.NewRegistry()
-				c := &consumer{name: "output." + name, nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
+				c := &Consumer{name: "output." + name, nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
 					log: log, m: newOutputMetrics(reg, name),
 					deadPath: filepath.Join(dir, "dead-"+name+".jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
 				o := out{c: c, fs: fs, reg: reg, want: want}
@@ -476,7 +476,7 @@ func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *
 		t.Fatal(err)
 	}
 	sink = &batchSink{}
-	c := &consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
+	c := &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
 		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
 		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,27 +1,92 @@
-package appliance
+package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"logpacker/appliance/match"
 	"logpacker/protocol"
 	"logpacker/wal"
 )
 
-// consumer moves one output's cursor through the WAL: read a batch, decode,
+// ConsumerOptions configure one output's consumer.
+type ConsumerOptions struct {
+	Name     string      // the cursor's name, "output.KIND", in logs and dead letters
+	Kind     string      // KIND: the metrics' output label
+	NodeID   string      // the ID given to events stored without one
+	Cursor   *wal.Cursor // the output's own cursor
+	Sink     Sink
+	Match    *match.Matcher // which events the sink gets; nil or empty: all
+	Batch    int            // records per batch at most; default 2048
+	MaxBytes int            // record bytes per batch at most; default 8 MiB
+	// Linger (flush_interval): a plain Sink's batch that is not full waits
+	// up to this long, from its first record, for more. 0: sent at once.
+	Linger    time.Duration
+	DeadPath  string        // the dead-letter file (JSON lines)
+	BackoffLo time.Duration // first retry delay; default 100ms
+	BackoffHi time.Duration // retry delays grow up to this; default 30s
+	Logger    *slog.Logger
+	Metrics   prometheus.Registerer // the logpacker_output_* metrics (output="KIND") go here
+}
+
+// NewConsumer makes the consumer of one output; Run moves it.
+func NewConsumer(o ConsumerOptions) *Consumer {
+	if o.Batch <= 0 {
+		o.Batch = 2048
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 8 << 20
+	}
+	if o.BackoffLo <= 0 {
+		o.BackoffLo = 100 * time.Millisecond
+	}
+	if o.BackoffHi <= 0 {
+		o.BackoffHi = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	m := o.Match
+	if m != nil && m.All() {
+		m = nil // keeps the paths that do not decode (relay: records forwarded as they are)
+	}
+	return &Consumer{name: o.Name, nodeID: o.NodeID, cur: o.Cursor, sink: o.Sink, match: m, batch: o.Batch,
+		maxBytes: o.MaxBytes, linger: o.Linger, log: o.Logger, m: newOutputMetrics(o.Metrics, o.Kind),
+		deadPath: o.DeadPath, backoffLo: o.BackoffLo, backoffHi: o.BackoffHi}
+}
+
+// Name is the consumer's cursor name (output.KIND).
+func (c *Consumer) Name() string { return c.name }
+
+// Sink is the output the consumer delivers to.
+func (c *Consumer) Sink() Sink { return c.sink }
+
+// Linger is the output's flush_interval.
+func (c *Consumer) Linger() time.Duration { return c.linger }
+
+// Committed is the WAL index up to which the output confirmed delivery.
+func (c *Consumer) Committed() uint64 { return c.cur.Committed() }
+
+// Run moves the cursor until ctx ends (nil) or reading the WAL or
+// committing fails (the error). See run.
+func (c *Consumer) Run(ctx context.Context) error { return c.run(ctx) }
+
+// Consumer moves one output's cursor through the WAL: read a batch, decode,
 // select, deliver with retries, commit. The cursor moves only after the sink
 // says delivered (or the batch was dead-lettered for a permanent error).
 // Events the matcher does not select are passed over: the commit covers the
 // whole batch read, and a batch with none selected is committed without
 // calling the sink.
-type consumer struct {
+type Consumer struct {
 	name     string
 	nodeID   string
 	cur      *wal.Cursor
@@ -76,7 +141,7 @@ const readBufSize = 2 << 20
 //
 // Commits stay in WAL order and follow delivery; a batch prepared but not
 // written when ctx ends is simply read again on restart.
-func (c *consumer) run(ctx context.Context) error {
+func (c *Consumer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	ps, _ := c.sink.(PreparedSink)
 	ws, _ := c.sink.(WindowSink)
@@ -189,7 +254,7 @@ func (c *consumer) run(ctx context.Context) error {
 // records or about c.maxBytes) or c.linger has passed since recs were read.
 // Records are durable in the WAL meanwhile: waiting delays delivery, it
 // risks nothing.
-func (c *consumer) fill(ctx context.Context, recs []wal.Record) []wal.Record {
+func (c *Consumer) fill(ctx context.Context, recs []wal.Record) []wal.Record {
 	size := 0
 	for _, r := range recs {
 		size += len(r.Data)
@@ -220,7 +285,7 @@ func (c *consumer) fill(ctx context.Context, recs []wal.Record) []wal.Record {
 // settle, and then each one that was not delivered is delivered again, in
 // order, through Write with retries — so nothing ACKed is sent twice on
 // purpose, and nothing unACKed is skipped.
-func (c *consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, todo <-chan *batchWork,
+func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, todo <-chan *batchWork,
 	free chan<- *batchWork, readErr <-chan error) error {
 	var inflight []*batchWork
 	in := todo
@@ -363,7 +428,7 @@ func (c *consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 // undecodable record is skipped, and with report it goes to the dead-letter
 // file and the events not selected are counted (report is set once per
 // record: when stage 1 reads it).
-func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) []protocol.Event {
+func (c *Consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) []protocol.Event {
 	filtered := 0
 	for _, r := range recs {
 		var ev protocol.Event
@@ -392,7 +457,7 @@ func (c *consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) 
 // undecodable counts, logs and dead-letters a record that does not decode.
 // The WAL's CRC passed, so this is a codec bug or a newer format: keep the
 // bytes for a human, never drop silently.
-func (c *consumer) undecodable(r wal.Record, err error) {
+func (c *Consumer) undecodable(r wal.Record, err error) {
 	c.m.decodeErrors.Inc()
 	c.log.Error("undecodable WAL record sent to dead-letter file", "output", c.name, "index", r.Index, "err", err)
 	c.deadLetterRaw(r.Index, r.Data, err)
@@ -401,7 +466,7 @@ func (c *consumer) undecodable(r wal.Record, err error) {
 // selectRecords keeps, in place, the records whose events the output
 // selects (a RecordSink forwards them undecoded); undecodable ones go to the
 // dead-letter file, as in decode.
-func (c *consumer) selectRecords(recs []wal.Record) []wal.Record {
+func (c *Consumer) selectRecords(recs []wal.Record) []wal.Record {
 	out, filtered := recs[:0], 0
 	var ev protocol.Event
 	for _, r := range recs {
@@ -424,7 +489,7 @@ func (c *consumer) selectRecords(recs []wal.Record) []wal.Record {
 // deliver calls write until the sink accepts the batch of n events, retrying
 // with capped exponential backoff and jitter. A permanent error dead-letters
 // the batch (events gives it as events).
-func (c *consumer) deliver(ctx context.Context, n int, events func() []protocol.Event, write func(context.Context) error) error {
+func (c *Consumer) deliver(ctx context.Context, n int, events func() []protocol.Event, write func(context.Context) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -460,37 +525,5 @@ func (c *consumer) deliver(ctx context.Context, n int, events func() []protocol.
 		case <-time.After(sleep):
 		}
 		backoff = min(backoff*2, c.backoffHi)
-	}
-}
-
-func (c *consumer) deadLetter(evs []protocol.Event, cause error) {
-	var buf []byte
-	for i := range evs {
-		buf = append(buf, `{"output":`...)
-		buf = append(buf, fmt.Sprintf("%q,\"error\":%q,\"event\":", c.name, cause.Error())...)
-		buf = evs[i].AppendJSON(buf)
-		buf = append(buf, "}\n"...)
-	}
-	c.appendDead(buf)
-}
-
-func (c *consumer) deadLetterRaw(index uint64, data []byte, cause error) {
-	line := fmt.Sprintf("{\"output\":%q,\"error\":%q,\"wal_index\":%d,\"raw_hex\":\"%x\"}\n", c.name, cause.Error(), index, data)
-	c.appendDead([]byte(line))
-}
-
-func (c *consumer) appendDead(b []byte) {
-	c.deadMu.Lock()
-	defer c.deadMu.Unlock()
-	f, err := os.OpenFile(c.deadPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err == nil {
-		_, err = f.Write(b)
-		if err == nil {
-			err = f.Sync()
-		}
-		err = errors.Join(err, f.Close())
-	}
-	if err != nil {
-		c.log.Error("cannot write dead-letter file", "path", c.deadPath, "err", err)
 	}
 }
