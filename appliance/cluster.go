@@ -247,22 +247,10 @@ func (n *Node) status(r *http.Request) Status {
 	return s
 }
 
-// statusHandlers serve /api/v1/status and /api/v1/cluster.
-func (n *Node) statusHandlers(mux *http.ServeMux, auth func(http.Handler) http.Handler) {
-	write := func(w http.ResponseWriter, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(v)
+// clusterView is /api/v1/cluster.
+func (n *Node) clusterView() any {
+	if n.cluster == nil {
+		return map[string]any{"node": n.id, "cluster": false, "members": []cluster.Member{}}
 	}
-	mux.Handle("GET /api/v1/status", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		write(w, n.status(r))
-	})))
-	mux.Handle("GET /api/v1/cluster", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.cluster == nil {
-			write(w, map[string]any{"node": n.id, "cluster": false, "members": []cluster.Member{}})
-			return
-		}
-		write(w, map[string]any{"node": n.id, "cluster": true, "members": n.cluster.Members(), "stats": n.cluster.Stats()})
-	})))
+	return map[string]any{"node": n.id, "cluster": true, "members": n.cluster.Members(), "stats": n.cluster.Stats()}
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"logpacker/appliance/api"
 	"logpacker/appliance/match"
@@ -629,31 +627,23 @@ func (n *Node) Start() {
 // Fatal reports errors that stopped an input or output.
 func (n *Node) Fatal() <-chan error { return n.fatal }
 
-// Handler serves /metrics, /healthz, /readyz, the search API (/api/v1/…)
-// and Go profiling (/debug/pprof/); the last two need [api] token when set.
+// Handler serves every route of the node's HTTP listener (api.Handler
+// lists them and applies [api] token).
 func (n *Node) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
-	var st api.Searcher
+	o := api.Options{Hub: n.hub, Token: n.cfg.API.Token, Metrics: n.reg, Logger: n.log,
+		Ready: n.readiness, Status: func(r *http.Request) any { return n.status(r) }, Cluster: n.clusterView}
 	if n.store != nil {
-		st = n.store
+		o.Store = n.store
 	}
-	api.Register(mux, api.Options{Store: st, Hub: n.hub, Token: n.cfg.API.Token, Logger: n.log})
-	n.statusHandlers(mux, func(h http.Handler) http.Handler { return api.Auth(n.cfg.API.Token, h) })
-	// Go profiling, for operators chasing CPU or memory
-	mux.Handle("/debug/pprof/", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Index)))
-	mux.Handle("/debug/pprof/profile", api.Auth(n.cfg.API.Token, http.HandlerFunc(pprof.Profile)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !n.ready.Load() {
-			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	return mux
+	return api.Handler(o)
+}
+
+// readiness is /readyz: ready once started, until shutdown begins.
+func (n *Node) readiness() (bool, string) {
+	if !n.ready.Load() {
+		return false, "not started, or shutting down"
+	}
+	return true, ""
 }
 
 // Reopen reopens output files (SIGHUP).

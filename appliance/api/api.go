@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,27 +19,7 @@ type Searcher interface {
 	Search(ctx context.Context, q store.Query) (store.Result, error)
 }
 
-// Options configure the API.
-type Options struct {
-	Store  Searcher // nil: the search endpoints answer 503 (no store output)
-	Hub    *Hub     // nil: the stream answers 503
-	Token  string   // non-empty: required as a bearer token
-	Logger *slog.Logger
-}
-
-// Register adds the API's routes to mux.
-func Register(mux *http.ServeMux, o Options) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	a := &api{o: o}
-	mux.Handle("GET /api/v1/events", a.auth(http.HandlerFunc(a.search)))
-	mux.Handle("GET /api/v1/events/stream", a.auth(http.HandlerFunc(a.stream)))
-}
-
 type api struct{ o Options }
-
-func (a *api) auth(next http.Handler) http.Handler { return Auth(a.o.Token, next) }
 
 // Auth requires "Authorization: Bearer <token>" before next when token is
 // set (401 otherwise); with no token it is next.

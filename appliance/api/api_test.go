@@ -41,9 +41,7 @@ func server(t *testing.T, n int, token string) (*httptest.Server, *Hub) {
 		}
 	}
 	hub := NewHub()
-	mux := http.NewServeMux()
-	Register(mux, Options{Store: st, Hub: hub, Token: token})
-	ts := httptest.NewServer(mux)
+	ts := httptest.NewServer(Handler(Options{Store: st, Hub: hub, Token: token}))
 	t.Cleanup(ts.Close)
 	return ts, hub
 }
@@ -154,9 +152,7 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestNoStoreIs503(t *testing.T) {
-	mux := http.NewServeMux()
-	Register(mux, Options{})
-	ts := httptest.NewServer(mux)
+	ts := httptest.NewServer(Handler(Options{}))
 	defer ts.Close()
 	for _, p := range []string{"/api/v1/events", "/api/v1/events/stream"} {
 		if code, body := get(t, ts, p); code != 503 || !strings.Contains(string(body), "type = store") {
