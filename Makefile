@@ -1,6 +1,6 @@
 # logpacker — build, test, benchmark.
 #
-#   make build   static bin/logpacker and bin/lpbench
+#   make build   static bin/logpacker (./appliance/cmd/logpacker) and bin/lpbench (./bench)
 #   make run     build, then bin/logpacker run (embedded defaults: 127.0.0.1:5514 UDP+TCP,
 #                HTTP 127.0.0.1:8080, WAL and events.jsonl under ./data)
 #   make deps    install what tests and benchmarks need, only what is missing (.ci/install-deps.sh)
@@ -36,7 +36,7 @@ BUILD_FLAGS := -trimpath -ldflags='-s -w'
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/logpacker ./appliance/cmd/logpacker
-	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/lpbench ./appliance/cmd/lpbench
+	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/lpbench ./bench
 
 run: build
 	bin/logpacker run $(RUN_FLAGS)

@@ -10,8 +10,11 @@
 // load that reallocation and copying, and the garbage it made, were 60% of the
 // ingest path's CPU. On top of the format it adds a CRC per record, repair of torn
 // and zero-filled tails, salvage of damaged segments, directory fsyncs, group
-// commit, named durable cursors, segment GC and a size cap (DEPS.md §3.1 lists
-// what tidwall lacks; the "small CRC'd segment log" it allows is this package).
+// commit, named durable cursors, segment GC and a size cap, which tidwall/wal
+// lacks: its entries carry no checksum, a torn tail makes its Open fail
+// (ErrCorrupt), new segment files get no directory fsync, each Write or
+// WriteBatch call takes its own fsync, and it has no cursors (deleting old
+// segments, TruncateFront, is left to the caller).
 //
 // # On-disk layout
 //

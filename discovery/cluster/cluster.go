@@ -69,24 +69,30 @@ const (
 	StateLeft    State = "left"    // left gracefully (Leave)
 )
 
-// Member is one node of the cluster view.
+// Member is one node of the cluster view. Its JSON form (the node's
+// /api/v1/cluster and /api/v1/status) has the snake_case keys of the tags,
+// every key always present.
 type Member struct {
-	Node      string
-	Gossip    string // gossip address host:port
-	RelayAddr string // "" when it publishes none (or its metadata did not decode)
-	State     State
-	Leaving   bool      // it announced that it is leaving (Leave in progress): do not pick it
-	Load      Load      // as published (quantized); zero when unknown
-	Updated   time.Time // when its metadata was last received (local node: last refresh)
-	Local     bool      // this node
+	Node      string    `json:"node"`
+	Gossip    string    `json:"gossip"`     // gossip address host:port
+	RelayAddr string    `json:"relay_addr"` // "" when it publishes none (or its metadata did not decode)
+	State     State     `json:"state"`
+	Leaving   bool      `json:"leaving"` // it announced that it is leaving (Leave in progress): do not pick it
+	Load      Load      `json:"load"`    // as published (quantized); zero when unknown
+	Updated   time.Time `json:"updated"` // when its metadata was last received (local node: last refresh)
+	Local     bool      `json:"local"`   // this node
 }
 
 // Stats counts the members of the view by state, and metadata traffic.
 type Stats struct {
-	Members, Alive, Suspect, Dead, Left int
-	MetaUpdates                         uint64 // metadata changes received from peers
-	LocalUpdates                        uint64 // local metadata changes broadcast
-	BadMeta                             uint64 // peer metadata that did not decode
+	Members      int    `json:"members"`
+	Alive        int    `json:"alive"`
+	Suspect      int    `json:"suspect"`
+	Dead         int    `json:"dead"`
+	Left         int    `json:"left"`
+	MetaUpdates  uint64 `json:"meta_updates"`  // metadata changes received from peers
+	LocalUpdates uint64 `json:"local_updates"` // local metadata changes broadcast
+	BadMeta      uint64 `json:"bad_meta"`      // peer metadata that did not decode
 }
 
 // Cluster is this node's membership in the gossip cluster of roots.

@@ -15,16 +15,18 @@ import (
 
 // Load is what a member publishes about itself, refreshed every
 // Options.LoadInterval. A field that could not be measured is 0; a zero Total
-// means "unknown" and that part of the load is left out of Spare.
+// means "unknown" and that part of the load is left out of Spare. Its JSON
+// form (in Member's, and a node's [cluster] load_file) has the snake_case
+// keys of the tags; the gossiped metadata has its own compact form (meta.go).
 type Load struct {
-	CPUUser   float64 // percent of all CPUs busy in user mode (user+nice) over the last interval; 0 on the first sample
-	CPUSystem float64 // percent of all CPUs busy in the kernel (system+irq+softirq) over the last interval
-	MemFree   uint64  // bytes available (MemAvailable: free plus reclaimable)
-	MemTotal  uint64  // bytes of RAM
-	DiskFree  uint64  // bytes free on the filesystem holding Options.DataDir
-	DiskTotal uint64  // size of that filesystem
-	Load1     float64 // 1-minute load average
-	CPUs      int     // logical CPUs (runtime.NumCPU)
+	CPUUser   float64 `json:"cpu_user"`   // percent of all CPUs busy in user mode (user+nice) over the last interval; 0 on the first sample
+	CPUSystem float64 `json:"cpu_system"` // percent of all CPUs busy in the kernel (system+irq+softirq) over the last interval
+	MemFree   uint64  `json:"mem_free"`   // bytes available (MemAvailable: free plus reclaimable)
+	MemTotal  uint64  `json:"mem_total"`  // bytes of RAM
+	DiskFree  uint64  `json:"disk_free"`  // bytes free on the filesystem holding Options.DataDir
+	DiskTotal uint64  `json:"disk_total"` // size of that filesystem
+	Load1     float64 `json:"load1"`      // 1-minute load average
+	CPUs      int     `json:"cpus"`       // logical CPUs (runtime.NumCPU)
 }
 
 // Knobs of Spare (see doc.go, "Spare capacity").

@@ -28,25 +28,32 @@ import (
 var version = "dev"
 
 const usage = `usage:
-  logpacker run [-c server.ini]      run a node (embedded defaults without -c)
-  logpacker check [-c server.ini]    validate a configuration
+  logpacker run [-c server.ini]      run a node (embedded defaults without -c); SIGTERM drains,
+                                     SIGHUP reopens output files and re-reads -c
+  logpacker check [-c server.ini]    validate a configuration (errors name file, line and key);
+                                     print "FILE: ok"
   logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
-                                     read syslog (lines or octet-counted frames) on stdin,
-                                     print one JSON event per line
-  logpacker wal verify DIR           check every WAL record; exit 1 if any is damaged
+                                     read syslog (lines or octet-counted frames) on stdin, print
+                                     one JSON event per line: see how a node reads your devices
+  logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
+                                     is damaged (DIR: data_dir/wal, or data_dir)
   logpacker wal dump DIR             print every WAL record as a JSON event
   logpacker cert ca [-dir D] [-name N] [-days N]
-                                     create a cluster CA (D/ca.crt, D/ca.key)
-  logpacker cert node -ca D -id NODE [-host H,H…] [-dir OUT] [-days N]
-                                     create a node certificate signed by that CA
-  logpacker send -to HOST:PORT -ca F -cert F -key F [-count N -size B -rate R] [FILE]
-                                     deliver lines (or N generated messages) to a node's relay
-                                     listener; exit 1 unless every one was acknowledged
+                                     create a cluster CA for node links (D/ca.crt, D/ca.key)
+  logpacker cert node -id NODE [-ca D] [-host H,H…] [-dir OUT] [-days N]
+                                     create a node certificate for mutual TLS, signed by the CA
+                                     in D (OUT/node.crt, OUT/node.key; OUT defaults to NODE)
+  logpacker send -to HOST:PORT[,…] [-ca F -cert F -key F] [-count N -size B] [-rate R]
+                 [-batch E] [-compress=false] [-retries N] [FILE]
+                                     deliver lines from FILE or stdin (or N generated messages) to
+                                     a node's relay listener, acknowledged; exit 1 unless all were
   logpacker status [-c server.ini | -api URL] [-token T] [-json]
-                                     a running node's parents, cluster members (load,
-                                     health), WAL size and lag (GET /api/v1/status)
+                                     a running node's parents (discovery answer, link up now, the
+                                     parent's cluster), cluster members (health, load), WAL size
+                                     and lag, from its GET /api/v1/status
   logpacker defaults                 print the embedded server.ini
-  logpacker version
+  logpacker version                  print the version
+  logpacker help                     print this list (COMMAND -h: that command's flags)
 `
 
 func main() {
@@ -364,7 +371,7 @@ func cmdSend(args []string, in io.Reader, out io.Writer) error {
 		return exitError(2)
 	}
 	if *to == "" || *batch < 1 || *count < 0 || *size < 1 || *rate < 0 || *retries < 1 || fs.NArg() > 1 {
-		return fmt.Errorf("usage: logpacker send -to HOST:PORT -ca F -cert F -key F [-count N -size B -rate R] [FILE]")
+		return fmt.Errorf("usage: logpacker send -to HOST:PORT[,…] [-ca F -cert F -key F] [-count N -size B] [-rate R] [-batch E] [-compress=false] [-retries N] [FILE]")
 	}
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	if err != nil {

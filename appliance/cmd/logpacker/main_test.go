@@ -70,3 +70,55 @@ func TestParseCommandMalformedFlags(t *testing.T) {
 		t.Error("wal fix: no error")
 	}
 }
+
+// TestCommandListsAgree keeps the three lists of commands equal: the usage
+// text, the package doc (doc.go) and README's "Commands"; and every command
+// main's switch dispatches is in them.
+func TestCommandListsAgree(t *testing.T) {
+	want := strings.TrimPrefix(usage, "usage:\n")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(want, "\n"), "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "  "))
+	}
+	want = strings.Join(lines, "\n")
+
+	block := between(t, readme(t), "<!-- commands:begin -->", "<!-- commands:end -->")
+	block = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(block), "```\n"), "\n```")
+	if block != want {
+		t.Errorf("README's Commands differ from the usage text in main.go:\nREADME:\n%s\nusage:\n%s", block, want)
+	}
+
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if c, ok := strings.CutPrefix(l, "//\t"); ok {
+			doc = append(doc, c)
+		}
+	}
+	if got := strings.Join(doc, "\n"); got != want {
+		t.Errorf("doc.go's command list differs from the usage text in main.go:\ndoc.go:\n%s\nusage:\n%s", got, want)
+	}
+
+	src, err = os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := string(src)
+	i := strings.Index(sw, "switch cmd, args := ")
+	j := strings.Index(sw[max(i, 0):], "default:")
+	if i < 0 || j < 0 {
+		t.Fatal("main.go: the command switch was not found")
+	}
+	cmds := regexp.MustCompile(`case "([a-z]+)"`).FindAllStringSubmatch(sw[i:i+j], -1)
+	if len(cmds) < 5 {
+		t.Fatalf("main.go: only %d commands found in the switch", len(cmds))
+	}
+	for _, c := range cmds {
+		if !regexp.MustCompile(`(?m)^logpacker ` + c[1] + `\b`).MatchString(want) {
+			t.Errorf("command %q is dispatched by main but not in the usage text", c[1])
+		}
+	}
+}

@@ -3,6 +3,11 @@
 // and prints what each delivered to its output file, how fast, at what CPU cost per
 // message and with how much memory.
 //
+// It benchmarks the built binaries from outside, so it lives apart from the
+// node's packages: build it with `go build -o bin/lpbench ./bench` (or `make
+// build`) and run it from the repository root, where its defaults
+// (-logpacker bin/logpacker, -loggen .ci/loggen.sh) are; `make bench` does both.
+//
 //	lpbench [-scenario single|chain|both] [-receiver both|rsyslog|logpacker]
 //	        [-duration 10s] [-conns 4] [-size 200] [-runs 3] ...
 //
