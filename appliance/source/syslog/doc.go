@@ -40,4 +40,14 @@
 // Settings.Parse gives the parser options every listener and the RELP
 // input share. The node reads the file and says where an error is (file,
 // line, key); Set only judges the value.
+//
+// TLSSettings is the [tls] section (cert_file, key_file, client_ca_file,
+// client_auth = none | request | require). Its ServerConfig is the TLS
+// listener's configuration: TLS 1.2 at least; the certificate is re-read
+// when cert_file's modification time changes, looked at during a handshake
+// at most every 5 s, so a rotated certificate is served without a restart; a
+// changed pair that does not load (a key not written yet, a broken file) is
+// logged and the previous certificate kept until it does. client_auth =
+// request verifies a client certificate when one is given, require refuses
+// clients without one; both need client_ca_file.
 package syslog

@@ -1,6 +1,7 @@
 package syslog
 
 import (
+	"errors"
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Berlin, wherever the tests run
@@ -8,10 +9,12 @@ import (
 	"logpacker/appliance/source/internal/settingstest"
 )
 
-// TestDefaultSettingsAreTheEmbeddedOnes: every [syslog] key of the embedded
-// server.ini is known to Set, and DefaultSettings is what those lines set.
+// TestDefaultSettingsAreTheEmbeddedOnes: every [syslog] and [tls] key of the
+// embedded server.ini is known to Set, and DefaultSettings and
+// DefaultTLSSettings are what those lines set.
 func TestDefaultSettingsAreTheEmbeddedOnes(t *testing.T) {
 	settingstest.MatchesEmbedded(t, "syslog", DefaultSettings())
+	settingstest.MatchesEmbedded(t, "tls", DefaultTLSSettings())
 }
 
 func TestSettingsSet(t *testing.T) {
@@ -88,6 +91,7 @@ func TestSettingsSetMalformed(t *testing.T) {
 		{"idle_timeout", "30", `"30" is not a duration (e.g. 100ms, 5s): time: missing unit in duration "30"`},
 		{"idle_timeout", "-1s", `-1s is below the minimum 0s`},
 		{"window", "4", "unknown key"},
+		{"cert_file", "a.pem", "unknown key"}, // a [tls] key
 		{"", "", "unknown key"},
 		{"Batch_Size", "1", "unknown key"},
 	} {
@@ -95,7 +99,7 @@ func TestSettingsSetMalformed(t *testing.T) {
 	}
 }
 
-// FuzzSettingsSet: no key or value panics; a key not of [syslog] is
+// FuzzSettingsSet: no key or value panics; a key of neither section is
 // ErrUnknownKey; a refused value changes nothing; an accepted one is within
 // the key's range.
 func FuzzSettingsSet(f *testing.F) {
@@ -104,7 +108,8 @@ func FuzzSettingsSet(f *testing.F) {
 		{"timezone", "UTC"}, {"timezone", "Local"}, {"timezone", ""}, {"timezone", "/etc/localtime"},
 		{"udp_read_buffer", "4MiB"}, {"udp_readers", "+2"}, {"batch_size", "0x10"},
 		{"max_connections", "4096"}, {"idle_timeout", "1h"}, {"idle_timeout", "-0s"},
-		{"relp", "1"}, {"", ""},
+		{"cert_file", ""}, {"key_file", "k"}, {"client_ca_file", "\x00"}, {"client_auth", "none"},
+		{"client_auth", "require"}, {"relp", "1"}, {"", ""},
 	} {
 		f.Add(kv[0], kv[1])
 	}
@@ -117,5 +122,24 @@ func FuzzSettingsSet(f *testing.F) {
 			t.Errorf("%s = %q accepted, out of range: %+v", key, value, s)
 		}
 
+		ts, terr := settingstest.Set(t, DefaultTLSSettings(), key, value)
+		switch key {
+		case "cert_file", "key_file", "client_ca_file":
+			if terr != nil {
+				t.Errorf("%s = %q: %v", key, value, terr)
+			}
+		case "client_auth":
+			ok := value == "none" || value == "request" || value == "require"
+			if ok != (terr == nil) || ok != (ts.ClientAuth == value) {
+				t.Errorf("client_auth = %q: error %v, set %q", value, terr, ts.ClientAuth)
+			}
+		default:
+			if !errors.Is(terr, ErrUnknownKey) {
+				t.Errorf("[tls] %s = %q: %v", key, value, terr)
+			}
+		}
+		if !errors.Is(err, ErrUnknownKey) && !errors.Is(terr, ErrUnknownKey) {
+			t.Errorf("key %q is both a [syslog] and a [tls] key", key)
+		}
 	})
 }
