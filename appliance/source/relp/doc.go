@@ -93,7 +93,9 @@
 // _parse_errors_total, _truncated_total, _empty_frames_total, _bytes_total,
 // _connections, _connections_total, _rejected_connections_total. RELP's own
 // (Stats): logpacker_relp_frames_total, _bad_frames_total,
-// _oversized_total, _acked_total, _unacked_closes_total.
+// _oversized_total, _acked_total, _unacked_closes_total; the Server is the
+// prometheus.Collector that exports them (register it with the node's
+// registry).
 //
 // # Settings
 //
