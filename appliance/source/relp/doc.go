@@ -93,5 +93,17 @@
 // _parse_errors_total, _truncated_total, _empty_frames_total, _bytes_total,
 // _connections, _connections_total, _rejected_connections_total. RELP's own
 // (Stats): logpacker_relp_frames_total, _bad_frames_total,
-// _oversized_total, _acked_total, _unacked_closes_total.
+// _oversized_total, _acked_total, _unacked_closes_total; the Server is the
+// prometheus.Collector that exports them (register it with the node's
+// registry).
+//
+// # Settings
+//
+// The package owns the [relp] section of server.ini: Settings, with
+// DefaultSettings (max_data_size = 128k, the embedded server.ini's) and
+// Set(key, value), which parses max_data_size (1k..64m) with the same
+// messages as the rest of the file; a key that is not [relp]'s is
+// ErrUnknownKey. The rest of a RELP listener's settings are [syslog]'s
+// (syslog.Settings: max_message_size, timezone, batch_size,
+// max_connections, idle_timeout).
 package relp

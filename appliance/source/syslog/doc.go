@@ -28,4 +28,26 @@
 // truncated, tagged "truncated" and counted; never several. A message that
 // does not parse is kept raw with parse_error set. Empty frames are counted
 // and skipped. Invalid UTF-8 passes through (JSON output escapes it).
+//
+// # Settings
+//
+// The package owns the [syslog] section of server.ini: Settings, with
+// DefaultSettings (the embedded server.ini's values) and Set(key, value),
+// which parses one key with the same ranges and messages as the rest of the
+// file (max_message_size 480..16m, timezone, udp_read_buffer 0..1g,
+// udp_readers 1..64, batch_size 1..65536, max_connections 1..1048576,
+// idle_timeout ≥ 0; a key that is not [syslog]'s is ErrUnknownKey).
+// Settings.Parse gives the parser options every listener and the RELP
+// input share. The node reads the file and says where an error is (file,
+// line, key); Set only judges the value.
+//
+// TLSSettings is the [tls] section (cert_file, key_file, client_ca_file,
+// client_auth = none | request | require). Its ServerConfig is the TLS
+// listener's configuration: TLS 1.2 at least; the certificate is re-read
+// when cert_file's modification time changes, looked at during a handshake
+// at most every 5 s, so a rotated certificate is served without a restart; a
+// changed pair that does not load (a key not written yet, a broken file) is
+// logged and the previous certificate kept until it does. client_auth =
+// request verifies a client certificate when one is given, require refuses
+// clients without one; both need client_ca_file.
 package syslog
