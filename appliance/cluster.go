@@ -116,7 +116,7 @@ func (n *Node) openCluster(relayAddr string) error {
 }
 
 // members is the cluster view sent to children: every member with a relay
-// address, its health and load (relay.Attr* keys).
+// address, its health and load (wire.Attr* keys).
 func (n *Node) members() []wire.Member {
 	if n.cluster == nil {
 		return nil
@@ -132,13 +132,13 @@ func (n *Node) members() []wire.Member {
 			state = string(cluster.StateLeft) // on its way out: not to be picked
 		}
 		out = append(out, wire.Member{Node: m.Node, Addr: m.RelayAddr, Attrs: []wire.Attr{
-			{Key: relay.AttrState, Value: state},
-			{Key: relay.AttrSpare, Value: strconv.FormatFloat(m.Load.Spare(), 'f', 3, 64)},
-			{Key: relay.AttrCPUUser, Value: f(m.Load.CPUUser)},
-			{Key: relay.AttrCPUSystem, Value: f(m.Load.CPUSystem)},
-			{Key: relay.AttrMemFree, Value: strconv.FormatUint(m.Load.MemFree, 10)},
-			{Key: relay.AttrDiskFree, Value: strconv.FormatUint(m.Load.DiskFree, 10)},
-			{Key: relay.AttrLoad1, Value: f(m.Load.Load1)},
+			{Key: wire.AttrState, Value: state},
+			{Key: wire.AttrSpare, Value: strconv.FormatFloat(m.Load.Spare(), 'f', 3, 64)},
+			{Key: wire.AttrCPUUser, Value: f(m.Load.CPUUser)},
+			{Key: wire.AttrCPUSystem, Value: f(m.Load.CPUSystem)},
+			{Key: wire.AttrMemFree, Value: strconv.FormatUint(m.Load.MemFree, 10)},
+			{Key: wire.AttrDiskFree, Value: strconv.FormatUint(m.Load.DiskFree, 10)},
+			{Key: wire.AttrLoad1, Value: f(m.Load.Load1)},
 		}})
 	}
 	return out

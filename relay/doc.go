@@ -64,7 +64,7 @@
 // re-resolved by a background refresh every second when its TTL has run
 // out, or a static list) and from the cluster view a parent sends: with
 // ServerOptions.Members a parent puts its cluster's members (relay
-// address, state, spare capacity and load; the Attr* keys) in WELCOME, and
+// address, state, spare capacity and load; the wire.Attr* keys) in WELCOME, and
 // sends WELCOME again whenever the view changed (checked every
 // StatusInterval) — the protocol's status frame. The client keeps the latest
 // view. To connect it tries, in order: the view's alive members, a weighted
