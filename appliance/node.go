@@ -259,7 +259,7 @@ func (n *Node) openOutputs() error {
 			return fmt.Errorf("node: relay: %w", err)
 		}
 		n.registerClientStats(c)
-		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match); err != nil {
+		if err := n.addOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match); err != nil {
 			c.Close()
 			return err
 		}

@@ -16,7 +16,6 @@ import (
 
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
-	"logpacker/wal"
 )
 
 type pki struct {
@@ -428,7 +427,7 @@ func TestSendRecordsGivesIDs(t *testing.T) {
 	defer c.Close()
 	local := protocol.Event{Host: "h", App: "a", Message: "local", Count: 1}
 	relayed := protocol.Event{ID: protocol.ID{Node: "leaf", Seq: 9}, Hops: 1, Host: "h", App: "a", Message: "relayed", Count: 1}
-	recs := []wal.Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
+	recs := []Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
 		{Index: 43, Data: []byte{1, 2}}}
 	res := make(chan error, 1)
 	if err := c.SendRecords(ctx, recs, func(err error) { res <- err }); !isPermanentErr(err) {
