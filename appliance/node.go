@@ -452,29 +452,14 @@ func (n *Node) openSeen() (*relay.Seen, error) {
 	return seen, nil
 }
 
-// relayTLS is the mutual-TLS configuration of node links: this node's
-// certificate, and the cluster CA to verify the other end (as a server: the
-// children; as a client: the parent, whose address must be in its
-// certificate).
+// relayTLS is the mutual-TLS configuration of node links (relay.LoadTLS),
+// from [relay]'s files.
 func (n *Node) relayTLS(server bool) (*tls.Config, error) {
 	r := n.cfg.Relay
-	cert, err := tls.LoadX509KeyPair(n.cfg.DataPath(r.Cert), n.cfg.DataPath(r.Key))
+	tc, err := relay.LoadTLS(relay.TLSFiles{CA: n.cfg.DataPath(r.CA), Cert: n.cfg.DataPath(r.Cert),
+		Key: n.cfg.DataPath(r.Key)}, n.id, server)
 	if err != nil {
-		return nil, fmt.Errorf("node: relay: certificate: %w", err)
-	}
-	pool, err := relay.CAPool(n.cfg.DataPath(r.CA))
-	if err != nil {
-		return nil, fmt.Errorf("node: relay: %w", err)
-	}
-	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil && leaf.Subject.CommonName != n.id {
-		return nil, fmt.Errorf("node: relay: certificate %s is for node %q, this node is %q ([node] id)",
-			r.Cert, leaf.Subject.CommonName, n.id)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
-	if server {
-		tc.ClientCAs = pool
-	} else {
-		tc.RootCAs = pool
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	return tc, nil
 }

@@ -10,7 +10,9 @@
 // authentication, names its node ID as subject and its addresses as subject
 // alternative names; the CA may sign node certificates only (path length 0).
 // Keys are written 0600 before their certificates, with O_EXCL: nothing is
-// overwritten. The server verifies a client's chain itself
+// overwritten. LoadTLS makes a node's link configuration from those files
+// (TLSFiles) and refuses a certificate whose subject is not the node's ID.
+// The server verifies a client's chain itself
 // (VerifyPeerCertificate), so that every refusal (no certificate, another
 // CA) is logged and counted in ServerStats.Refused, and it refuses a HELLO
 // whose node ID is not the certificate's subject: a node cannot send as

@@ -31,23 +31,30 @@ func newPKI(t *testing.T) *pki {
 	return p
 }
 
-// serverTLS/clientTLS are configured as a node configures its links.
+// serverTLS/clientTLS are configured as a node configures its links
+// (LoadTLS): id's certificate, signed by p's CA; the client trusts roots' CA.
 func (p *pki) serverTLS(t *testing.T, id string) *tls.Config {
-	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
-	pool, err := CAPool(filepath.Join(p.ca, CACertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	tc := p.nodeTLS(t, id, p, true)
+	tc.ClientAuth = tls.RequireAndVerifyClientCert
+	return tc
 }
 
 func (p *pki) clientTLS(t *testing.T, id string, roots *pki) *tls.Config {
-	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
-	pool, err := CAPool(filepath.Join(roots.ca, CACertFile))
+	tc := p.nodeTLS(t, id, roots, false)
+	tc.ServerName = "127.0.0.1"
+	return tc
+}
+
+func (p *pki) nodeTLS(t *testing.T, id string, roots *pki, server bool) *tls.Config {
+	t.Helper()
+	dir := filepath.Join(p.root, id)
+	mustNode(t, p.ca, dir, id)
+	tc, err := LoadTLS(TLSFiles{CA: filepath.Join(roots.ca, CACertFile), Cert: filepath.Join(dir, NodeCertFile),
+		Key: filepath.Join(dir, NodeKeyFile)}, id, server)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "127.0.0.1"}
+	return tc
 }
 
 // store is a parent's ingest path: it records every event it was given.
