@@ -423,30 +423,13 @@ var elasticHelp = map[string]string{
 	"template_errors": "Index templates Elasticsearch refused for good (401/403, other 4xx): the output went on without it.",
 }
 
-// openSeen opens the relay input's set of stored event IDs and re-adds the
-// IDs of the newest WAL records: a crash between a WAL append and the set's
-// journal line loses only the line, never the records (they are in the last
-// segments, which GC never deletes first).
+// openSeen opens the relay input's set of stored event IDs, with the IDs of
+// the newest WAL records re-added (relay.RecoverSeen).
 func (n *Node) openSeen() (*relay.Seen, error) {
-	seen, err := relay.OpenSeen(filepath.Join(n.cfg.Node.DataDir, "relay-seen"))
+	seen, added, err := relay.RecoverSeen(filepath.Join(n.cfg.Node.DataDir, "relay-seen"),
+		func(fn func(uint64, []byte) error) error { return n.wal.ScanRecent(2, fn) })
 	if err != nil {
-		return nil, err
-	}
-	added := 0
-	err = n.wal.ScanRecent(2, func(_ uint64, data []byte) error {
-		var ev protocol.Event
-		if ev.UnmarshalBinary(data) == nil && ev.ID.Node != "" {
-			seen.Add(ev.ID)
-			added++
-		}
-		return nil
-	})
-	if err == nil {
-		err = seen.Checkpoint()
-	}
-	if err != nil {
-		seen.Close()
-		return nil, fmt.Errorf("node: relay: seen IDs: %w", err)
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.log.Info("relay: stored event IDs loaded", "from_wal", added)
 	return seen, nil

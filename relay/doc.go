@@ -56,9 +56,10 @@
 // event sequence numbers it stored (Seen: journaled and fdatasynced before
 // the ACK, snapshot on open) and appends only what is new, holding the
 // origins' locks from the check to the mark, so a batch resent on any link
-// after a lost ACK is acknowledged without a second append. The node re-adds
-// the IDs of its newest WAL records on start, which covers a crash between
-// the WAL append and the journal line.
+// after a lost ACK is acknowledged without a second append. The node opens
+// it with RecoverSeen, which re-adds the IDs of its newest WAL records (the
+// node passes a function that scans them; relay does not import wal), which
+// covers a crash between the WAL append and the journal line.
 //
 // # Parents and balancing
 //
