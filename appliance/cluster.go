@@ -63,13 +63,7 @@ func (n *Node) balance() relay.Balance {
 // registerClientStats puts a relay client's counters in /metrics.
 func (n *Node) registerClientStats(c *relay.Client) {
 	n.relayClient = c
-	for name, v := range map[string]interface{ Load() uint64 }{
-		"dials": &c.Stats.Dials, "dial_failures": &c.Stats.DialFailures, "moves": &c.Stats.Moves,
-	} {
-		n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "logpacker_relay_client_" + name + "_total", Help: "relay output: " + name,
-		}, func() float64 { return float64(v.Load()) }))
-	}
+	n.reg.MustRegister(c.Collector())
 }
 
 // openCluster creates the [cluster] membership (joined at Start).

@@ -384,16 +384,7 @@ func (n *Node) bindSources() error {
 			return err
 		}
 		n.closers = append(n.closers, seen.Close)
-		for name, v := range map[string]*atomic.Uint64{
-			"links": &srv.Stats.Links, "refused": &srv.Stats.Refused, "batches": &srv.Stats.Batches,
-			"events": &srv.Stats.Events, "bad_frames": &srv.Stats.BadFrames, "bad_batches": &srv.Stats.BadBatches,
-			"duplicates": &srv.Stats.Duplicates, "wire_bytes": &srv.Stats.WireBytes, "record_bytes": &srv.Stats.RecordBytes,
-			"column_batches": &srv.Stats.ColumnBatches,
-		} {
-			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "logpacker_relay_" + name + "_total", Help: "node links (relay input): " + strings.ReplaceAll(name, "_", " "),
-			}, func() float64 { return float64(v.Load()) }))
-		}
+		n.reg.MustRegister(srv.Collector())
 		n.sources = append(n.sources, namedSource{"relay", srv, srv.Addr()})
 	}
 	if a := c.Listen.SyslogUnix; a != "" {

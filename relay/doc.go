@@ -86,4 +86,12 @@
 // no more batches (its WELCOMEs no longer update the view), and closes once
 // its batches in flight are ACKed or refused (Close fails them); the next
 // batch dials the new parent. ClientStats count dials, failures and moves.
+//
+// # Metrics
+//
+// Server.Collector and Client.Collector are Prometheus collectors of their
+// Stats, read at each scrape: logpacker_relay_<stat>_total (links, refused,
+// batches, events, bad_frames, bad_batches, duplicates, wire_bytes,
+// record_bytes, column_batches) and logpacker_relay_client_<stat>_total
+// (dials, dial_failures, moves). The node registers them in its /metrics.
 package relay
