@@ -1,6 +1,9 @@
 // Package relay is both ends of the node-to-node link over QUIC (ALPN
 // "logpacker/1"), speaking the frames of protocol/wire: Server, the parent's
-// input, and Client, the child's output.
+// input, and Client, the child's output. It owns the link's concerns, so
+// that the node only wires them: the links' TLS (LoadTLS), the set of stored
+// event IDs and its recovery (Seen, RecoverSeen), the link metrics
+// (Collector) and the record type the client forwards (Record).
 //
 // # Security
 //
@@ -49,6 +52,11 @@
 // IDs, so a batch stored before its ACK was lost lands again under the same
 // IDs, and the parent's Seen (or storage keyed on IDs) keeps one copy. A
 // refused batch is a Permanent error (the output loop dead-letters it).
+// SendRecords is Send for Records — each an event's binary form and the WAL
+// index it was stored at, as the node's WAL holds them — forwarded without
+// being decoded (one without an ID gets this node's ID and its index).
+// Package relay does not import package wal: the node copies its WAL
+// records into Records (appliance's relay output).
 //
 // # Exactly once
 //
