@@ -63,13 +63,7 @@ func (n *Node) balance() relay.Balance {
 // registerClientStats puts a relay client's counters in /metrics.
 func (n *Node) registerClientStats(c *relay.Client) {
 	n.relayClient = c
-	for name, v := range map[string]interface{ Load() uint64 }{
-		"dials": &c.Stats.Dials, "dial_failures": &c.Stats.DialFailures, "moves": &c.Stats.Moves,
-	} {
-		n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "logpacker_relay_client_" + name + "_total", Help: "relay output: " + name,
-		}, func() float64 { return float64(v.Load()) }))
-	}
+	n.reg.MustRegister(c.Collector())
 }
 
 // openCluster creates the [cluster] membership (joined at Start).
@@ -116,7 +110,7 @@ func (n *Node) openCluster(relayAddr string) error {
 }
 
 // members is the cluster view sent to children: every member with a relay
-// address, its health and load (relay.Attr* keys).
+// address, its health and load (wire.Attr* keys).
 func (n *Node) members() []wire.Member {
 	if n.cluster == nil {
 		return nil
@@ -132,13 +126,13 @@ func (n *Node) members() []wire.Member {
 			state = string(cluster.StateLeft) // on its way out: not to be picked
 		}
 		out = append(out, wire.Member{Node: m.Node, Addr: m.RelayAddr, Attrs: []wire.Attr{
-			{Key: relay.AttrState, Value: state},
-			{Key: relay.AttrSpare, Value: strconv.FormatFloat(m.Load.Spare(), 'f', 3, 64)},
-			{Key: relay.AttrCPUUser, Value: f(m.Load.CPUUser)},
-			{Key: relay.AttrCPUSystem, Value: f(m.Load.CPUSystem)},
-			{Key: relay.AttrMemFree, Value: strconv.FormatUint(m.Load.MemFree, 10)},
-			{Key: relay.AttrDiskFree, Value: strconv.FormatUint(m.Load.DiskFree, 10)},
-			{Key: relay.AttrLoad1, Value: f(m.Load.Load1)},
+			{Key: wire.AttrState, Value: state},
+			{Key: wire.AttrSpare, Value: strconv.FormatFloat(m.Load.Spare(), 'f', 3, 64)},
+			{Key: wire.AttrCPUUser, Value: f(m.Load.CPUUser)},
+			{Key: wire.AttrCPUSystem, Value: f(m.Load.CPUSystem)},
+			{Key: wire.AttrMemFree, Value: strconv.FormatUint(m.Load.MemFree, 10)},
+			{Key: wire.AttrDiskFree, Value: strconv.FormatUint(m.Load.DiskFree, 10)},
+			{Key: wire.AttrLoad1, Value: f(m.Load.Load1)},
 		}})
 	}
 	return out

@@ -257,7 +257,7 @@ func (n *Node) openOutputs() error {
 		}
 		n.registerClientStats(c)
 		// a parent that is down is retried (and the next one tried) within 2 s
-		if err := n.addOutput("relay", c, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
+		if err := n.addOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
 			c.Close()
 			return err
 		}
@@ -375,16 +375,7 @@ func (n *Node) bindSources() error {
 			return err
 		}
 		n.closers = append(n.closers, seen.Close)
-		for name, v := range map[string]*atomic.Uint64{
-			"links": &srv.Stats.Links, "refused": &srv.Stats.Refused, "batches": &srv.Stats.Batches,
-			"events": &srv.Stats.Events, "bad_frames": &srv.Stats.BadFrames, "bad_batches": &srv.Stats.BadBatches,
-			"duplicates": &srv.Stats.Duplicates, "wire_bytes": &srv.Stats.WireBytes, "record_bytes": &srv.Stats.RecordBytes,
-			"column_batches": &srv.Stats.ColumnBatches,
-		} {
-			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "logpacker_relay_" + name + "_total", Help: "node links (relay input): " + strings.ReplaceAll(name, "_", " "),
-			}, func() float64 { return float64(v.Load()) }))
-		}
+		n.reg.MustRegister(srv.Collector())
 		n.sources = append(n.sources, namedSource{"relay", srv, srv.Addr()})
 	}
 	if a := c.Listen.SyslogUnix; a != "" {
@@ -414,58 +405,26 @@ var elasticHelp = map[string]string{
 	"template_errors": "Index templates Elasticsearch refused for good (401/403, other 4xx): the output went on without it.",
 }
 
-// openSeen opens the relay input's set of stored event IDs and re-adds the
-// IDs of the newest WAL records: a crash between a WAL append and the set's
-// journal line loses only the line, never the records (they are in the last
-// segments, which GC never deletes first).
+// openSeen opens the relay input's set of stored event IDs, with the IDs of
+// the newest WAL records re-added (relay.RecoverSeen).
 func (n *Node) openSeen() (*relay.Seen, error) {
-	seen, err := relay.OpenSeen(filepath.Join(n.cfg.Node.DataDir, "relay-seen"))
+	seen, added, err := relay.RecoverSeen(filepath.Join(n.cfg.Node.DataDir, "relay-seen"),
+		func(fn func(uint64, []byte) error) error { return n.wal.ScanRecent(2, fn) })
 	if err != nil {
-		return nil, err
-	}
-	added := 0
-	err = n.wal.ScanRecent(2, func(_ uint64, data []byte) error {
-		var ev protocol.Event
-		if ev.UnmarshalBinary(data) == nil && ev.ID.Node != "" {
-			seen.Add(ev.ID)
-			added++
-		}
-		return nil
-	})
-	if err == nil {
-		err = seen.Checkpoint()
-	}
-	if err != nil {
-		seen.Close()
-		return nil, fmt.Errorf("node: relay: seen IDs: %w", err)
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.log.Info("relay: stored event IDs loaded", "from_wal", added)
 	return seen, nil
 }
 
-// relayTLS is the mutual-TLS configuration of node links: this node's
-// certificate, and the cluster CA to verify the other end (as a server: the
-// children; as a client: the parent, whose address must be in its
-// certificate).
+// relayTLS is the mutual-TLS configuration of node links (relay.LoadTLS),
+// from [relay]'s files.
 func (n *Node) relayTLS(server bool) (*tls.Config, error) {
 	r := n.cfg.Relay
-	cert, err := tls.LoadX509KeyPair(n.cfg.DataPath(r.Cert), n.cfg.DataPath(r.Key))
+	tc, err := relay.LoadTLS(relay.TLSFiles{CA: n.cfg.DataPath(r.CA), Cert: n.cfg.DataPath(r.Cert),
+		Key: n.cfg.DataPath(r.Key)}, n.id, server)
 	if err != nil {
-		return nil, fmt.Errorf("node: relay: certificate: %w", err)
-	}
-	pool, err := relay.CAPool(n.cfg.DataPath(r.CA))
-	if err != nil {
-		return nil, fmt.Errorf("node: relay: %w", err)
-	}
-	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil && leaf.Subject.CommonName != n.id {
-		return nil, fmt.Errorf("node: relay: certificate %s is for node %q, this node is %q ([node] id)",
-			r.Cert, leaf.Subject.CommonName, n.id)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
-	if server {
-		tc.ClientCAs = pool
-	} else {
-		tc.RootCAs = pool
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	return tc, nil
 }

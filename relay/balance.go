@@ -22,18 +22,6 @@ type Targets interface {
 	Has(addr string) bool
 }
 
-// Attribute keys a parent's cluster sets on the members of its WELCOME (the
-// load figures are for display: `logpacker status`).
-const (
-	AttrSpare     = "spare"      // spare capacity in [0,1]: the balancing weight
-	AttrState     = "state"      // alive | suspect | dead | left
-	AttrCPUUser   = "cpu_user"   // percent
-	AttrCPUSystem = "cpu_system" // percent
-	AttrMemFree   = "mem_free"   // bytes
-	AttrDiskFree  = "disk_free"  // bytes, of the data dir's filesystem
-	AttrLoad1     = "load1"
-)
-
 // Balance is the policy by which a Client spreads over the members of its
 // parents' cluster and moves between them.
 type Balance struct {
@@ -95,11 +83,11 @@ func (v *view) set(from string, ms []wire.Member) {
 		x := ViewMember{Node: m.Node, Addr: m.Addr, Spare: SpareUnknown, State: "alive", Attrs: m.Attrs}
 		for _, a := range m.Attrs {
 			switch a.Key {
-			case AttrSpare:
+			case wire.AttrSpare:
 				if f, err := strconv.ParseFloat(a.Value, 64); err == nil && f >= 0 && !math.IsNaN(f) {
 					x.Spare = min(f, 1)
 				}
-			case AttrState:
+			case wire.AttrState:
 				x.State = a.Value
 			}
 		}

@@ -42,8 +42,8 @@ func TestMoveReason(t *testing.T) {
 	view := func(spareA, spareB float64, stateA string) []wire.Member {
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 		return []wire.Member{
-			{Node: "a", Addr: "10.0.0.1:1", Attrs: []wire.Attr{{Key: AttrSpare, Value: f(spareA)}, {Key: AttrState, Value: stateA}}},
-			{Node: "b", Addr: "10.0.0.2:1", Attrs: []wire.Attr{{Key: AttrSpare, Value: f(spareB)}, {Key: AttrState, Value: "alive"}}},
+			{Node: "a", Addr: "10.0.0.1:1", Attrs: []wire.Attr{{Key: wire.AttrSpare, Value: f(spareA)}, {Key: wire.AttrState, Value: stateA}}},
+			{Node: "b", Addr: "10.0.0.2:1", Attrs: []wire.Attr{{Key: wire.AttrSpare, Value: f(spareB)}, {Key: wire.AttrState, Value: "alive"}}},
 		}
 	}
 	for _, tc := range []struct {
@@ -94,7 +94,7 @@ func TestLinkMovesOffOverloadedParent(t *testing.T) {
 		var out []wire.Member
 		for _, n := range []string{"root-a", "root-b"} {
 			out = append(out, wire.Member{Node: n, Addr: addrs[n], Attrs: []wire.Attr{
-				{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: strconv.FormatFloat(spare[n], 'f', 3, 64)}}})
+				{Key: wire.AttrState, Value: "alive"}, {Key: wire.AttrSpare, Value: strconv.FormatFloat(spare[n], 'f', 3, 64)}}})
 		}
 		return out
 	}
@@ -188,7 +188,7 @@ func BenchmarkMoveReason(b *testing.B) {
 	var ms []wire.Member
 	for i := range 16 {
 		ms = append(ms, wire.Member{Node: strconv.Itoa(i), Addr: "10.0.0." + strconv.Itoa(i) + ":5515",
-			Attrs: []wire.Attr{{Key: AttrSpare, Value: "0.500"}, {Key: AttrState, Value: "alive"}}})
+			Attrs: []wire.Attr{{Key: wire.AttrSpare, Value: "0.500"}, {Key: wire.AttrState, Value: "alive"}}})
 	}
 	c.view.set("0", ms)
 	l := &link{addr: "10.0.0.7:5515", expires: time.Now().Add(time.Hour)}
@@ -258,8 +258,8 @@ func TestLinkStaysWhenNowhereBetter(t *testing.T) {
 	addrA.Store("")
 	members := func() []wire.Member {
 		return []wire.Member{
-			{Node: "root-a", Addr: addrA.Load().(string), Attrs: []wire.Attr{{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: "0.020"}}},
-			{Node: "root-b", Addr: dead, Attrs: []wire.Attr{{Key: AttrState, Value: "alive"}, {Key: AttrSpare, Value: "0.900"}}},
+			{Node: "root-a", Addr: addrA.Load().(string), Attrs: []wire.Attr{{Key: wire.AttrState, Value: "alive"}, {Key: wire.AttrSpare, Value: "0.020"}}},
+			{Node: "root-b", Addr: dead, Attrs: []wire.Attr{{Key: wire.AttrState, Value: "alive"}, {Key: wire.AttrSpare, Value: "0.900"}}},
 		}
 	}
 	st := &store{}

@@ -143,6 +143,39 @@ func CAPool(caFile string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// TLSFiles are the files of a node's link TLS: the cluster CA certificate,
+// and this node's certificate and key (paths as they are to be opened).
+type TLSFiles struct {
+	CA, Cert, Key string
+}
+
+// LoadTLS is the mutual-TLS configuration of node links: this node's
+// certificate, and the cluster CA to verify the other end (as a server, the
+// children: ClientCAs; as a client, the parent, whose address must be in its
+// certificate: RootCAs). It refuses a certificate whose subject is not
+// nodeID, which the other end would refuse anyway.
+func LoadTLS(f TLSFiles, nodeID string, server bool) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("relay: certificate: %w", err)
+	}
+	pool, err := CAPool(f.CA)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil && leaf.Subject.CommonName != nodeID {
+		return nil, fmt.Errorf("relay: certificate %s is for node %q, this node is %q ([node] id)",
+			f.Cert, leaf.Subject.CommonName, nodeID)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if server {
+		tc.ClientCAs = pool
+	} else {
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
 func serial() *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

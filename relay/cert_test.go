@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -165,5 +166,41 @@ func TestCAPoolErrors(t *testing.T) {
 	}
 	if _, err := CAPool(filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("missing file accepted")
+	}
+}
+
+// TestLoadTLS: a node's link configuration holds its certificate and trusts
+// the cluster CA on the side it verifies; a certificate made for another node
+// ID, and missing files, are refused with an error that names them.
+func TestLoadTLS(t *testing.T) {
+	root := t.TempDir()
+	caDir, dir := filepath.Join(root, "ca"), filepath.Join(root, "leaf")
+	mustCA(t, caDir)
+	mustNode(t, caDir, dir, "leaf-1")
+	files := TLSFiles{CA: filepath.Join(caDir, CACertFile), Cert: filepath.Join(dir, NodeCertFile), Key: filepath.Join(dir, NodeKeyFile)}
+
+	for _, server := range []bool{true, false} {
+		tc, err := LoadTLS(files, "leaf-1", server)
+		if err != nil {
+			t.Fatalf("server=%v: %v", server, err)
+		}
+		if len(tc.Certificates) != 1 || (tc.ClientCAs != nil) != server || (tc.RootCAs != nil) == server {
+			t.Fatalf("server=%v: %d certificates, ClientCAs %v, RootCAs %v", server, len(tc.Certificates), tc.ClientCAs != nil, tc.RootCAs != nil)
+		}
+	}
+
+	_, err := LoadTLS(files, "leaf-2", false)
+	want := fmt.Sprintf("relay: certificate %s is for node %q, this node is %q ([node] id)", files.Cert, "leaf-1", "leaf-2")
+	if err == nil || err.Error() != want {
+		t.Fatalf("another node's certificate: %v, want %q", err, want)
+	}
+
+	for name, f := range map[string]TLSFiles{
+		"no certificate": {CA: files.CA, Cert: filepath.Join(root, "missing.crt"), Key: files.Key},
+		"no CA":          {CA: filepath.Join(root, "missing-ca.crt"), Cert: files.Cert, Key: files.Key},
+	} {
+		if _, err := LoadTLS(f, "leaf-1", true); err == nil || !strings.HasPrefix(err.Error(), "relay: ") {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"logpacker/discovery"
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
-	"logpacker/wal"
 )
 
 // ClientOptions configure a Client.
@@ -371,10 +370,18 @@ func (c *Client) Send(ctx context.Context, evs []protocol.Event, done func(error
 	return c.sendLocked(ctx, done)
 }
 
+// Record is an event's binary form (package protocol's encoding) and the WAL
+// index it was stored at: what SendRecords forwards.
+type Record struct {
+	Index uint64
+	Data  []byte
+}
+
 // SendRecords is Send for events in their binary form, as this node's WAL
 // holds them: they are forwarded without being decoded, those without an ID
-// given this node's ID and their WAL index.
-func (c *Client) SendRecords(ctx context.Context, recs []wal.Record, done func(error)) error {
+// given this node's ID and their WAL index. Like Send, it keeps nothing of
+// recs (nor of their Data) once it returns.
+func (c *Client) SendRecords(ctx context.Context, recs []Record, done func(error)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recs, c.raw = c.recs[:0], c.raw[:0]

@@ -1,6 +1,9 @@
 // Package relay is both ends of the node-to-node link over QUIC (ALPN
 // "logpacker/1"), speaking the frames of protocol/wire: Server, the parent's
-// input, and Client, the child's output.
+// input, and Client, the child's output. It owns the link's concerns, so
+// that the node only wires them: the links' TLS (LoadTLS), the set of stored
+// event IDs and its recovery (Seen, RecoverSeen), the link metrics
+// (Collector) and the record type the client forwards (Record).
 //
 // # Security
 //
@@ -10,7 +13,9 @@
 // authentication, names its node ID as subject and its addresses as subject
 // alternative names; the CA may sign node certificates only (path length 0).
 // Keys are written 0600 before their certificates, with O_EXCL: nothing is
-// overwritten. The server verifies a client's chain itself
+// overwritten. LoadTLS makes a node's link configuration from those files
+// (TLSFiles) and refuses a certificate whose subject is not the node's ID.
+// The server verifies a client's chain itself
 // (VerifyPeerCertificate), so that every refusal (no certificate, another
 // CA) is logged and counted in ServerStats.Refused, and it refuses a HELLO
 // whose node ID is not the certificate's subject: a node cannot send as
@@ -47,6 +52,11 @@
 // IDs, so a batch stored before its ACK was lost lands again under the same
 // IDs, and the parent's Seen (or storage keyed on IDs) keeps one copy. A
 // refused batch is a Permanent error (the output loop dead-letters it).
+// SendRecords is Send for Records — each an event's binary form and the WAL
+// index it was stored at, as the node's WAL holds them — forwarded without
+// being decoded (one without an ID gets this node's ID and its index).
+// Package relay does not import package wal: the node copies its WAL
+// records into Records (appliance's relay output).
 //
 // # Exactly once
 //
@@ -54,9 +64,10 @@
 // event sequence numbers it stored (Seen: journaled and fdatasynced before
 // the ACK, snapshot on open) and appends only what is new, holding the
 // origins' locks from the check to the mark, so a batch resent on any link
-// after a lost ACK is acknowledged without a second append. The node re-adds
-// the IDs of its newest WAL records on start, which covers a crash between
-// the WAL append and the journal line.
+// after a lost ACK is acknowledged without a second append. The node opens
+// it with RecoverSeen, which re-adds the IDs of its newest WAL records (the
+// node passes a function that scans them; relay does not import wal), which
+// covers a crash between the WAL append and the journal line.
 //
 // # Parents and balancing
 //
@@ -64,7 +75,7 @@
 // re-resolved by a background refresh every second when its TTL has run
 // out, or a static list) and from the cluster view a parent sends: with
 // ServerOptions.Members a parent puts its cluster's members (relay
-// address, state, spare capacity and load; the Attr* keys) in WELCOME, and
+// address, state, spare capacity and load; the wire.Attr* keys) in WELCOME, and
 // sends WELCOME again whenever the view changed (checked every
 // StatusInterval) — the protocol's status frame. The client keeps the latest
 // view. To connect it tries, in order: the view's alive members, a weighted
@@ -83,4 +94,12 @@
 // no more batches (its WELCOMEs no longer update the view), and closes once
 // its batches in flight are ACKed or refused (Close fails them); the next
 // batch dials the new parent. ClientStats count dials, failures and moves.
+//
+// # Metrics
+//
+// Server.Collector and Client.Collector are Prometheus collectors of their
+// Stats, read at each scrape: logpacker_relay_<stat>_total (links, refused,
+// batches, events, bad_frames, bad_batches, duplicates, wire_bytes,
+// record_bytes, column_batches) and logpacker_relay_client_<stat>_total
+// (dials, dial_failures, moves). The node registers them in its /metrics.
 package relay

@@ -16,7 +16,6 @@ import (
 
 	"logpacker/protocol"
 	"logpacker/protocol/wire"
-	"logpacker/wal"
 )
 
 type pki struct {
@@ -32,23 +31,30 @@ func newPKI(t *testing.T) *pki {
 	return p
 }
 
-// serverTLS/clientTLS are configured as a node configures its links.
+// serverTLS/clientTLS are configured as a node configures its links
+// (LoadTLS): id's certificate, signed by p's CA; the client trusts roots' CA.
 func (p *pki) serverTLS(t *testing.T, id string) *tls.Config {
-	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
-	pool, err := CAPool(filepath.Join(p.ca, CACertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	tc := p.nodeTLS(t, id, p, true)
+	tc.ClientAuth = tls.RequireAndVerifyClientCert
+	return tc
 }
 
 func (p *pki) clientTLS(t *testing.T, id string, roots *pki) *tls.Config {
-	cert := mustNode(t, p.ca, filepath.Join(p.root, id), id)
-	pool, err := CAPool(filepath.Join(roots.ca, CACertFile))
+	tc := p.nodeTLS(t, id, roots, false)
+	tc.ServerName = "127.0.0.1"
+	return tc
+}
+
+func (p *pki) nodeTLS(t *testing.T, id string, roots *pki, server bool) *tls.Config {
+	t.Helper()
+	dir := filepath.Join(p.root, id)
+	mustNode(t, p.ca, dir, id)
+	tc, err := LoadTLS(TLSFiles{CA: filepath.Join(roots.ca, CACertFile), Cert: filepath.Join(dir, NodeCertFile),
+		Key: filepath.Join(dir, NodeKeyFile)}, id, server)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: "127.0.0.1"}
+	return tc
 }
 
 // store is a parent's ingest path: it records every event it was given.
@@ -428,7 +434,7 @@ func TestSendRecordsGivesIDs(t *testing.T) {
 	defer c.Close()
 	local := protocol.Event{Host: "h", App: "a", Message: "local", Count: 1}
 	relayed := protocol.Event{ID: protocol.ID{Node: "leaf", Seq: 9}, Hops: 1, Host: "h", App: "a", Message: "relayed", Count: 1}
-	recs := []wal.Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
+	recs := []Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
 		{Index: 43, Data: []byte{1, 2}}}
 	res := make(chan error, 1)
 	if err := c.SendRecords(ctx, recs, func(err error) { res <- err }); !isPermanentErr(err) {

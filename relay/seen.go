@@ -28,8 +28,8 @@ import (
 // before the batch is acknowledged. Open reads both (a torn or damaged line
 // is ignored: it was never acknowledged), writes a new snapshot and starts
 // an empty journal. Between a WAL append and its journal line a crash can
-// lose the line; the node re-adds the IDs of its newest WAL records on start
-// (Add) and calls Checkpoint.
+// lose the line; the node opens the set with RecoverSeen, which re-adds the
+// IDs of its newest WAL records (Add) and calls Checkpoint.
 type Seen struct {
 	dir string
 
@@ -70,6 +70,37 @@ func OpenSeen(dir string) (*Seen, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// RecoverSeen opens the set kept in dir (OpenSeen) and adds the IDs of the
+// events in this node's newest WAL records, which recent passes to its fn
+// (each record's WAL index and binary form, oldest first), then checkpoints:
+// a crash between a WAL append and the set's journal line loses only the
+// line, never the records (they are in the newest WAL segments, which GC
+// never deletes first). Records that do not decode or carry no ID are
+// skipped. It returns the set and how many IDs it added.
+func RecoverSeen(dir string, recent func(fn func(index uint64, data []byte) error) error) (*Seen, int, error) {
+	s, err := OpenSeen(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	added := 0
+	err = recent(func(_ uint64, data []byte) error {
+		var ev protocol.Event
+		if ev.UnmarshalBinary(data) == nil && ev.ID.Node != "" {
+			s.Add(ev.ID)
+			added++
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.Checkpoint()
+	}
+	if err != nil {
+		s.Close()
+		return nil, 0, fmt.Errorf("relay: seen IDs: %w", err)
+	}
+	return s, added, nil
 }
 
 func (s *Seen) load(path string) error {

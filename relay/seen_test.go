@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -197,5 +198,63 @@ func TestSeenConcurrentMarks(t *testing.T) {
 				t.Fatalf("after reopen: %s has=%v, %d has=%v", id, s.Has(id), id.Seq+1, s.Has(protocol.ID{Node: id.Node, Seq: id.Seq + 1}))
 			}
 		}
+	}
+}
+
+// TestRecoverSeen: the IDs of the newest WAL records (as recent gives them)
+// are added to the set and checkpointed; records without an ID (this node's
+// own events) and records that do not decode are skipped; an error of recent
+// is returned and leaves the set closed.
+func TestRecoverSeen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSeen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mark(ids("leaf", 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	relayed := func(node string, seq uint64) []byte {
+		ev := protocol.Event{ID: protocol.ID{Node: node, Seq: seq}, Hops: 1, Host: "h", Message: "m", Count: 1}
+		return ev.AppendBinary(nil)
+	}
+	local := protocol.Event{Host: "h", Message: "local", Count: 1}
+	recs := [][]byte{relayed("leaf", 3), local.AppendBinary(nil), {1, 2}, relayed("leaf", 4), relayed("other", 9)}
+	recent := func(fn func(uint64, []byte) error) error {
+		for i, r := range recs {
+			if err := fn(uint64(100+i), r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s, added, err := RecoverSeen(dir, recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added != 3 {
+		t.Fatalf("added %d IDs, want 3", added)
+	}
+	s.Close()
+	s, err = OpenSeen(dir) // checkpointed: no WAL needed any more
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range append(ids("leaf", 1, 2, 3, 4), protocol.ID{Node: "other", Seq: 9}) {
+		if !s.Has(id) {
+			t.Fatalf("%v not in the recovered set", id)
+		}
+	}
+	if s.Has(protocol.ID{Node: "leaf", Seq: 5}) || s.Has(protocol.ID{Node: "", Seq: 101}) {
+		t.Fatal("an ID that no record had is in the set")
+	}
+
+	boom := errors.New("disk on fire")
+	if _, _, err := RecoverSeen(t.TempDir(), func(func(uint64, []byte) error) error { return boom }); !errors.Is(err, boom) ||
+		!strings.HasPrefix(err.Error(), "relay: seen IDs: ") {
+		t.Fatalf("recent failed: %v", err)
 	}
 }

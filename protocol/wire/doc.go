@@ -32,9 +32,11 @@
 // bytes holding exactly count records, each uvarint length (≥ 1) | one event
 // in the protocol package's binary encoding (which carries the event's ID). A zstd frame
 // that announces another content size is refused before it is inflated.
-// Attribute keys of WELCOME members are left to the cluster (load figures:
-// "cpu_user", "cpu_system", "mem_free", "disk_free", "load1", …); unknown
-// keys are ignored.
+// Attribute keys of WELCOME members are the Attr* constants: "state"
+// (alive, suspect, dead, left) and "spare" (spare capacity in [0,1]), which
+// steer a child's choice of parent, and the load figures shown by `logpacker
+// status` ("cpu_user", "cpu_system", "mem_free", "disk_free", "load1").
+// Unknown keys are ignored.
 //
 // # Columns (codec 2)
 //

@@ -89,7 +89,7 @@ type Welcome struct {
 }
 
 // Member is one node of the parent's cluster view: its relay address and
-// whatever it publishes (load figures: "cpu_user", "mem_free", …).
+// whatever it publishes (the Attr* keys: state, spare capacity, load figures).
 type Member struct {
 	Node, Addr string
 	Attrs      []Attr
@@ -97,6 +97,19 @@ type Member struct {
 
 // Attr is one key/value of a Member.
 type Attr struct{ Key, Value string }
+
+// Attribute keys a parent's cluster sets on the members of its WELCOME.
+// AttrState and AttrSpare steer a child's choice of parent (package relay);
+// the load figures are for display (`logpacker status`).
+const (
+	AttrSpare     = "spare"      // spare capacity in [0,1]: the balancing weight
+	AttrState     = "state"      // alive | suspect | dead | left
+	AttrCPUUser   = "cpu_user"   // percent
+	AttrCPUSystem = "cpu_system" // percent
+	AttrMemFree   = "mem_free"   // bytes
+	AttrDiskFree  = "disk_free"  // bytes, of the data dir's filesystem
+	AttrLoad1     = "load1"
+)
 
 // Codec says how a BATCH's data is encoded.
 type Codec byte

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"logpacker/appliance"
-	"logpacker/relay"
+	"logpacker/protocol/wire"
 )
 
 // cmdStatus asks a running node for GET /api/v1/status and prints it: the
@@ -112,7 +112,7 @@ func printStatus(out io.Writer, s *appliance.Status) {
 					a[x.Key] = x.Value
 				}
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%.2f\t%s\t%s\t%s\n", m.Node, m.Addr, m.State, m.Spare,
-					a[relay.AttrCPUUser], a[relay.AttrCPUSystem], a[relay.AttrLoad1])
+					a[wire.AttrCPUUser], a[wire.AttrCPUSystem], a[wire.AttrLoad1])
 			}
 			tw.Flush()
 		}
