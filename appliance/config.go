@@ -19,8 +19,9 @@ import (
 
 	"logpacker/appliance/match"
 	"logpacker/appliance/sink/elastic"
+	"logpacker/appliance/source/relp"
+	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/discovery"
-	"logpacker/protocol/syslog"
 	"logpacker/protocol/wire"
 	"logpacker/wal"
 )
@@ -46,10 +47,8 @@ type Config struct {
 		Relay                                             string // node links (QUIC); empty: not a parent
 		RELP                                              string // RELP (rsyslog omrelp); empty disables
 	}
-	RELP struct {
-		MaxDataSize int // largest RELP frame DATA accepted; larger frames are refused
-	}
-	API struct {
+	RELP relp.Settings // [relp], package appliance/source/relp
+	API  struct {
 		Token string // bearer token for /api/… and /debug/…; required off loopback
 	}
 	Relay struct {
@@ -76,20 +75,9 @@ type Config struct {
 		LoadFile      string        // test hook: read the published load from this JSON file
 		ProbeInterval time.Duration // failure detection: memberlist's probe interval (0: its default)
 	}
-	Syslog struct {
-		MaxMessageSize int
-		Timezone       *time.Location
-		UDPReadBuffer  int
-		UDPReaders     int
-		BatchSize      int
-		MaxConnections int
-		IdleTimeout    time.Duration
-	}
-	TLS struct {
-		CertFile, KeyFile, ClientCAFile string
-		ClientAuth                      string // none | request | require
-	}
-	WAL struct {
+	Syslog ssyslog.Settings    // [syslog], package appliance/source/syslog
+	TLS    ssyslog.TLSSettings // [tls] (the syslog_tls listener), package appliance/source/syslog
+	WAL    struct {
 		Fsync         wal.Fsync
 		FsyncInterval time.Duration
 		MaxSize       int64
@@ -207,6 +195,18 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // setter parses one value into cfg.
 type setter func(cfg *Config, v string) error
 
+// keySetter is a component's settings: Set parses one key of its section
+// (an unknown key is an error).
+type keySetter interface{ Set(key, value string) error }
+
+// componentSections are the sections a component package owns: its
+// Settings parse the keys. The node's own sections are in schema.
+var componentSections = map[string]func(c *Config) keySetter{
+	"syslog": func(c *Config) keySetter { return &c.Syslog },
+	"tls":    func(c *Config) keySetter { return &c.TLS },
+	"relp":   func(c *Config) keySetter { return &c.RELP },
+}
+
 // schema lists every section and key logpacker understands. Anything else is an error.
 var schema = map[string]map[string]setter{
 	"node": {
@@ -291,33 +291,6 @@ var schema = map[string]map[string]setter{
 	},
 	"api": {
 		"token": func(c *Config, v string) error { c.API.Token = v; return nil },
-	},
-	"relp": {
-		"max_data_size": func(c *Config, v string) error { return setSizeInt(&c.RELP.MaxDataSize, v, 1<<10, 64<<20) },
-	},
-	"syslog": {
-		"max_message_size": func(c *Config, v string) error {
-			return setSizeInt(&c.Syslog.MaxMessageSize, v, 480, 16<<20)
-		},
-		"timezone": func(c *Config, v string) error {
-			loc, err := time.LoadLocation(v)
-			if err != nil {
-				return fmt.Errorf("unknown time zone %q (use e.g. UTC, Local, Europe/Berlin)", v)
-			}
-			c.Syslog.Timezone = loc
-			return nil
-		},
-		"udp_read_buffer": func(c *Config, v string) error { return setSizeInt(&c.Syslog.UDPReadBuffer, v, 0, 1<<30) },
-		"udp_readers":     func(c *Config, v string) error { return setInt(&c.Syslog.UDPReaders, v, 1, 64) },
-		"batch_size":      func(c *Config, v string) error { return setInt(&c.Syslog.BatchSize, v, 1, 65536) },
-		"max_connections": func(c *Config, v string) error { return setInt(&c.Syslog.MaxConnections, v, 1, 1<<20) },
-		"idle_timeout":    func(c *Config, v string) error { return setDuration(&c.Syslog.IdleTimeout, v, 0) },
-	},
-	"tls": {
-		"cert_file":      func(c *Config, v string) error { c.TLS.CertFile = v; return nil },
-		"key_file":       func(c *Config, v string) error { c.TLS.KeyFile = v; return nil },
-		"client_ca_file": func(c *Config, v string) error { c.TLS.ClientCAFile = v; return nil },
-		"client_auth":    func(c *Config, v string) error { return setOneOf(&c.TLS.ClientAuth, v, "none", "request", "require") },
 	},
 	"wal": {
 		"fsync": func(c *Config, v string) error {
@@ -471,6 +444,15 @@ func applyINI(cfg *Config, name string, data []byte) error {
 			}
 			continue
 		}
+		if comp, ok := componentSections[sname]; ok {
+			set := comp(cfg)
+			for _, k := range sec.Keys() {
+				if err := set.Set(k.Name(), strings.TrimSpace(k.Value())); err != nil {
+					return &ConfigError{File: name, Line: lines.line(sname, k.Name()), Section: sname, Key: k.Name(), Err: err}
+				}
+			}
+			continue
+		}
 		keys, known := schema[sname]
 		if sname == ini.DefaultSection {
 			for _, k := range sec.Keys() {
@@ -610,8 +592,11 @@ func checkOutputName(n string) error {
 }
 
 func knownSections() string {
-	names := make([]string, 0, len(schema))
+	names := make([]string, 0, len(schema)+len(componentSections))
 	for n := range schema {
+		names = append(names, n)
+	}
+	for n := range componentSections {
 		names = append(names, n)
 	}
 	sortStrings(names)
@@ -731,11 +716,6 @@ func (c *Config) DataPath(p string) string {
 		return p
 	}
 	return filepath.Join(c.Node.DataDir, p)
-}
-
-// SyslogOptions returns the parser options for the syslog listeners.
-func (c *Config) SyslogOptions() syslog.Options {
-	return syslog.Options{MaxSize: c.Syslog.MaxMessageSize, Location: c.Syslog.Timezone}
 }
 
 func setNonEmpty(dst *string, v string) error {

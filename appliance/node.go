@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -299,7 +298,7 @@ func (n *Node) bindSources() error {
 	c := n.cfg
 	vecs := ssyslog.NewMetricVecs(n.reg)
 	common := func(name string) ssyslog.Common {
-		return ssyslog.Common{Name: name, Parse: c.SyslogOptions(), BatchSize: c.Syslog.BatchSize,
+		return ssyslog.Common{Name: name, Parse: c.Syslog.Parse(), BatchSize: c.Syslog.BatchSize,
 			Metrics: vecs.Listener(name), Logger: n.log}
 	}
 	if a := c.Listen.SyslogUDP; a != "" {
@@ -321,7 +320,7 @@ func (n *Node) bindSources() error {
 		n.sources = append(n.sources, namedSource{"syslog_tcp", s, s.Addr()})
 	}
 	if a := c.Listen.SyslogTLS; a != "" {
-		tc, err := n.tlsConfig()
+		tc, err := c.TLS.ServerConfig(n.log)
 		if err != nil {
 			return err
 		}
@@ -340,14 +339,7 @@ func (n *Node) bindSources() error {
 		if err != nil {
 			return err
 		}
-		for name, v := range map[string]*atomic.Uint64{
-			"frames": &srv.Stats.Frames, "bad_frames": &srv.Stats.BadFrames, "oversized": &srv.Stats.Oversized,
-			"acked": &srv.Stats.Acked, "unacked_closes": &srv.Stats.UnackedCloses,
-		} {
-			n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "logpacker_relp_" + name + "_total", Help: relpHelp[name],
-			}, func() float64 { return float64(v.Load()) }))
-		}
+		n.reg.MustRegister(srv)
 		n.sources = append(n.sources, namedSource{"relp", srv, srv.Addr()})
 	}
 	if a := c.Listen.Relay; a != "" {
@@ -389,14 +381,6 @@ func (n *Node) bindSources() error {
 	return nil
 }
 
-var relpHelp = map[string]string{
-	"frames":         "RELP frames read (every command).",
-	"bad_frames":     "RELP connections closed for a malformed frame or a protocol violation.",
-	"oversized":      "RELP frames refused because their DATA exceeded [relp] max_data_size (also in bad_frames).",
-	"acked":          "RELP syslog transactions answered 200 OK, each after its message was in the WAL.",
-	"unacked_closes": "RELP connections closed without acknowledging because the WAL refused a batch (the client resends).",
-}
-
 var elasticHelp = map[string]string{
 	"indexed":         "Events the Elasticsearch output stored (201 to a bulk create).",
 	"duplicates":      "Events Elasticsearch had already (409 to a bulk create: stored by an earlier attempt whose answer was lost); not stored twice.",
@@ -427,78 +411,6 @@ func (n *Node) relayTLS(server bool) (*tls.Config, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	return tc, nil
-}
-
-// tlsConfig loads the certificate and, for client_auth, the CA pool. The
-// certificate is re-read when its file changes (checked at most every few
-// seconds, at handshake time), so rotating it needs no restart.
-func (n *Node) tlsConfig() (*tls.Config, error) {
-	c := n.cfg.TLS
-	cl := &certLoader{cert: c.CertFile, key: c.KeyFile, log: n.log}
-	if _, err := cl.get(); err != nil {
-		return nil, fmt.Errorf("node: tls: %w", err)
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cl.get() }}
-	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("node: tls: client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("node: tls: client_ca_file %s: no PEM certificates", c.ClientCAFile)
-		}
-		tc.ClientCAs = pool
-		switch c.ClientAuth {
-		case "require":
-			tc.ClientAuth = tls.RequireAndVerifyClientCert
-		case "request":
-			tc.ClientAuth = tls.VerifyClientCertIfGiven
-		}
-	}
-	return tc, nil
-}
-
-type certLoader struct {
-	cert, key string
-	log       *slog.Logger
-	mu        sync.Mutex
-	cur       *tls.Certificate
-	mtime     time.Time
-	checked   time.Time
-}
-
-func (l *certLoader) get() (*tls.Certificate, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cur != nil && time.Since(l.checked) < 5*time.Second {
-		return l.cur, nil
-	}
-	l.checked = time.Now()
-	st, err := os.Stat(l.cert)
-	if err != nil {
-		if l.cur != nil {
-			return l.cur, nil
-		}
-		return nil, err
-	}
-	if l.cur != nil && st.ModTime().Equal(l.mtime) {
-		return l.cur, nil
-	}
-	c, err := tls.LoadX509KeyPair(l.cert, l.key)
-	if err != nil {
-		if l.cur != nil {
-			l.log.Error("cannot load the changed TLS certificate; keeping the old one", "err", err)
-			return l.cur, nil
-		}
-		return nil, err
-	}
-	if l.cur != nil {
-		l.log.Info("TLS certificate reloaded", "cert_file", l.cert)
-	}
-	l.cur, l.mtime = &c, st.ModTime()
-	return l.cur, nil
 }
 
 // ID is the node's ID (the origin part of event IDs it assigns).
