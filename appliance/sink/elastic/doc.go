@@ -102,7 +102,9 @@
 // sixfold); Write skips those events — neither sent nor written again — and
 // logs how many. Every rejected event is in the file exactly once. A torn
 // last line (a crash or full disk inside write(2): its Write failed, so its
-// event comes again) is cut by New, and the event is written again whole.
+// event comes again) is cut by New, however long it is (wal/durable's
+// RepairLastLine, which the file output uses too), and the event is written
+// again whole.
 //
 // A request refused as a whole — connection errors, 429 and 502-504 (first
 // retried by the client, 3 times with backoff), other 5xx, 401/403 (wrong

@@ -99,8 +99,7 @@ type Sink struct {
 	// ran: dead-lettered before a restart, perhaps in the batch the WAL
 	// replays. They are neither sent nor dead-lettered again either.
 	deadBefore map[string]bool
-	skipped    int  // events skipped for deadBefore, not logged yet
-	deadNL     bool // the dead-letter file ends in a torn line that could not be cut
+	skipped    int // events skipped for deadBefore, not logged yet
 	// tmplDone: the index template is dealt with (installed, there
 	// already, refused for good, or template = none).
 	tmplDone bool
@@ -165,7 +164,7 @@ func New(opts Options) (*Sink, error) {
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
-	if s.deadBefore, s.deadNL, err = loadDeadTail(s.deadPath, deadTailScan); err != nil {
+	if s.deadBefore, err = loadDeadTail(s.deadPath, deadTailScan); err != nil {
 		return nil, fmt.Errorf("sink/elastic: dead-letter file: %w", err)
 	}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
@@ -348,14 +347,10 @@ func (s *Sink) bulk(ctx context.Context, evs []protocol.Event, items []item) ([]
 		}
 	}
 	if len(deadIDs) > 0 {
-		if s.deadNL {
-			deadBuf = append([]byte{'\n'}, deadBuf...)
-		}
 		if err := appendSync(s.deadPath, deadBuf); err != nil {
 			// Not recorded anywhere: the loop retries, and they are rejected again.
 			return nil, fmt.Errorf("sink/elastic: %d rejected events: cannot write dead-letter file: %w", len(deadIDs), err)
 		}
-		s.deadNL = false
 		for _, id := range deadIDs {
 			s.deadIDs[id] = true
 		}
