@@ -14,5 +14,10 @@
 // Elasticsearch output), so the caller can point at that key's line.
 //
 // The parsers take the value as written, with surrounding white space
-// already trimmed (ini.v1 does that).
+// already trimmed (ini.v1 does that), and store into dst only a good value.
+//
+// Package optiontest (for tests) applies the keys of a section of the
+// embedded appliance/server.ini.default through an Options.Set, so that
+// each output's DefaultOptions and Set are checked against the file that
+// documents them.
 package option

@@ -15,6 +15,13 @@ import (
 // output type does not have.
 var ErrUnknownKey = errors.New("unknown key")
 
+// UnknownKey is the error of Options.Set for a key that outputs of type
+// outputType do not have: "unknown key for type = file outputs", wrapping
+// ErrUnknownKey.
+func UnknownKey(outputType string) error {
+	return fmt.Errorf("%w for type = %s outputs", ErrUnknownKey, outputType)
+}
+
 // KeyError says which key a problem is about, when Options.Validate finds
 // it after all keys were read (Set's errors are about the key being set).
 type KeyError struct {

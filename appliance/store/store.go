@@ -32,6 +32,11 @@ type Options struct {
 	Now func() time.Time
 	// RetentionInterval is how often retention runs after Open. Default 1h.
 	RetentionInterval time.Duration
+	// Enabled is the enabled key of a type = store section, read by the
+	// node, not by Open (which ignores it): "true", "false" or "auto" (on
+	// for a root, which has no [relay] upstream; off for a relay, which
+	// forwards and leaves storing to the roots).
+	Enabled string
 }
 
 const (

@@ -133,4 +133,16 @@
 // priority overlaps refused), creates each index with the matching
 // template's mappings and rejects documents that do not fit them, as
 // Elasticsearch does; it injects 401/403/429/5xx answers to the template.
+//
+// # Configuration
+//
+// A type = elasticsearch [output.NAME] section is read with Options.Set
+// (urls, username, password, api_key, index, template, template_name; each
+// value checked as it is set) and checked with Options.Validate once all
+// its keys are read (urls required; api_key and username/password
+// exclusive; the template suits the index pattern), which returns an
+// *option.KeyError naming the key a problem is about. DefaultOptions is the
+// zero Options. The keys are documented in appliance/server.ini.default
+// (and README.md); the node handles type, batch_size, flush_interval and
+// the match keys.
 package elastic

@@ -18,4 +18,13 @@
 // whose ID is in that set until the first one that is not, then stops
 // checking. Events are matched by their full ID, not a watermark, so
 // relayed events from several origins de-duplicate exactly.
+//
+// # Configuration
+//
+// A type = file [output.NAME] section is read with Options.Set (path,
+// max_size, max_files, page_cache) and, when it is new, checked with
+// Options.Validate (path is required); DefaultOptions is the embedded
+// [output.file] without its path. The keys are documented in
+// appliance/server.ini.default (and README.md); the node handles type,
+// batch_size and the match keys.
 package file
