@@ -306,7 +306,7 @@ func TestKeyError(t *testing.T) {
 	if !errors.As(fmt.Errorf("sink: %w", err), &ke) || ke.Key != "api_key" {
 		t.Errorf("errors.As: %v", ke)
 	}
-	if !errors.Is(fmt.Errorf("%w for type = file outputs", ErrUnknownKey), ErrUnknownKey) {
-		t.Error("ErrUnknownKey does not match when wrapped")
+	if err := UnknownKey("file"); !errors.Is(err, ErrUnknownKey) || err.Error() != "unknown key for type = file outputs" {
+		t.Errorf("UnknownKey(file) = %v", err)
 	}
 }
