@@ -116,7 +116,7 @@
 // batch.
 //
 // Stats counts indexed, duplicate (409), retried and dead-lettered items,
-// and index templates refused for good.
+// and index templates refused for good (see Metrics below).
 //
 // # Tests
 //
@@ -145,4 +145,12 @@
 // zero Options. The keys are documented in appliance/server.ini.default
 // (and README.md); the node handles type, batch_size, flush_interval and
 // the match keys.
+//
+// # Metrics
+//
+// *Sink is a prometheus.Collector for the node to register: Collect
+// exports the Stats counters, read at each scrape, as
+// logpacker_elasticsearch_<counter>_total (indexed, duplicates,
+// retried_items, dead_lettered, template_errors) with the constant label
+// output=Options.Name, so several outputs share a registry.
 package elastic

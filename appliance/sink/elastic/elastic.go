@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"logpacker/protocol"
 )
@@ -81,6 +82,7 @@ type Sink struct {
 	retried    atomic.Uint64
 	dead       atomic.Uint64
 	tmplErrors atomic.Uint64
+	descs      []*prometheus.Desc // of statsMetrics, for Collect
 
 	tmplMode     string
 	tmplName     string
@@ -142,6 +144,7 @@ func New(opts Options) (*Sink, error) {
 		transport: opts.Transport,
 		tmplMode:  opts.Template,
 		tmplName:  opts.TemplateName,
+		descs:     statsDescs(opts.Name),
 	}
 	if s.tmplMode == "" {
 		s.tmplMode = TemplateCreate
@@ -200,7 +203,7 @@ func (s *Sink) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Stats returns the counters.
+// Stats returns the counters. Collect exports them too (metrics.go).
 func (s *Sink) Stats() Stats {
 	return Stats{Indexed: s.indexed.Load(), Duplicates: s.duplicates.Load(),
 		RetriedItems: s.retried.Load(), DeadLettered: s.dead.Load(), TemplateErrors: s.tmplErrors.Load()}
