@@ -112,4 +112,15 @@
 // read is not on later pages. Bad input (text syntax, cursor, limit) is a
 // *QueryError, which the API answers with 400; ParseQuery reads a Query from
 // URL parameters.
+//
+// # Configuration
+//
+// A type = store [output.NAME] section is read with Options.Set (enabled,
+// dir, retention) and, when it is new, checked with Options.Validate (dir
+// is required). Enabled (auto | true | false) is for the node, which
+// decides from it whether to Open the store at all; Open ignores it.
+// DefaultOptions is the embedded [output.store] but for enabled (true) and
+// dir (none). The keys are documented in appliance/server.ini.default (and
+// README.md); the node handles type, batch_size, flush_interval and the
+// match keys, and resolves dir against data_dir.
 package store

@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 
 	"logpacker/protocol"
+	"logpacker/wal/durable"
 )
 
 // Options configures a Store.
@@ -31,6 +32,11 @@ type Options struct {
 	Now func() time.Time
 	// RetentionInterval is how often retention runs after Open. Default 1h.
 	RetentionInterval time.Duration
+	// Enabled is the enabled key of a type = store section, read by the
+	// node, not by Open (which ignores it): "true", "false" or "auto" (on
+	// for a root, which has no [relay] upstream; off for a relay, which
+	// forwards and leaves storing to the roots).
+	Enabled string
 }
 
 const (
@@ -244,9 +250,9 @@ func (s *Store) acquire(name string, create bool) (*day, error) {
 		}
 		if errors.Is(statErr, os.ErrNotExist) {
 			// a new file: make its directory entry durable before anything in it counts
-			if err := syncDir(s.dir); err != nil {
+			if err := durable.SyncDir(s.dir); err != nil {
 				db.Close()
-				return nil, err
+				return nil, fmt.Errorf("store: sync %s: %w", s.dir, err)
 			}
 		}
 		d.db = db
@@ -298,18 +304,6 @@ func openDB(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("store: sync %s: %w", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("store: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Close stops retention and closes every day file (searches still running

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"os"
+
+	"logpacker/wal/durable"
 )
 
 // deadTailScan bounds how much of the end of the dead-letter file New
@@ -16,57 +18,49 @@ import (
 // mostly control characters, which JSON escapes sixfold.
 const deadTailScan = 64 << 20
 
-// loadDeadTail returns the _ids of the complete lines in the last budget
-// bytes of the dead-letter file (nil when there is no file), and cuts a torn
-// last line: a crash or a full disk inside write(2) left it, the Write that
-// wrote it failed, so its event was never confirmed and will be rejected and
-// written again whole. When the torn line began before the part read (longer
-// than budget), it cannot be cut: needNL says to end it before the next line.
-func loadDeadTail(path string, budget int64) (ids map[string]bool, needNL bool, err error) {
+// loadDeadTail cuts a torn last line of the dead-letter file (a crash or a
+// full disk inside write(2) left it; the Write that wrote it failed, so its
+// event was never confirmed and will be rejected and written again whole:
+// durable.RepairLastLine) and returns the _ids of the lines in its last
+// budget bytes (nil when there is no file).
+func loadDeadTail(path string, budget int64) (map[string]bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	size := st.Size()
+	size, err := durable.RepairLastLine(f, st.Size())
+	if err != nil {
+		return nil, err
+	}
 	start := max(0, size-budget)
 	r := bufio.NewReaderSize(io.NewSectionReader(f, start, size-start), 256<<10)
-	off := start // of the next line
 	if start > 0 {
-		first, err := r.ReadBytes('\n') // the rest of a line that began before start
-		if err == io.EOF {
-			return nil, true, nil
+		// the rest of a line that began before start (the file ends in '\n')
+		_, err := r.ReadSlice('\n')
+		for err == bufio.ErrBufferFull {
+			_, err = r.ReadSlice('\n')
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		off += int64(len(first))
 	}
-	ids = map[string]bool{}
+	ids := map[string]bool{}
 	for {
 		line, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			if len(line) > 0 {
-				if err := f.Truncate(off); err != nil {
-					return nil, false, err
-				}
-				if err := f.Sync(); err != nil {
-					return nil, false, err
-				}
-			}
-			return ids, false, nil
+		if err == io.EOF { // the file ends in '\n': line is empty
+			return ids, nil
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		off += int64(len(line))
 		if id := deadLineID(line); id != "" {
 			ids[id] = true
 		}

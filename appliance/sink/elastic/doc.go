@@ -102,7 +102,9 @@
 // sixfold); Write skips those events — neither sent nor written again — and
 // logs how many. Every rejected event is in the file exactly once. A torn
 // last line (a crash or full disk inside write(2): its Write failed, so its
-// event comes again) is cut by New, and the event is written again whole.
+// event comes again) is cut by New, however long it is (wal/durable's
+// RepairLastLine, which the file output uses too), and the event is written
+// again whole.
 //
 // A request refused as a whole — connection errors, 429 and 502-504 (first
 // retried by the client, 3 times with backoff), other 5xx, 401/403 (wrong
@@ -114,7 +116,7 @@
 // batch.
 //
 // Stats counts indexed, duplicate (409), retried and dead-lettered items,
-// and index templates refused for good.
+// and index templates refused for good (see Metrics below).
 //
 // # Tests
 //
@@ -131,4 +133,24 @@
 // priority overlaps refused), creates each index with the matching
 // template's mappings and rejects documents that do not fit them, as
 // Elasticsearch does; it injects 401/403/429/5xx answers to the template.
+//
+// # Configuration
+//
+// A type = elasticsearch [output.NAME] section is read with Options.Set
+// (urls, username, password, api_key, index, template, template_name; each
+// value checked as it is set) and checked with Options.Validate once all
+// its keys are read (urls required; api_key and username/password
+// exclusive; the template suits the index pattern), which returns an
+// *option.KeyError naming the key a problem is about. DefaultOptions is the
+// zero Options. The keys are documented in appliance/server.ini.default
+// (and README.md); the node handles type, batch_size, flush_interval and
+// the match keys.
+//
+// # Metrics
+//
+// *Sink is a prometheus.Collector for the node to register: Collect
+// exports the Stats counters, read at each scrape, as
+// logpacker_elasticsearch_<counter>_total (indexed, duplicates,
+// retried_items, dead_lettered, template_errors) with the constant label
+// output=Options.Name, so several outputs share a registry.
 package elastic

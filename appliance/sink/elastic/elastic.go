@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"logpacker/protocol"
 )
@@ -81,6 +82,7 @@ type Sink struct {
 	retried    atomic.Uint64
 	dead       atomic.Uint64
 	tmplErrors atomic.Uint64
+	descs      []*prometheus.Desc // of statsMetrics, for Collect
 
 	tmplMode     string
 	tmplName     string
@@ -99,8 +101,7 @@ type Sink struct {
 	// ran: dead-lettered before a restart, perhaps in the batch the WAL
 	// replays. They are neither sent nor dead-lettered again either.
 	deadBefore map[string]bool
-	skipped    int  // events skipped for deadBefore, not logged yet
-	deadNL     bool // the dead-letter file ends in a torn line that could not be cut
+	skipped    int // events skipped for deadBefore, not logged yet
 	// tmplDone: the index template is dealt with (installed, there
 	// already, refused for good, or template = none).
 	tmplDone bool
@@ -143,6 +144,7 @@ func New(opts Options) (*Sink, error) {
 		transport: opts.Transport,
 		tmplMode:  opts.Template,
 		tmplName:  opts.TemplateName,
+		descs:     statsDescs(opts.Name),
 	}
 	if s.tmplMode == "" {
 		s.tmplMode = TemplateCreate
@@ -165,7 +167,7 @@ func New(opts Options) (*Sink, error) {
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
-	if s.deadBefore, s.deadNL, err = loadDeadTail(s.deadPath, deadTailScan); err != nil {
+	if s.deadBefore, err = loadDeadTail(s.deadPath, deadTailScan); err != nil {
 		return nil, fmt.Errorf("sink/elastic: dead-letter file: %w", err)
 	}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
@@ -201,7 +203,7 @@ func (s *Sink) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Stats returns the counters.
+// Stats returns the counters. Collect exports them too (metrics.go).
 func (s *Sink) Stats() Stats {
 	return Stats{Indexed: s.indexed.Load(), Duplicates: s.duplicates.Load(),
 		RetriedItems: s.retried.Load(), DeadLettered: s.dead.Load(), TemplateErrors: s.tmplErrors.Load()}
@@ -348,14 +350,10 @@ func (s *Sink) bulk(ctx context.Context, evs []protocol.Event, items []item) ([]
 		}
 	}
 	if len(deadIDs) > 0 {
-		if s.deadNL {
-			deadBuf = append([]byte{'\n'}, deadBuf...)
-		}
 		if err := appendSync(s.deadPath, deadBuf); err != nil {
 			// Not recorded anywhere: the loop retries, and they are rejected again.
 			return nil, fmt.Errorf("sink/elastic: %d rejected events: cannot write dead-letter file: %w", len(deadIDs), err)
 		}
-		s.deadNL = false
 		for _, id := range deadIDs {
 			s.deadIDs[id] = true
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -559,12 +560,28 @@ func TestDeadLetterAfterRestart(t *testing.T) {
 	if st := s.Stats(); st.DeadLettered != 1 {
 		t.Errorf("stats %+v: want 194 dead-lettered again", st)
 	}
-	// A torn line longer than the part read is ended, not cut.
-	if err := os.WriteFile(dead, []byte(`{"output":"es","_id":"x","event":{"message":"`+strings.Repeat("a", 100)), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	ids, needNL, err := loadDeadTail(dead, 50)
-	if err != nil || len(ids) != 0 || !needNL {
-		t.Errorf("long torn line: ids %v, needNL %v, err %v", ids, needNL, err)
+	// A torn line longer than the part read is cut too; the _ids are
+	// those of the complete lines in the part read.
+	for _, tt := range []struct {
+		content, want string
+		ids           []string
+	}{
+		{`{"output":"es","_id":"x","event":{"message":"` + strings.Repeat("a", 100), "", nil},
+		{`{"_id":"a"}` + "\n" + `{"_id":"b"}` + "\n" + `{"_id":"c","event":{"message":"` + strings.Repeat("a", 100),
+			`{"_id":"a"}` + "\n" + `{"_id":"b"}` + "\n", []string{"b"}},
+		{`{"_id":"a"}` + "\n" + `{"_id":"b"}` + "\n", `{"_id":"a"}` + "\n" + `{"_id":"b"}` + "\n", []string{"b"}},
+	} {
+		if err := os.WriteFile(dead, []byte(tt.content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := loadDeadTail(dead, 20)
+		var got []string
+		for id := range ids {
+			got = append(got, id)
+		}
+		slices.Sort(got)
+		if b, _ := os.ReadFile(dead); err != nil || !slices.Equal(got, tt.ids) || string(b) != tt.want {
+			t.Errorf("loadDeadTail(%.30q…, 20) = %v, %v; file %q; want %v, file %q", tt.content, got, err, b, tt.ids, tt.want)
+		}
 	}
 }

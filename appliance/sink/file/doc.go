@@ -11,11 +11,20 @@
 // The cursor commits after Write returns, so a crash between the fsync and
 // the commit makes the WAL replay a batch that is already (wholly or partly)
 // in the file, and a crash inside write(2) can leave a torn last line. On
-// open, New cuts a torn last line (its batch was never committed and will be
-// written again whole) and reads the IDs of the last TailScan bytes (and of
-// Path.1 when the live file is shorter). Replay is in WAL order, so the
+// open, New cuts a torn last line (wal/durable.RepairLastLine; its batch was
+// never committed and will be written again whole) and reads the IDs of the
+// last TailScan bytes (and of Path.1 when the live file is shorter). Replay is in WAL order, so the
 // already-written events are a prefix of the replay: Write skips events
 // whose ID is in that set until the first one that is not, then stops
 // checking. Events are matched by their full ID, not a watermark, so
 // relayed events from several origins de-duplicate exactly.
+//
+// # Configuration
+//
+// A type = file [output.NAME] section is read with Options.Set (path,
+// max_size, max_files, page_cache) and, when it is new, checked with
+// Options.Validate (path is required); DefaultOptions is the embedded
+// [output.file] without its path. The keys are documented in
+// appliance/server.ini.default (and README.md); the node handles type,
+// batch_size and the match keys.
 package file

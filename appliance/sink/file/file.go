@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"logpacker/protocol"
+	"logpacker/wal/durable"
 )
 
 // Options configure a Writer.
@@ -98,7 +99,7 @@ func (w *Writer) open() error {
 		f.Close()
 		return fmt.Errorf("sink/file: stat: %w", err)
 	}
-	size, err := repairTail(f, st.Size())
+	size, err := durable.RepairLastLine(f, st.Size())
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("sink/file: repair %s: %w", w.o.Path, err)
@@ -111,40 +112,10 @@ func (w *Writer) open() error {
 		return fmt.Errorf("sink/file: seek: %w", err)
 	}
 	w.f, w.size, w.kept = f, size, size
-	return syncDir(filepath.Dir(w.o.Path))
-}
-
-// repairTail truncates a last line without its newline: it was being
-// written when the process died, and its batch was never committed, so it
-// will be written again whole.
-func repairTail(f *os.File, size int64) (int64, error) {
-	if size == 0 {
-		return 0, nil
+	if err := durable.SyncDir(filepath.Dir(w.o.Path)); err != nil {
+		return fmt.Errorf("sink/file: fsync dir: %w", err)
 	}
-	const chunk = 64 << 10
-	end := size
-	for end > 0 {
-		start := max(0, end-chunk)
-		b := make([]byte, end-start)
-		if _, err := f.ReadAt(b, start); err != nil {
-			return 0, err
-		}
-		if end == size && len(b) > 0 && b[len(b)-1] == '\n' {
-			return size, nil
-		}
-		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-			keep := start + int64(i) + 1
-			if err := f.Truncate(keep); err != nil {
-				return 0, err
-			}
-			return keep, f.Sync()
-		}
-		end = start
-	}
-	if err := f.Truncate(0); err != nil {
-		return 0, err
-	}
-	return 0, f.Sync()
+	return nil
 }
 
 // scanTail collects the IDs of the lines in the last TailScan bytes of the
@@ -377,16 +348,4 @@ func (w *Writer) Close() error {
 	err := errors.Join(w.f.Sync(), w.f.Close())
 	w.f = nil
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sink/file: open dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sink/file: fsync dir: %w", err)
-	}
-	return nil
 }

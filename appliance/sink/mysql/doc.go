@@ -79,4 +79,12 @@
 //
 // New does not fail when the server is unreachable: it logs, and the first
 // Write creates the table (a node starts while its database is down).
+//
+// # Configuration
+//
+// A type = mysql [output.NAME] section is read with Options.Set (dsn,
+// table) and checked with Options.Validate (dsn is required); New checks
+// the DSN's syntax and the table name. DefaultOptions is the zero Options.
+// The keys are documented in appliance/server.ini.default (and README.md);
+// the node handles type, batch_size, flush_interval and the match keys.
 package mysql
