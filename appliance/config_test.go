@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"logpacker/appliance/sink/elastic"
+	"logpacker/appliance/sink/file"
+	"logpacker/appliance/sink/mysql"
+	"logpacker/appliance/store"
 	"logpacker/wal"
 )
 
@@ -20,8 +24,8 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if cfg.Listen.SyslogUDP != "127.0.0.1:5514" || cfg.Listen.SyslogTCP != "127.0.0.1:5514" || cfg.Listen.HTTP != "127.0.0.1:8080" {
 		t.Errorf("default listeners: %+v", cfg.Listen)
 	}
-	if cfg.Node.DataDir != "./data" || cfg.DataPath(cfg.Output("file").File.Path) != "data/events.jsonl" {
-		t.Errorf("default paths: data_dir %q output %q", cfg.Node.DataDir, cfg.DataPath(cfg.Output("file").File.Path))
+	if cfg.Node.DataDir != "./data" || cfg.DataPath(fileOpts(cfg.Output("file")).Path) != "data/events.jsonl" {
+		t.Errorf("default paths: data_dir %q output %q", cfg.Node.DataDir, cfg.DataPath(fileOpts(cfg.Output("file")).Path))
 	}
 	if cfg.WAL.Fsync != wal.FsyncAlways || cfg.WAL.WhenFull != wal.Block {
 		t.Errorf("default wal: %+v", cfg.WAL)
@@ -77,8 +81,8 @@ max_size = 1MiB
 	if cfg.WAL.Fsync != wal.FsyncInterval || cfg.WAL.FsyncInterval != 250*time.Millisecond || cfg.WAL.MaxSize != 2<<30 || cfg.WAL.WhenFull != wal.DropOldest {
 		t.Errorf("%+v", cfg.WAL)
 	}
-	if cfg.DataPath(cfg.Output("file").File.Path) != "/var/log/all.jsonl" || cfg.Output("file").File.MaxSize != 1<<20 {
-		t.Errorf("%+v", cfg.Output("file").File)
+	if cfg.DataPath(fileOpts(cfg.Output("file")).Path) != "/var/log/all.jsonl" || fileOpts(cfg.Output("file")).MaxSize != 1<<20 {
+		t.Errorf("%+v", fileOpts(cfg.Output("file")))
 	}
 }
 
@@ -195,8 +199,8 @@ func TestOutputSections(t *testing.T) {
 		t.Fatalf("outputs: %+v", cfg.Outputs)
 	}
 	fo := cfg.Outputs[0]
-	if fo.Name != "file" || fo.Type != "file" || fo.File.Path != "all.jsonl" || fo.File.MaxFiles != 2 ||
-		fo.File.MaxSize != 256<<20 || fo.File.BatchSize != 2048 || fo.File.PageCache != "drop" || !fo.Match.All() {
+	if f := fileOpts(fo); fo.Name != "file" || fo.Type != "file" || f.Path != "all.jsonl" || f.MaxFiles != 2 ||
+		f.MaxSize != 256<<20 || fo.BatchSize != 2048 || f.KeepCache || !fo.Match.All() {
 		t.Fatalf("[output.file]: %+v", fo)
 	}
 
@@ -251,14 +255,14 @@ template = none
 	if strings.Join(names, " ") != "file:file store:store alerts:file auth:file db:mysql es:elasticsearch es2:elasticsearch" {
 		t.Fatalf("outputs in order: %v", names)
 	}
-	if got := cfg.Output("file").File.Path; got != "events.jsonl" {
+	if got := fileOpts(cfg.Output("file")).Path; got != "events.jsonl" {
 		t.Errorf("[output.file] path %q: the default should stay", got)
 	}
 	al := cfg.Output("alerts")
 	// another file output starts from [output.file]'s defaults
-	if al.File.Path != "/var/log/alerts.jsonl" || al.File.MaxFiles != 9 || al.File.MaxSize != 256<<20 ||
-		al.File.BatchSize != 2048 || al.File.PageCache != "drop" {
-		t.Errorf("[output.alerts]: %+v", al.File)
+	if f := fileOpts(al); f.Path != "/var/log/alerts.jsonl" || f.MaxFiles != 9 || f.MaxSize != 256<<20 ||
+		al.BatchSize != 2048 || f.KeepCache {
+		t.Errorf("[output.alerts]: %+v", f)
 	}
 	if s := al.Match.String(); s != `severity="warning" message_regexp="(?i)timeout|refused"` {
 		t.Errorf("[output.alerts] match: %s", s)
@@ -267,19 +271,19 @@ template = none
 		t.Errorf("[output.auth] match: %s", s)
 	}
 	db := cfg.Output("db")
-	if db.MySQL != (MySQLOutputConfig{DSN: "logpacker:secret@tcp(127.0.0.1:3306)/logs", Table: "events", BatchSize: 500}) ||
-		db.Match.String() != `severity="err, crit"` {
-		t.Errorf("[output.db]: %+v %s", db.MySQL, db.Match.String())
+	if m := db.Options.(*mysql.Options); *m != (mysql.Options{DSN: "logpacker:secret@tcp(127.0.0.1:3306)/logs", Table: "events"}) ||
+		db.BatchSize != 500 || db.Match.String() != `severity="err, crit"` {
+		t.Errorf("[output.db]: %+v %s", m, db.Match.String())
 	}
 	es := cfg.Output("es")
-	if e := es.Elastic; strings.Join(e.URLs, " ") != "https://es1:9200 https://es2:9200" || e.Username != "logpacker" ||
-		e.Password != "secret" || e.APIKey != "" || e.Index != "logs-%Y.%m.%d" || e.BatchSize != 1000 || es.Match.String() != `host="web-*"` ||
+	if e := es.Options.(*elastic.Options); strings.Join(e.URLs, " ") != "https://es1:9200 https://es2:9200" || e.Username != "logpacker" ||
+		e.Password != "secret" || e.APIKey != "" || e.Index != "logs-%Y.%m.%d" || es.BatchSize != 1000 || es.Match.String() != `host="web-*"` ||
 		e.Template != "overwrite" || e.TemplateName != "logs-template" {
 		t.Errorf("[output.es]: %+v %s", e, es.Match.String())
 	}
 	// template = none: no template, so an index may start with a directive;
 	// the defaults are the sink's (create, logpacker-<name>)
-	if e := cfg.Output("es2").Elastic; e.Template != "none" || e.TemplateName != "" || e.Index != "%Y-logs" {
+	if e := cfg.Output("es2").Options.(*elastic.Options); e.Template != "none" || e.TemplateName != "" || e.Index != "%Y-logs" {
 		t.Errorf("[output.es2]: %+v", e)
 	}
 	if s := cfg.Relay.Match.String(); s != `severity="notice" host="web-*, db-*"` {
@@ -344,7 +348,7 @@ func TestStoreOutputConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s := def.Output("store"); s == nil || s.Type != "store" ||
-		s.Store != (StoreOutputConfig{Enabled: "auto", On: true, Dir: "store", Retention: 14 * 24 * time.Hour, BatchSize: 2048}) {
+		storeKeys(s) != (storeKV{"auto", "store", 14 * 24 * time.Hour}) || !s.On || s.BatchSize != 2048 {
 		t.Errorf("embedded [output.store]: %+v", s)
 	}
 	relayCfg := "[relay]\nupstream = 127.0.0.1:5515\nca = ca.crt\ncert = n.crt\nkey = n.key\n"
@@ -361,7 +365,7 @@ func TestStoreOutputConfig(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tt.ini, err)
 		}
-		if got := cfg.Output("store").Store.On; got != tt.want {
+		if got := cfg.Output("store").On; got != tt.want {
 			t.Errorf("%q: store on = %v, want %v", tt.ini, got, tt.want)
 		}
 	}
@@ -370,12 +374,12 @@ func TestStoreOutputConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.Output("s"); s.Store != (StoreOutputConfig{Enabled: "true", On: true, Dir: "s", Retention: 14 * 24 * time.Hour, BatchSize: 2048}) {
-		t.Errorf("[output.s] defaults: %+v", s.Store)
+	if s := cfg.Output("s"); storeKeys(s) != (storeKV{"true", "s", 14 * 24 * time.Hour}) || !s.On || s.BatchSize != 2048 {
+		t.Errorf("[output.s] defaults: %+v", storeOpts(s))
 	}
 	s2 := cfg.Output("s2")
-	if s2.Store != (StoreOutputConfig{Enabled: "true", On: true, Dir: "/var/lib/lp", Retention: 36 * time.Hour, BatchSize: 500}) || s2.Match.String() != `severity="warning"` {
-		t.Errorf("[output.s2]: %+v %s", s2.Store, s2.Match.String())
+	if storeKeys(s2) != (storeKV{"true", "/var/lib/lp", 36 * time.Hour}) || !s2.On || s2.BatchSize != 500 || s2.Match.String() != `severity="warning"` {
+		t.Errorf("[output.s2]: %+v %s", storeOpts(s2), s2.Match.String())
 	}
 	for _, tt := range []struct{ ini, err string }{
 		{"[output.s]\ntype = store\n", "server.ini:1: [output.s]: dir is required"},
@@ -393,36 +397,7 @@ func TestStoreOutputConfig(t *testing.T) {
 	if _, err := ParseConfig("server.ini", []byte("[output.store]\nenabled = false\n[output.s]\ntype = store\ndir = store\n")); err != nil {
 		t.Errorf("embedded store off, another in its dir: %v", err)
 	}
-	for _, tt := range []struct {
-		v    string
-		want time.Duration
-		err  string
-	}{
-		{"14d", 14 * 24 * time.Hour, ""},
-		{"36h", 36 * time.Hour, ""},
-		{"1d12h", 36 * time.Hour, ""},
-		{"0", 0, ""},
-		{"0d", 0, ""},
-		{"90m", 90 * time.Minute, ""},
-		{"10m", 0, "below the minimum 1h"},
-		{"d", 0, "not a retention"},
-		{"-1d", 0, "not a retention"},
-		{"2w", 0, "not a retention"},
-		{"1d-1h", 0, "not a retention"},
-		{"", 0, "not a retention"},
-	} {
-		var d time.Duration
-		err := setRetention(&d, tt.v)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("retention %q: err = %v, want %q", tt.v, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || d != tt.want {
-			t.Errorf("retention %q = %s, %v; want %s", tt.v, d, err, tt.want)
-		}
-	}
+	// the retention syntax itself: option.Retention's tests
 	_, err = ParseConfig("server.ini", []byte("[output.s]\ntype = store\nretention = 2w\n"))
 	if err == nil || !strings.Contains(err.Error(), "server.ini:3: [output.s] retention:") {
 		t.Errorf("bad retention: %v", err)
@@ -503,4 +478,18 @@ func TestDiscoveryConfig(t *testing.T) {
 	if c.Bind != "127.0.0.1:7946" || len(c.Nodes) != 2 || c.Nodes[1] != "[::1]:7948" || c.ProbeInterval != 200*time.Millisecond || c.LoadFile != "load.json" {
 		t.Errorf("cluster %+v", c)
 	}
+}
+
+func fileOpts(o *OutputConfig) *file.Options   { return o.Options.(*file.Options) }
+func storeOpts(o *OutputConfig) *store.Options { return o.Options.(*store.Options) }
+
+// storeKV is a store output's keys: enabled, dir, retention.
+type storeKV struct {
+	enabled, dir string
+	retention    time.Duration
+}
+
+func storeKeys(o *OutputConfig) storeKV {
+	so := storeOpts(o)
+	return storeKV{so.Enabled, so.Dir, so.Retention}
 }

@@ -23,17 +23,15 @@ import (
 	"logpacker/appliance/api"
 	"logpacker/appliance/match"
 	"logpacker/appliance/pipeline"
-	"logpacker/appliance/sink/elastic"
 	"logpacker/appliance/sink/file"
-	"logpacker/appliance/sink/mysql"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/appliance/store"
 	"logpacker/discovery"
 	"logpacker/discovery/cluster"
-	"logpacker/protocol"
 	"logpacker/relay"
 	"logpacker/wal"
+	"logpacker/wal/durable"
 )
 
 // The file output encodes the next batch while the last is written.
@@ -154,122 +152,34 @@ func nodeID(cfg *Config) (string, error) {
 	if host != "" {
 		id = host + "-" + id
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o640); err != nil {
+	if err := durable.WriteFileAtomic(p, []byte(id+"\n"), 0o640); err != nil {
 		return "", fmt.Errorf("node: write node_id: %w", err)
 	}
-	if err := fsyncPath(tmp); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return "", fmt.Errorf("node: write node_id: %w", err)
-	}
-	return id, fsyncPath(cfg.Node.DataDir)
+	return id, nil
 }
 
-func (n *Node) openOutputs() error {
-	want := map[string]bool{}
-	for _, o := range n.cfg.Outputs {
-		switch o.Type {
-		case "file":
-			fo := o.File
-			if fo.Path == "" { // [output.file] path = : off
-				continue
-			}
-			w, err := file.New(file.Options{Path: n.cfg.DataPath(fo.Path), MaxSize: fo.MaxSize, MaxFiles: fo.MaxFiles,
-				KeepCache: fo.PageCache == "keep",
-				Logger:    n.log})
-			if err != nil {
-				return fmt.Errorf("node: output.%s: %w", o.Name, err)
-			}
-			if err := n.addOutput(o.Name, w, fo.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
-				w.Close()
-				return err
-			}
-		case "mysql":
-			db, err := mysql.New(mysql.Options{DSN: o.MySQL.DSN, Table: o.MySQL.Table, Logger: n.log})
-			if err != nil {
-				return fmt.Errorf("node: output.%s: %w", o.Name, err)
-			}
-			if err := n.addOutput(o.Name, db, o.MySQL.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
-				db.Close()
-				return err
-			}
-		case "elasticsearch":
-			eo := o.Elastic
-			es, err := elastic.New(elastic.Options{Name: o.Name, URLs: eo.URLs, Username: eo.Username, Password: eo.Password,
-				APIKey: eo.APIKey, Index: eo.Index, Template: eo.Template, TemplateName: eo.TemplateName, Logger: n.log,
-				DeadLetter: filepath.Join(n.cfg.Node.DataDir, "deadletter-"+o.Name+"-items.jsonl")})
-			if err != nil {
-				return fmt.Errorf("node: output.%s: %w", o.Name, err)
-			}
-			if err := n.addOutput(o.Name, es, eo.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
-				es.Close()
-				return err
-			}
-			for name, get := range map[string]func(elastic.Stats) uint64{
-				"indexed":         func(s elastic.Stats) uint64 { return s.Indexed },
-				"duplicates":      func(s elastic.Stats) uint64 { return s.Duplicates },
-				"retried_items":   func(s elastic.Stats) uint64 { return s.RetriedItems },
-				"dead_lettered":   func(s elastic.Stats) uint64 { return s.DeadLettered },
-				"template_errors": func(s elastic.Stats) uint64 { return s.TemplateErrors },
-			} {
-				n.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-					Name: "logpacker_elasticsearch_" + name + "_total", Help: elasticHelp[name],
-					ConstLabels: prometheus.Labels{"output": o.Name},
-				}, func() float64 { return float64(get(es.Stats())) }))
-			}
-		case "store":
-			so := o.Store
-			if !so.On { // enabled = false, or auto on a relay
-				continue
-			}
-			st, err := store.Open(store.Options{Dir: n.cfg.DataPath(so.Dir), Retention: so.Retention, Logger: n.log})
-			if err != nil {
-				return fmt.Errorf("node: output.%s: %w", o.Name, err)
-			}
-			if n.store == nil { // the first store output answers the search API
-				n.store = st
-			}
-			if err := n.addOutput(o.Name, storeOutput{st, n.hub}, so.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
-				st.Close()
-				return err
-			}
-		default:
-			return fmt.Errorf("node: output.%s: unknown type %q", o.Name, o.Type)
-		}
-		want["output."+o.Name] = true
+// openRelayOutput makes the relay client the output "relay": every event
+// [relay]'s match keys select goes to the parent found through [relay]
+// upstream.
+func (n *Node) openRelayOutput() error {
+	tc, err := n.relayTLS(false)
+	if err != nil {
+		return err
 	}
-	if len(n.cfg.Relay.Upstream) > 0 {
-		tc, err := n.relayTLS(false)
-		if err != nil {
-			return err
-		}
-		targets, err := n.upstreams()
-		if err != nil {
-			return err
-		}
-		c, err := relay.NewClient(relay.ClientOptions{Targets: targets, Balance: n.balance(), TLS: tc, NodeID: n.id,
-			Compress: n.cfg.Relay.Compress, Window: n.cfg.Relay.Window, Logger: n.log})
-		if err != nil {
-			return fmt.Errorf("node: relay: %w", err)
-		}
-		n.registerClientStats(c)
-		// a parent that is down is retried (and the next one tried) within 2 s
-		if err := n.addOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
-			c.Close()
-			return err
-		}
-		want["output.relay"] = true
+	targets, err := n.upstreams()
+	if err != nil {
+		return err
 	}
-	// An output removed from the configuration must not hold the WAL forever.
-	for _, name := range n.wal.Cursors() {
-		if !want[name] {
-			n.log.Warn("dropping the WAL cursor of an output that is no longer configured", "cursor", name)
-			if err := n.wal.DropCursor(name); err != nil {
-				return fmt.Errorf("node: drop cursor %s: %w", name, err)
-			}
-		}
+	c, err := relay.NewClient(relay.ClientOptions{Targets: targets, Balance: n.balance(), TLS: tc, NodeID: n.id,
+		Compress: n.cfg.Relay.Compress, Window: n.cfg.Relay.Window, Logger: n.log})
+	if err != nil {
+		return fmt.Errorf("node: relay: %w", err)
+	}
+	n.registerClientStats(c)
+	// a parent that is down is retried (and the next one tried) within 2 s
+	if err := n.addOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
+		c.Close()
+		return err
 	}
 	return nil
 }
@@ -381,14 +291,6 @@ func (n *Node) bindSources() error {
 	return nil
 }
 
-var elasticHelp = map[string]string{
-	"indexed":         "Events the Elasticsearch output stored (201 to a bulk create).",
-	"duplicates":      "Events Elasticsearch had already (409 to a bulk create: stored by an earlier attempt whose answer was lost); not stored twice.",
-	"retried_items":   "Events the Elasticsearch output sent again after a 429 or 5xx of their own.",
-	"dead_lettered":   "Events Elasticsearch rejected for good (mapping errors), written to data_dir/deadletter-NAME-items.jsonl.",
-	"template_errors": "Index templates Elasticsearch refused for good (401/403, other 4xx): the output went on without it.",
-}
-
 // openSeen opens the relay input's set of stored event IDs, with the IDs of
 // the newest WAL records re-added (relay.RecoverSeen).
 func (n *Node) openSeen() (*relay.Seen, error) {
@@ -425,21 +327,6 @@ func (n *Node) WAL() *wal.Log { return n.wal }
 // Store is the first type = store output's store (what the search API
 // answers from), or nil when there is none.
 func (n *Node) Store() *store.Store { return n.store }
-
-// storeOutput is a store output: what it stored goes on to the API's open
-// event streams.
-type storeOutput struct {
-	*store.Store
-	hub *api.Hub
-}
-
-func (s storeOutput) Write(ctx context.Context, evs []protocol.Event) error {
-	if err := s.Store.Write(ctx, evs); err != nil {
-		return err
-	}
-	s.hub.Publish(evs)
-	return nil
-}
 
 // Addr returns the bound address of a listener ("syslog_tcp", "http", …), or nil.
 func (n *Node) Addr(name string) net.Addr {
@@ -615,15 +502,4 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// fsyncPath fsyncs a file or a directory (Linux allows fsync on a
-// read-only descriptor for both).
-func fsyncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

@@ -1,61 +1,17 @@
 package appliance_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"logpacker/appliance/internal/testca"
 	"logpacker/protocol"
 )
-
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T) *testCA {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert, key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue returns PEM cert and key for cn (server: IP SAN 127.0.0.1).
-func (ca *testCA) issue(t *testing.T, cn string, server bool) (certPEM, keyPEM []byte) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
 
 func writeFile(t *testing.T, p string, b []byte) string {
 	if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -68,10 +24,10 @@ func writeFile(t *testing.T, p string, b []byte) string {
 // require; a client without a certificate is refused (and counted), one
 // with a certificate from the CA gets its octet-counted messages through.
 func TestTLSWithClientCertificates(t *testing.T) {
-	ca := newCA(t)
+	ca := testca.New(t, "test CA")
 	certDir := t.TempDir()
-	sc, sk := ca.issue(t, "logpacker", true)
-	cc, ck := ca.issue(t, "client-1", false)
+	sc, sk := ca.Issue(t, "logpacker", true)
+	cc, ck := ca.Issue(t, "client-1", false)
 	ini := fmt.Sprintf(`[listen]
 syslog_udp =
 syslog_tcp =
@@ -83,11 +39,11 @@ key_file = %s
 client_ca_file = %s
 client_auth = require
 `, writeFile(t, filepath.Join(certDir, "s.crt"), sc), writeFile(t, filepath.Join(certDir, "s.key"), sk),
-		writeFile(t, filepath.Join(certDir, "ca.crt"), ca.pem))
+		writeFile(t, filepath.Join(certDir, "ca.crt"), ca.PEM))
 	n, dir := testNode(t, ini)
 	addr := n.Addr("syslog_tls").String()
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.pem)
+	pool.AppendCertsFromPEM(ca.PEM)
 
 	// No client certificate: the handshake fails.
 	if c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool}); err == nil {

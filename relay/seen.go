@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"sync"
 
 	"logpacker/protocol"
+	"logpacker/wal/durable"
 )
 
 // Seen is the set of event IDs a node stored from other nodes: per origin
@@ -324,8 +324,8 @@ func (s *Seen) checkpointLocked() error {
 			b = seenLine(b, n, r.lo, r.hi)
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, "snapshot"), b); err != nil {
-		return err
+	if err := durable.WriteFileAtomic(filepath.Join(s.dir, "snapshot"), b, 0o640); err != nil {
+		return fmt.Errorf("relay: %w", err)
 	}
 	// the snapshot holds everything: only now may the journal restart
 	j, err := os.OpenFile(filepath.Join(s.dir, "journal"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o640)
@@ -356,31 +356,4 @@ func (s *Seen) Close() error {
 	err := s.journal.Close()
 	s.journal = nil
 	return err
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
-	if err != nil {
-		return fmt.Errorf("relay: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		var d *os.File
-		if d, err = os.Open(filepath.Dir(path)); err == nil {
-			err = errors.Join(d.Sync(), d.Close())
-		}
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("relay: %w", err)
-	}
-	return nil
 }

@@ -1,10 +1,10 @@
 package relp
 
-import "logpacker/appliance/source/internal/optparse"
+import "logpacker/appliance/option"
 
 // ErrUnknownKey is what Settings.Set returns for a key that is not [relp]'s;
 // its text is exactly "unknown key". It is syslog.ErrUnknownKey.
-var ErrUnknownKey = optparse.ErrUnknownKey
+var ErrUnknownKey = option.ErrUnknownKey
 
 // Settings are the [relp] section of server.ini. The rest of a RELP
 // listener's settings (message size, zone, batch size, connections, idle
@@ -21,7 +21,7 @@ func DefaultSettings() Settings { return Settings{MaxDataSize: DefaultMaxData} }
 func (s *Settings) Set(key, value string) error {
 	switch key {
 	case "max_data_size":
-		return optparse.SizeInt(&s.MaxDataSize, value, 1<<10, 64<<20)
+		return option.SizeInt(&s.MaxDataSize, value, 1<<10, 64<<20)
 	}
 	return ErrUnknownKey
 }

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"logpacker/appliance/source/internal/optparse"
+	"logpacker/appliance/option"
 	psyslog "logpacker/protocol/syslog"
 )
 
 // ErrUnknownKey is what the settings types' Set returns for a key that is
 // not of their section; its text is exactly "unknown key".
-var ErrUnknownKey = optparse.ErrUnknownKey
+var ErrUnknownKey = option.ErrUnknownKey
 
 // Settings are the [syslog] section of server.ini: what every syslog
 // listener (and the RELP input) shares.
@@ -42,7 +42,7 @@ func DefaultSettings() Settings {
 func (s *Settings) Set(key, value string) error {
 	switch key {
 	case "max_message_size":
-		return optparse.SizeInt(&s.MaxMessageSize, value, 480, 16<<20)
+		return option.SizeInt(&s.MaxMessageSize, value, 480, 16<<20)
 	case "timezone":
 		loc, err := time.LoadLocation(value)
 		if err != nil {
@@ -51,15 +51,15 @@ func (s *Settings) Set(key, value string) error {
 		s.Timezone = loc
 		return nil
 	case "udp_read_buffer":
-		return optparse.SizeInt(&s.UDPReadBuffer, value, 0, 1<<30)
+		return option.SizeInt(&s.UDPReadBuffer, value, 0, 1<<30)
 	case "udp_readers":
-		return optparse.Int(&s.UDPReaders, value, 1, 64)
+		return option.Int(&s.UDPReaders, value, 1, 64)
 	case "batch_size":
-		return optparse.Int(&s.BatchSize, value, 1, 65536)
+		return option.Int(&s.BatchSize, value, 1, 65536)
 	case "max_connections":
-		return optparse.Int(&s.MaxConnections, value, 1, 1<<20)
+		return option.Int(&s.MaxConnections, value, 1, 1<<20)
 	case "idle_timeout":
-		return optparse.Duration(&s.IdleTimeout, value, 0)
+		return option.Duration(&s.IdleTimeout, value, 0)
 	}
 	return ErrUnknownKey
 }

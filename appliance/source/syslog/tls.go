@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"logpacker/appliance/source/internal/optparse"
+	"logpacker/appliance/option"
 )
 
 // TLSSettings are the [tls] section of server.ini: the certificate of the
@@ -38,7 +38,7 @@ func (t *TLSSettings) Set(key, value string) error {
 	case "client_ca_file":
 		t.ClientCAFile = value
 	case "client_auth":
-		return optparse.OneOf(&t.ClientAuth, value, clientAuthModes...)
+		return option.OneOf(&t.ClientAuth, value, clientAuthModes...)
 	default:
 		return ErrUnknownKey
 	}
@@ -67,7 +67,7 @@ func (t TLSSettings) serverConfig(log *slog.Logger, every time.Duration) (*tls.C
 	if mode == "" {
 		mode = "none"
 	}
-	if err := optparse.CheckOneOf(mode, clientAuthModes...); err != nil {
+	if err := option.OneOf(new(string), mode, clientAuthModes...); err != nil {
 		return nil, fmt.Errorf("source/syslog: tls: client_auth: %w", err)
 	}
 	if mode != "none" && t.ClientCAFile == "" {

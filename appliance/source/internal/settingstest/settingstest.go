@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"logpacker/appliance/source/internal/optparse"
+	"logpacker/appliance/option"
 )
 
 // Setter is a pointer to a settings type S.
@@ -72,7 +72,7 @@ func MatchesEmbedded[S comparable, P Setter[S]](t testing.TB, section string, de
 
 // Set sets key to value on a copy of def and checks what holds for any key
 // and value: a refused value changes nothing, and an unknown key is
-// optparse.ErrUnknownKey. It returns the settings and Set's error.
+// option.ErrUnknownKey. It returns the settings and Set's error.
 func Set[S comparable, P Setter[S]](t testing.TB, def S, key, value string) (S, error) {
 	t.Helper()
 	s := def
@@ -80,7 +80,7 @@ func Set[S comparable, P Setter[S]](t testing.TB, def S, key, value string) (S, 
 	if err != nil && s != def {
 		t.Errorf("%s = %q refused (%v) but changed the settings: %+v", key, value, err, s)
 	}
-	if err != nil && err.Error() == optparse.ErrUnknownKey.Error() && !errors.Is(err, optparse.ErrUnknownKey) {
+	if err != nil && err.Error() == option.ErrUnknownKey.Error() && !errors.Is(err, option.ErrUnknownKey) {
 		t.Errorf("%s: %v is not ErrUnknownKey", key, err)
 	}
 	return s, err
