@@ -18,10 +18,24 @@
 //
 // # Configuration
 //
-// config.go: INI via gopkg.in/ini.v1, checked against a schema; the
-// embedded server.ini.default is the single source of defaults (README
-// shows it verbatim, a test keeps them equal). Errors are *ConfigError and
-// name file, line and key.
+// config.go: INI via gopkg.in/ini.v1; the embedded server.ini.default is
+// the single source of defaults (README shows it verbatim, a test keeps
+// them equal). Errors are *ConfigError and name file, line and key. Each
+// component owns its keys: the node's own sections ([node], [listen],
+// [api], [relay], [cluster], [wal]) are in config.go's schema; the inputs'
+// sections ([syslog], [tls], [relp]) are parsed by their packages'
+// Settings.Set (componentSections); an [output.NAME] section's type-specific
+// keys by its package's Options.Set and Validate. outputs.go holds the one
+// switch on an output's type (newOutputKind: the options, whether the type
+// takes flush_interval, when it is off, the path it owns, how to open it),
+// so a new output type is one package and one case. Values are parsed with
+// package appliance/option.
+//
+// # HTTP
+//
+// Node.Handler is api.Handler: appliance/api/routes.go lists every path and
+// applies [api] token in one place; the node gives it the store, the event
+// hub, the metrics registry, readiness and the status and cluster views.
 //
 // # Discovery, cluster, status (cluster.go)
 //

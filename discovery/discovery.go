@@ -15,11 +15,12 @@ import (
 
 // Target is one parent to dial.
 type Target struct {
-	Addr string // "ip:port" (or "host:port" for a static entry) to dial
+	Addr string `json:"addr"` // "ip:port" (or "host:port" for a static entry) to dial
 	// Name is the host name the target was given by (the SRV target without
 	// its trailing dot, or the static entry's host): the TLS server name.
-	Name             string
-	Priority, Weight uint16 // from SRV (static entries: priority = their position 0,1,2..., weight 0)
+	Name     string `json:"name"`
+	Priority uint16 `json:"priority"` // from SRV (static entries: their position 0,1,2...)
+	Weight   uint16 `json:"weight"`   // from SRV (static entries: 0)
 }
 
 // Options tune New. The zero value is usable.
@@ -70,11 +71,12 @@ type Upstreams interface {
 
 // Stats are an Upstreams' counters and state (metrics logpacker_discovery_*).
 type Stats struct {
-	Lookups, LookupFailures uint64    // DNS lookups done / failed
-	Stale                   bool      // the last lookup failed and an older answer is in use
-	Targets                 int       // targets in the current answer
-	LastGood                time.Time // when the current answer was obtained (zero: none yet, or a static list)
-	LastError               string    // the last failed lookup's error ("" after a good one)
+	Lookups        uint64    `json:"lookups"`         // DNS lookups done
+	LookupFailures uint64    `json:"lookup_failures"` // DNS lookups failed
+	Stale          bool      `json:"stale"`           // the last lookup failed and an older answer is in use
+	Targets        int       `json:"targets"`         // targets in the current answer
+	LastGood       time.Time `json:"last_good"`       // when the current answer was obtained (zero: none yet, or a static list)
+	LastError      string    `json:"last_error"`      // the last failed lookup's error ("" after a good one)
 }
 
 // srvPrefix starts an SRV spec (matched without regard to case).

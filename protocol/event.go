@@ -70,7 +70,9 @@ type Event struct {
 	Tags     []string
 	Fields   map[string]string
 	Peer     string // remote address the first node read it from
-	// Transport is how the first node got it: "udp","tcp","tls","unix","relp","quic","http","journal","file".
+	// Transport is how the first node got it: "udp", "tcp", "tls", "unix"
+	// (syslog listeners), "relp"; "send" (logpacker send), "stdin"
+	// (logpacker parse). Relays keep the first node's value.
 	Transport string
 	Hops      uint8
 	Count     uint32 // >1 when aggregation folded repeats into this event; 0 and 1 both mean one

@@ -58,10 +58,11 @@ func (b *Balance) defaults() {
 
 // ViewMember is one member of the cluster view a parent sent.
 type ViewMember struct {
-	Node, Addr string
-	Spare      float64
-	State      string
-	Attrs      []wire.Attr
+	Node  string      `json:"node"`
+	Addr  string      `json:"addr"`
+	Spare float64     `json:"spare"`
+	State string      `json:"state"`
+	Attrs []wire.Attr `json:"attrs"`
 }
 
 // view is the latest cluster view any parent sent, and the targets that

@@ -17,9 +17,9 @@ import (
 )
 
 // Seen is the set of event IDs a node stored from other nodes: per origin
-// node, sorted disjoint ranges of sequence numbers (DESIGN invariant 4: exact,
-// never a high-watermark, because after a fail-over a batch can arrive after
-// later ones that went another way). The relay input drops events already
+// node, sorted disjoint ranges of sequence numbers (exact, never a
+// high-watermark: after a fail-over a batch can arrive after later ones that
+// went another way, and a watermark would drop it as a duplicate). The relay input drops events already
 // in it, so a batch resent after a lost ACK is acknowledged again without a
 // second append.
 //

@@ -93,8 +93,8 @@
 // # What an ACK promises
 //
 // ACK(k) is sent only after every event of every BATCH with seq ≤ k is in
-// the parent's WAL and fsynced under the parent's policy (DESIGN invariant
-// 1). ACKs are cumulative and increase; a parent may answer several
+// the parent's WAL and fsynced under the parent's policy: nothing is
+// acknowledged before it is durable. ACKs are cumulative and increase; a parent may answer several
 // batches with one ACK (it stores batches that arrived together at once). A batch refused with ERROR(s,
 // ErrBadBatch) counts as settled for the cumulative ACK: the child sends it
 // to its dead-letter file, not again. Seq numbers belong to one link: they
@@ -107,6 +107,8 @@
 // it sends them again, renumbered from 1. A parent may therefore receive
 // events it already stored (its ACK was lost) or that another parent stored
 // (fail-over): events keep the ID the first node gave them, and duplicates
-// are removed by ID where events are stored (DESIGN invariant 4), never by
+// are removed by ID where events are stored (storage writes are keyed on
+// the event ID, and relays keep an exact per-origin set of the ID ranges
+// they stored, so at-least-once delivery lands exactly once), never by
 // batch sequence.
 package wire

@@ -91,12 +91,16 @@ type Welcome struct {
 // Member is one node of the parent's cluster view: its relay address and
 // whatever it publishes (the Attr* keys: state, spare capacity, load figures).
 type Member struct {
-	Node, Addr string
-	Attrs      []Attr
+	Node  string `json:"node"`
+	Addr  string `json:"addr"`
+	Attrs []Attr `json:"attrs"`
 }
 
 // Attr is one key/value of a Member.
-type Attr struct{ Key, Value string }
+type Attr struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
 
 // Attribute keys a parent's cluster sets on the members of its WELCOME.
 // AttrState and AttrSpare steer a child's choice of parent (package relay);

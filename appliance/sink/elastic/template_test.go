@@ -122,7 +122,9 @@ func TestTemplate(t *testing.T) {
 }
 
 // TestTemplateMappings: the mappings cover the event's public JSON form
-// with the types the brief of the output promises, and every kind of event
+// with the types README's Elasticsearch section lists (keywords; date_nanos
+// for received and time, time with ignore_malformed; text message; flattened
+// sd and fields; integer hops; long count), and every kind of event
 // fits them (the fake rejects a document whose mapped field does not fit,
 // as Elasticsearch does): structured data, fields, tags, a parse error, a
 // message time before 1970 (outside date_nanos: ignore_malformed), a count
