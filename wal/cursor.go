@@ -92,13 +92,19 @@ func decodeCursor(b []byte) (uint64, error) {
 // writeCursorFile creates the cursor file with both slots at index: temp file,
 // fsync, rename, dir fsync.
 func writeCursorFile(dir, name string, index uint64) error {
+	slot := encodeCursor(index)
+	return writeFileSync(dir, name, append(slot, slot...))
+}
+
+// writeFileSync creates or replaces dir/name with data durably: temp file
+// dir/.name.tmp, fsync, rename, dir fsync.
+func writeFileSync(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
-	slot := encodeCursor(index)
-	_, err = f.Write(append(slot, slot...))
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -20,6 +20,7 @@
 //
 //	DIR/00000000000000000001     segment files, named after their first index (20 digits)
 //	DIR/00000000000000004711     the last one is the tail, the only one written to
+//	DIR/epoch                    the WAL's epoch: 8 lowercase hex digits and '\n' ('\n' alone: none)
 //	DIR/cursors/NAME             one file per cursor: two slots of committed index (8 B BE) | crc32c (4 B)
 //	DIR/quarantine/SEG.NANOS.corrupt  original copy of every segment we rewrote
 //	DIR/spare.N, DIR/SEG.recycled      segment recycling (see GC below)
@@ -33,6 +34,25 @@
 // index, no payload). The index inside each entry lets a scanner resynchronise
 // after damage (search for the magic, try the 1–10 length bytes before it, check
 // the CRC and that the index is plausible) and say exactly which indices were lost.
+//
+// # Epoch
+//
+// Indices start at 1 in every new directory, so an index alone does not name
+// a record for good: a WAL deleted or lost and created again hands out the
+// same indices once more. Its epoch tells the incarnations apart (Epoch):
+// Open draws one, 8 hex digits from crypto/rand, when it creates a WAL, and
+// writes it to DIR/epoch (temp file, fsync, rename, directory fsync) before
+// the first segment, so a crash in between leaves a directory without
+// segments, which counts as new. A WAL that has segments but no epoch file
+// was created before epochs existed: the indices it gave have been used
+// without an epoch (the node's event IDs were NODE:INDEX), and giving it one
+// now would change the ID of every record it still holds, so Open writes an
+// empty epoch file for it and its epoch stays "" for good. An epoch file
+// that cannot be read or holds anything but up to 32 lowercase hex digits
+// makes Open fail: guessing would change or reuse IDs. Verify reports the
+// epoch; ReadEpoch reads it without opening the log. The epoch is opaque to
+// the WAL; the node makes it part of its event IDs (package protocol,
+// Identity).
 //
 // # Durability
 //

@@ -21,6 +21,8 @@ type SegmentReport struct {
 // Report is the result of Verify.
 type Report struct {
 	Dir                   string
+	Epoch                 string // the epoch file's (EpochFile); "" with EpochFound: a WAL from before epochs
+	EpochFound            bool   // false: no epoch file (the next Open writes one, see doc.go)
 	Segments              []SegmentReport
 	FirstIndex, LastIndex uint64
 	Records, Tombstones   int
@@ -28,6 +30,7 @@ type Report struct {
 	Cursors               map[string]uint64 // committed index per readable cursor file
 	Problems              []string          // anything else: leftovers, unreadable cursors, gaps between segments
 	Quarantined           []string          // copies of damaged segments in quarantine/ (already repaired)
+	epochErr              error             // the epoch file could not be read (also in Problems)
 }
 
 // OK reports whether the directory has no damage at all.
@@ -48,6 +51,16 @@ func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wal %s: %d segments, index %d..%d, %d records, %d tombstones, %d lost\n",
 		r.Dir, len(r.Segments), r.FirstIndex, r.LastIndex, r.Records, r.Tombstones, r.Lost)
+	switch {
+	case r.epochErr != nil:
+		b.WriteString("  epoch unreadable (see problems): Open refuses this WAL\n")
+	case r.Epoch != "":
+		fmt.Fprintf(&b, "  epoch %s: its events get IDs NODE.%s:INDEX\n", r.Epoch, r.Epoch)
+	case r.EpochFound:
+		b.WriteString("  epoch none (a WAL from before epochs): its events get IDs NODE:INDEX\n")
+	default:
+		b.WriteString("  no epoch file: the next open writes one (none if it has segments: IDs NODE:INDEX)\n")
+	}
 	for _, s := range r.Segments {
 		status := "ok"
 		if len(s.Damages) > 0 {
@@ -109,6 +122,9 @@ func Verify(dir string) (Report, error) {
 		if strings.HasSuffix(n, ".START") || strings.HasSuffix(n, ".END") || strings.HasSuffix(n, ".TEMP") || strings.HasSuffix(n, ".rewrite") {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("leftover %s from an interrupted truncate or repair (cleaned up on next open)", n))
 		}
+	}
+	if rep.Epoch, rep.EpochFound, rep.epochErr = ReadEpoch(dir); rep.epochErr != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("epoch: %v", rep.epochErr))
 	}
 	segs, err := listSegments(dir)
 	if err != nil {

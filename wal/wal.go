@@ -126,9 +126,10 @@ const (
 
 // Log is the write-ahead log. All methods are safe for concurrent use.
 type Log struct {
-	opts Options
-	log  *slog.Logger
-	dir  string
+	opts  Options
+	log   *slog.Logger
+	dir   string
+	epoch string // this directory's incarnation (epoch.go)
 
 	mu            sync.Mutex // guards everything below
 	segs          []segFile  // model of the files; last is the tail
@@ -233,6 +234,17 @@ func Open(o Options) (*Log, error) {
 	if err := cleanupTemp(dir); err != nil {
 		return nil, fmt.Errorf("wal: cleanup: %w", err)
 	}
+	// Before the first segment is created: a crash in between must not make
+	// a new WAL look like one from before epochs.
+	epoch, created, err := loadEpoch(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal: epoch: %w", err)
+	}
+	l.epoch = epoch
+	if created && epoch == "" {
+		l.log.Info("wal: no epoch file in a WAL from before epochs; it keeps an empty epoch, and the event IDs it gave",
+			"dir", dir)
+	}
 	if err := l.openStore(); err != nil {
 		return nil, err
 	}
@@ -250,7 +262,7 @@ func Open(o Options) (*Log, error) {
 		l.tail.Close()
 		return nil, err
 	}
-	l.log.Info("wal opened", "dir", dir, "first", l.first, "last", l.last, "segments", len(l.segs),
+	l.log.Info("wal opened", "dir", dir, "epoch", l.epoch, "first", l.first, "last", l.last, "segments", len(l.segs),
 		"cursors", len(l.cursors), "fsync", o.Fsync.String(), "segment_size", o.SegmentSize, "max_size", o.MaxSize)
 	go l.run()
 	l.kickGC()
