@@ -7,17 +7,30 @@ import (
 	"time"
 )
 
-// ID identifies an event for its whole life: the node that first accepted it
-// and the index its WAL gave it. Relays and storage keep it unchanged.
+// ID identifies an event for its whole life: its origin (the node that
+// first accepted it, and that node's WAL epoch: see Origin) and the index
+// that WAL gave it. Relays and storage keep it unchanged.
 type ID struct {
-	Node string
+	Node string // the origin: Origin(node ID, WAL epoch)
 	Seq  uint64
+}
+
+// Origin is the origin part of the IDs a node gives: "<node>.<epoch>", or
+// just node when the epoch is empty (a WAL from before epochs). A new WAL
+// has a new epoch, so its indices, which start at 1 again, never make an ID
+// that an earlier WAL of the same node gave. The origin is compared whole,
+// never split: node IDs may contain '.' themselves.
+func Origin(node, epoch string) string {
+	if epoch == "" {
+		return node
+	}
+	return node + "." + epoch
 }
 
 // IsZero reports whether the ID has not been assigned yet.
 func (id ID) IsZero() bool { return id.Node == "" && id.Seq == 0 }
 
-// String returns "<node>:<seq>", the form used in JSON and as a storage key.
+// String returns "<origin>:<seq>", the form used in JSON and as a storage key.
 func (id ID) String() string {
 	return id.Node + ":" + strconv.FormatUint(id.Seq, 10)
 }
@@ -29,8 +42,8 @@ func (id ID) AppendText(dst []byte) []byte {
 	return strconv.AppendUint(dst, id.Seq, 10)
 }
 
-// ParseID parses "<node>:<seq>". The node part may itself contain colons;
-// the sequence is after the last one.
+// ParseID parses "<origin>:<seq>". The origin may itself contain '.' and
+// ':'; the sequence is after the last ':'.
 func ParseID(s string) (ID, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {

@@ -159,6 +159,58 @@ func TestJSONMalformed(t *testing.T) {
 	}
 }
 
+// TestParseID: IDs are split at the last ':'; the origin, "<node>" or
+// "<node>.<epoch>" (Origin), may hold '.' (node IDs may) and ':'. Every
+// valid ID goes through String, JSON and the binary form unchanged.
+func TestParseID(t *testing.T) {
+	valid := []struct {
+		in   string
+		want ID
+	}{
+		{"leaf1:20", ID{"leaf1", 20}},                                     // no epoch: a WAL from before epochs
+		{"leaf1.3f9a2c01:20", ID{"leaf1.3f9a2c01", 20}},                   // node.epoch
+		{"web.example.com.3f9a2c01:1", ID{"web.example.com.3f9a2c01", 1}}, // a node ID with dots
+		{"web.example.com:7", ID{"web.example.com", 7}},
+		{"host:with:colons:77", ID{"host:with:colons", 77}},
+		{".3f9a2c01:5", ID{".3f9a2c01", 5}}, // `logpacker wal dump`: the node left out
+		{":5", ID{"", 5}},
+		{"n:18446744073709551615", ID{"n", 1<<64 - 1}},
+	}
+	for _, c := range valid {
+		id, err := ParseID(c.in)
+		if err != nil || id != c.want || id.String() != c.in || string(id.AppendText(nil)) != c.in {
+			t.Errorf("ParseID(%q) = %+v, %v; want %+v and the same text back", c.in, id, err, c.want)
+			continue
+		}
+		ev := Event{ID: id}
+		var fromJSON, fromBinary Event
+		if err := fromJSON.UnmarshalJSON(ev.AppendJSON(nil)); err != nil || fromJSON.ID != id {
+			t.Errorf("%q through JSON: %+v, %v", c.in, fromJSON.ID, err)
+		}
+		if err := fromBinary.UnmarshalBinary(ev.AppendBinary(nil)); err != nil || fromBinary.ID != id {
+			t.Errorf("%q through the binary form: %+v, %v", c.in, fromBinary.ID, err)
+		}
+	}
+	for _, in := range []string{"", "leaf1", "leaf1.3f9a2c01", "leaf1:", "leaf1:x", "leaf1:-1", "leaf1: 1",
+		"leaf1:20.3f9a2c01", "leaf1:18446744073709551616"} {
+		if id, err := ParseID(in); err == nil {
+			t.Errorf("ParseID(%q) = %+v; want an error", in, id)
+		}
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	for _, c := range []struct{ node, epoch, want string }{
+		{"leaf1", "3f9a2c01", "leaf1.3f9a2c01"},
+		{"leaf1", "", "leaf1"},
+		{"web.example.com", "00000000", "web.example.com.00000000"},
+	} {
+		if got := Origin(c.node, c.epoch); got != c.want {
+			t.Errorf("Origin(%q, %q) = %q, want %q", c.node, c.epoch, got, c.want)
+		}
+	}
+}
+
 func TestIDAndKeywords(t *testing.T) {
 	id, err := ParseID("host:with:colons:77")
 	if err != nil || id.Node != "host:with:colons" || id.Seq != 77 || id.String() != "host:with:colons:77" {
