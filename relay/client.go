@@ -27,6 +27,7 @@ type ClientOptions struct {
 	Balance    Balance       // how the client spreads over its parents' cluster
 	TLS        *tls.Config   // node certificate and the cluster CA (RootCAs)
 	NodeID     string        // must be the certificate's subject
+	Origin     string        // of the IDs SendRecords gives (protocol.Origin: node ID and WAL epoch); "": NodeID
 	Compress   bool          // zstd BATCH data
 	AckTimeout time.Duration // a batch not ACKed by then fails its link
 	Window     int           // batches in flight per link (0: DefaultWindow)
@@ -172,6 +173,9 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	if o.Window <= 0 {
 		o.Window = DefaultWindow
+	}
+	if o.Origin == "" {
+		o.Origin = o.NodeID
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -379,7 +383,7 @@ type Record struct {
 
 // SendRecords is Send for events in their binary form, as this node's WAL
 // holds them: they are forwarded without being decoded, those without an ID
-// given this node's ID and their WAL index. Like Send, it keeps nothing of
+// given ClientOptions.Origin and their WAL index. Like Send, it keeps nothing of
 // recs (nor of their Data) once it returns.
 func (c *Client) SendRecords(ctx context.Context, recs []Record, done func(error)) error {
 	c.mu.Lock()
@@ -388,7 +392,7 @@ func (c *Client) SendRecords(ctx context.Context, recs []Record, done func(error
 	ends := c.ends[:0]
 	for _, r := range recs {
 		var err error
-		if c.raw, err = protocol.AppendRecordWithID(c.raw, r.Data, protocol.ID{Node: c.o.NodeID, Seq: r.Index}); err != nil {
+		if c.raw, err = protocol.AppendRecordWithID(c.raw, r.Data, protocol.ID{Node: c.o.Origin, Seq: r.Index}); err != nil {
 			return PermanentError{fmt.Errorf("relay: WAL record %d: %w", r.Index, err)}
 		}
 		ends = append(ends, len(c.raw))

@@ -54,13 +54,17 @@
 // refused batch is a Permanent error (the output loop dead-letters it).
 // SendRecords is Send for Records — each an event's binary form and the WAL
 // index it was stored at, as the node's WAL holds them — forwarded without
-// being decoded (one without an ID gets this node's ID and its index).
+// being decoded (one without an ID gets ClientOptions.Origin, the node's ID
+// and its WAL's epoch, and its index; HELLO names the node by its plain ID,
+// the certificate's subject).
 // Package relay does not import package wal: the node copies its WAL
 // records into Records (appliance's relay output).
 //
 // # Exactly once
 //
-// With ServerOptions.Seen the server keeps, per origin node, the ranges of
+// With ServerOptions.Seen the server keeps, per origin (node ID and WAL
+// epoch, protocol.Origin: a child whose WAL was created anew is a new
+// origin, numbered from 1 again, not a replay), the ranges of
 // event sequence numbers it stored (Seen: journaled and fdatasynced before
 // the ACK, snapshot on open) and appends only what is new, holding the
 // origins' locks from the check to the mark, so a batch resent on any link

@@ -418,39 +418,45 @@ func TestLinkWindow(t *testing.T) {
 }
 
 // TestSendRecordsGivesIDs: WAL records are forwarded as they are; one
-// without an ID gets the sender's node ID and its WAL index, one relayed
-// from another node keeps its ID.
+// without an ID gets the client's origin (the node ID when Origin is not
+// set) and its WAL index, one relayed from another node keeps its ID. HELLO
+// names the node by its ID, whatever the origin.
 func TestSendRecordsGivesIDs(t *testing.T) {
 	p := newPKI(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var st store
 	s := startServer(t, ctx, p.serverTLS(t, "root"), "root", &st)
-	c, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: p.clientTLS(t, "mid", p),
-		NodeID: "mid", Compress: true, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	local := protocol.Event{Host: "h", App: "a", Message: "local", Count: 1}
-	relayed := protocol.Event{ID: protocol.ID{Node: "leaf", Seq: 9}, Hops: 1, Host: "h", App: "a", Message: "relayed", Count: 1}
-	recs := []Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
-		{Index: 43, Data: []byte{1, 2}}}
-	res := make(chan error, 1)
-	if err := c.SendRecords(ctx, recs, func(err error) { res <- err }); !isPermanentErr(err) {
-		t.Fatalf("a record that does not decode: %v, want a permanent error", err)
-	}
-	if err := c.SendRecords(ctx, recs[:2], func(err error) { res <- err }); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-res; err != nil {
-		t.Fatal(err)
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if len(st.evs) != 2 || st.evs[0].ID != (protocol.ID{Node: "mid", Seq: 41}) || st.evs[0].Message != "local" ||
-		st.evs[1].ID != relayed.ID || st.evs[1].Hops != 2 || st.evs[1].Message != "relayed" {
-		t.Fatalf("parent stored %+v", st.evs)
+	tc := p.clientTLS(t, "mid", p)
+	for _, c := range []struct{ origin, want string }{{"", "mid"}, {"mid.0badcafe", "mid.0badcafe"}} {
+		cl, err := NewClient(ClientOptions{Upstreams: []string{s.Addr().String()}, TLS: tc,
+			NodeID: "mid", Origin: c.origin, Compress: true, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		local := protocol.Event{Host: "h", App: "a", Message: "local", Count: 1}
+		relayed := protocol.Event{ID: protocol.ID{Node: "leaf", Seq: 9}, Hops: 1, Host: "h", App: "a", Message: "relayed", Count: 1}
+		recs := []Record{{Index: 41, Data: local.AppendBinary(nil)}, {Index: 42, Data: relayed.AppendBinary(nil)},
+			{Index: 43, Data: []byte{1, 2}}}
+		res := make(chan error, 1)
+		if err := cl.SendRecords(ctx, recs, func(err error) { res <- err }); !isPermanentErr(err) {
+			t.Fatalf("a record that does not decode: %v, want a permanent error", err)
+		}
+		if err := cl.SendRecords(ctx, recs[:2], func(err error) { res <- err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-res; err != nil {
+			t.Fatal(err)
+		}
+		st.mu.Lock()
+		evs := st.evs
+		st.evs = nil
+		st.mu.Unlock()
+		if len(evs) != 2 || evs[0].ID != (protocol.ID{Node: c.want, Seq: 41}) || evs[0].Message != "local" ||
+			evs[1].ID != relayed.ID || evs[1].Hops != 2 || evs[1].Message != "relayed" {
+			t.Fatalf("origin %q: parent stored %+v", c.origin, evs)
+		}
 	}
 }
 
