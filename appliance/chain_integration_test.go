@@ -127,7 +127,7 @@ func scanChainOutput(t *testing.T, path string, total int) (distinct, lines int,
 	for sc.Scan() {
 		l := sc.Bytes()
 		lines++
-		if !bytes.HasPrefix(l, []byte(`{"id":"leaf:`)) || !bytes.Contains(l, []byte(`"hops":2,`)) {
+		if !bytes.HasPrefix(l, []byte(`{"id":"leaf.`)) || !bytes.Contains(l, []byte(`"hops":2,`)) {
 			return 0, 0, fmt.Sprintf("line %d is not a leaf event two hops away: %s", lines, l)
 		}
 		i := bytes.Index(l, []byte(`seq=`))

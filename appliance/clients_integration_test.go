@@ -81,7 +81,7 @@ func TestLoggerClientsIntegration(t *testing.T) {
 		if ev.Time.IsZero() || time.Since(ev.Time).Abs() > time.Hour {
 			t.Errorf("%s: time %v not close to now", s.name, ev.Time)
 		}
-		if ev.ID.Node != "test" || ev.ID.Seq == 0 {
+		if ev.ID.Node != n.Origin() || ev.ID.Seq == 0 {
 			t.Errorf("%s: id %v", s.name, ev.ID)
 		}
 		if s.rfc5424 {

@@ -156,8 +156,8 @@ func TestSRVTreeIntegration(t *testing.T) {
 	evs := waitEvents(t, out, total, 60*time.Second, nil)
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		if ev.ID.Node != "leaf" || ev.Hops != 2 {
-			t.Fatalf("event at the root: origin %q, %d hops; want leaf, 2", ev.ID.Node, ev.Hops)
+		if !fromNode(ev.ID, "leaf") || ev.Hops != 2 {
+			t.Fatalf("event at the root: origin %q, %d hops; want leaf.EPOCH, 2", ev.ID.Node, ev.Hops)
 		}
 		if seen[ev.Message] {
 			t.Fatalf("%s twice at the root", ev.Message)

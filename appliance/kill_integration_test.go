@@ -199,7 +199,7 @@ func killDurability(t *testing.T, fsync string) {
 		if seen[key] > 1 {
 			t.Fatalf("event %q delivered twice (line %d, id %v)", key, i+1, ev.ID)
 		}
-		if ev.ID.Node != "origin" || ev.ID.Seq <= lastSeq {
+		if !fromNode(ev.ID, "origin") || ev.ID.Seq <= lastSeq {
 			t.Fatalf("ids out of order at line %d: %v after seq %d", i+1, ev.ID, lastSeq)
 		}
 		lastSeq = ev.ID.Seq

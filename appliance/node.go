@@ -29,6 +29,7 @@ import (
 	"logpacker/appliance/store"
 	"logpacker/discovery"
 	"logpacker/discovery/cluster"
+	"logpacker/protocol"
 	"logpacker/relay"
 	"logpacker/wal"
 	"logpacker/wal/durable"
@@ -40,9 +41,10 @@ var _ pipeline.PreparedSink = (*file.Writer)(nil)
 // Node is one logpacker process: WAL, inputs, outputs and the HTTP API,
 // wired from a Config.
 type Node struct {
-	cfg *Config
-	log *slog.Logger
-	id  string
+	cfg    *Config
+	log    *slog.Logger
+	id     string // [node] id: the node, in certificates, the cluster, status and logs
+	origin string // the origin of the event IDs it gives: id and the WAL's epoch (protocol.Origin)
 
 	wal     *wal.Log
 	ingest  *pipeline.Ingest
@@ -107,6 +109,8 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: open wal: %w", err)
 	}
+	n.origin = protocol.Origin(n.id, n.wal.Epoch())
+	log.Info("node: events accepted here get IDs ORIGIN:INDEX", "origin", n.origin, "wal_epoch", n.wal.Epoch())
 	n.reg.MustRegister(pipeline.NewWALCollector(n.wal))
 	n.ingest = pipeline.NewIngest(n.wal, n.reg)
 	if err := n.openOutputs(); err != nil {
@@ -170,7 +174,7 @@ func (n *Node) openRelayOutput() error {
 	if err != nil {
 		return err
 	}
-	c, err := relay.NewClient(relay.ClientOptions{Targets: targets, Balance: n.balance(), TLS: tc, NodeID: n.id,
+	c, err := relay.NewClient(relay.ClientOptions{Targets: targets, Balance: n.balance(), TLS: tc, NodeID: n.id, Origin: n.origin,
 		Compress: n.cfg.Relay.Compress, Window: n.cfg.Relay.Window, Logger: n.log})
 	if err != nil {
 		return fmt.Errorf("node: relay: %w", err)
@@ -197,7 +201,7 @@ func (n *Node) addOutput(kind string, s pipeline.Sink, batch int, m *match.Match
 		n.log.Info("output selects events", "output", name, "match", m.String())
 	}
 	n.outputs = append(n.outputs, pipeline.NewConsumer(pipeline.ConsumerOptions{
-		Name: name, Kind: kind, NodeID: n.id, Cursor: cur, Sink: s, Match: m, Batch: batch, Linger: linger,
+		Name: name, Kind: kind, NodeID: n.origin, Cursor: cur, Sink: s, Match: m, Batch: batch, Linger: linger,
 		DeadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
 		BackoffHi: backoffHi, Logger: n.log, Metrics: n.reg,
 	}))
@@ -315,8 +319,12 @@ func (n *Node) relayTLS(server bool) (*tls.Config, error) {
 	return tc, nil
 }
 
-// ID is the node's ID (the origin part of event IDs it assigns).
+// ID is the node's ID ([node] id, or the one generated and kept in data_dir).
 func (n *Node) ID() string { return n.id }
+
+// Origin is the origin part of the event IDs the node gives: its ID and its
+// WAL's epoch (protocol.Origin), e.g. "leaf1.3f9a2c01".
+func (n *Node) Origin() string { return n.origin }
 
 // Emit is the ingest path (what every source gets as its emit function).
 func (n *Node) Emit() pipeline.EmitFunc { return n.ingest.Emit }

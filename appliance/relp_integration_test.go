@@ -103,7 +103,7 @@ func TestRsyslogRELPIntegration(t *testing.T) {
 	byApp := map[string]protocol.Event{}
 	for _, ev := range evs {
 		byApp[ev.App] = ev
-		if ev.Transport != "relp" || !strings.HasPrefix(ev.Peer, "127.0.0.1:") || ev.ParseErr != "" || ev.ID.Node != "test" {
+		if ev.Transport != "relp" || !strings.HasPrefix(ev.Peer, "127.0.0.1:") || ev.ParseErr != "" || ev.ID.Node != n.Origin() {
 			t.Errorf("%s", ev.AppendJSON(nil))
 		}
 	}
@@ -310,7 +310,7 @@ func scanRELPOutput(t *testing.T, path string, total int) (distinct, lines int, 
 			continue // see TestRsyslogRELPKillIntegration
 		}
 		lines++
-		if !bytes.Contains(l, []byte(`"transport":"relp"`)) || !bytes.Contains(l, []byte(`"app":"relptest"`)) || !bytes.HasPrefix(l, []byte(`{"id":"relp-sink:`)) {
+		if !bytes.Contains(l, []byte(`"transport":"relp"`)) || !bytes.Contains(l, []byte(`"app":"relptest"`)) || !bytes.HasPrefix(l, []byte(`{"id":"relp-sink.`)) {
 			return 0, 0, nil, fmt.Sprintf("line %d is not a test message received over RELP: %s", lines, l)
 		}
 		i := bytes.Index(l, []byte(`"message":"seq=`))

@@ -69,7 +69,7 @@ severity = warning
 		t.Fatalf("alerts.jsonl: %v\nwant %v", g, alerts)
 	}
 	for _, ev := range got {
-		if ev.Severity > protocol.SevWarning || ev.ID.Node != "test" {
+		if ev.Severity > protocol.SevWarning || ev.ID.Node != n.Origin() {
 			t.Errorf("alerts.jsonl holds %s", ev.AppendJSON(nil))
 		}
 	}
@@ -149,7 +149,7 @@ func TestRelaySelectsIntegration(t *testing.T) {
 	var gotMsgs []string
 	for _, ev := range got {
 		gotMsgs = append(gotMsgs, ev.Message)
-		if ev.ID.Node != "leaf" || ev.Hops != 1 || ev.Severity > protocol.SevWarning {
+		if ev.ID.Node != leaf.Origin() || ev.Hops != 1 || ev.Severity > protocol.SevWarning {
 			t.Errorf("root got %s", ev.AppendJSON(nil))
 		}
 	}

@@ -19,7 +19,7 @@ import (
 type ConsumerOptions struct {
 	Name     string      // the cursor's name, "output.KIND", in logs and dead letters
 	Kind     string      // KIND: the metrics' output label
-	NodeID   string      // the ID given to events stored without one
+	NodeID   string      // the origin given to events stored without an ID: node ID and WAL epoch (protocol.Origin)
 	Cursor   *wal.Cursor // the output's own cursor
 	Sink     Sink
 	Match    *match.Matcher // which events the sink gets; nil or empty: all

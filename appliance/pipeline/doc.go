@@ -19,8 +19,11 @@
 // codec and appends the batch; it returns only when the WAL says the batch
 // is durable under the fsync policy. Locally accepted events are stored
 // without an ID: the WAL index is their sequence, and the consumer fills
-// ID = (node ID, index) when it reads them back, so IDs are given exactly
-// once, at the first append, with no extra write.
+// ID = (origin, index) when it reads them back, so IDs are given exactly
+// once, at the first append, with no extra write. The origin
+// (ConsumerOptions.NodeID) is the node ID and the WAL's epoch
+// (protocol.Origin): a WAL created anew numbers from 1 again under a new
+// epoch, so its IDs are new too.
 //
 // Each output is a consumer (consumer.go) with its own named WAL cursor, so a
 // slow or dead output delays no other (its lag is the cursor-lag metric; the

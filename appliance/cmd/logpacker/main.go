@@ -37,7 +37,9 @@ const usage = `usage:
                                      one JSON event per line: see how a node reads your devices
   logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
                                      is damaged (DIR: data_dir/wal, or data_dir)
-  logpacker wal dump DIR             print every WAL record as a JSON event
+  logpacker wal dump DIR             print every WAL record as a JSON event; the ones accepted
+                                     here show their ID without the node ID: .EPOCH:INDEX
+                                     (:INDEX for a WAL from before epochs); verify prints the epoch
   logpacker cert ca [-dir D] [-name N] [-days N]
                                      create a cluster CA for node links (D/ca.crt, D/ca.key)
   logpacker cert node -id NODE [-ca D] [-host H,H…] [-dir OUT] [-days N]
@@ -289,6 +291,11 @@ func cmdWAL(args []string, out io.Writer) error {
 		}
 		return nil
 	default:
+		epoch, _, err := wal.ReadEpoch(dir)
+		if err != nil {
+			return fmt.Errorf("wal dump: %w", err)
+		}
+		origin := protocol.Origin("", epoch) // the node's origin without its ID: "" or ".EPOCH"
 		w := bufio.NewWriter(out)
 		defer w.Flush()
 		var buf []byte
@@ -299,7 +306,8 @@ func cmdWAL(args []string, out io.Writer) error {
 				return nil
 			}
 			if ev.ID.Node == "" {
-				ev.ID.Seq = index // the node fills its own ID in when reading
+				// the node fills its origin in when reading: shown without the node ID
+				ev.ID = protocol.ID{Node: origin, Seq: index}
 			}
 			buf = ev.AppendJSON(buf[:0])
 			buf = append(buf, '\n')
