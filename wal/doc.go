@@ -40,7 +40,8 @@
 // Indices start at 1 in every new directory, so an index alone does not name
 // a record for good: a WAL deleted or lost and created again hands out the
 // same indices once more. Its epoch tells the incarnations apart (Epoch):
-// Open draws one, 8 hex digits from crypto/rand, when it creates a WAL, and
+// Open draws one, 8 hex digits from crypto/rand (two incarnations of one
+// node share one with odds of 1 in 2^32), when it creates a WAL, and
 // writes it to DIR/epoch (temp file, fsync, rename, directory fsync) before
 // the first segment, so a crash in between leaves a directory without
 // segments, which counts as new. A WAL that has segments but no epoch file
