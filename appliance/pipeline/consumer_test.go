@@ -469,34 +469,45 @@ func (s *batchSink) got() []int {
 	return slices.Clone(s.sizes)
 }
 
-// lingerConsumer runs a consumer with the given linger (batch 50) over a
-// fresh WAL until the test ends; appendN appends n records.
-func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *batchSink, appendN func(n int)) {
+// testCursor opens a WAL in a fresh directory, closed when the test ends,
+// and its cursor output.test.
+func testCursor(t *testing.T) (l *wal.Log, cur *wal.Cursor, dir string, log *slog.Logger) {
 	t.Helper()
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir = t.TempDir()
+	log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err = l.OpenCursor("output.test")
-	if err != nil {
+	t.Cleanup(func() { l.Close() })
+	if cur, err = l.OpenCursor("output.test"); err != nil {
 		t.Fatal(err)
 	}
-	sink = &batchSink{}
-	c := &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
-		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
-		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+	return l, cur, dir, log
+}
+
+// runUntilEnd runs c until the test ends, then checks that Run returned nil.
+func runUntilEnd(t *testing.T, c *Consumer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.run(ctx) }()
+	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-		l.Close()
 	})
+}
+
+// lingerConsumer runs a consumer with the given linger (batch 50) over a
+// fresh WAL until the test ends; appendN appends n records.
+func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *batchSink, appendN func(n int)) {
+	t.Helper()
+	l, cur, dir, log := testCursor(t)
+	sink = &batchSink{}
+	runUntilEnd(t, &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
+		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond})
 	appendN = func(n int) {
 		var recs [][]byte
 		for range n {
@@ -572,30 +583,12 @@ func TestConsumerFlushInterval(t *testing.T) {
 func TestConsumerSetMatch(t *testing.T) {
 	for _, mode := range sinkModes {
 		t.Run(mode, func(t *testing.T) {
-			dir := t.TempDir()
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			cur, err := l.OpenCursor("output.t")
-			if err != nil {
-				t.Fatal(err)
-			}
+			l, cur, dir, log := testCursor(t)
 			fs, sink := modeSink(t, mode)
-			c := NewConsumer(ConsumerOptions{Name: "output.t", Kind: "t", NodeID: "n1", Cursor: cur, Sink: sink, Batch: 50,
+			c := NewConsumer(ConsumerOptions{Name: "output.test", Kind: "test", NodeID: "n1", Cursor: cur, Sink: sink, Batch: 50,
 				DeadPath: filepath.Join(dir, "dead.jsonl"), BackoffLo: time.Millisecond, BackoffHi: 2 * time.Millisecond,
 				Logger: log, Metrics: prometheus.NewRegistry()})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			}()
+			runUntilEnd(t, c)
 			var want []string
 			// appendTo appends the events from+1 … to (severity i%8), sel
 			// saying which the consumer delivers, and waits for its commit.
@@ -663,13 +656,7 @@ func (s *gateSink) Close() error { return nil }
 // consumer of the same output (opened again by a reload) goes on with the
 // first one's metrics; Unregister removes them.
 func TestConsumerStop(t *testing.T) {
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, cur, dir, log := testCursor(t)
 	appendN := func(n int) {
 		var recs [][]byte
 		for range n {
@@ -679,14 +666,10 @@ func TestConsumerStop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cur, err := l.OpenCursor("output.t")
-	if err != nil {
-		t.Fatal(err)
-	}
 	sink := &gateSink{entered: make(chan int, 4), release: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	newConsumer := func() *Consumer {
-		return NewConsumer(ConsumerOptions{Name: "output.t", Kind: "t", Cursor: cur, Sink: sink, Batch: 100,
+		return NewConsumer(ConsumerOptions{Name: "output.test", Kind: "test", Cursor: cur, Sink: sink, Batch: 100,
 			DeadPath: filepath.Join(dir, "dead.jsonl"), Logger: log, Metrics: reg})
 	}
 	c := newConsumer()
