@@ -423,6 +423,27 @@ func (c *Config) validate() error {
 	return c.validateOutputs()
 }
 
+// listenAddr is the field of the [listen] key name, or nil.
+func (c *Config) listenAddr(name string) *string {
+	switch name {
+	case "syslog_udp":
+		return &c.Listen.SyslogUDP
+	case "syslog_tcp":
+		return &c.Listen.SyslogTCP
+	case "syslog_tls":
+		return &c.Listen.SyslogTLS
+	case "syslog_unix":
+		return &c.Listen.SyslogUnix
+	case "http":
+		return &c.Listen.HTTP
+	case "relay":
+		return &c.Listen.Relay
+	case "relp":
+		return &c.Listen.RELP
+	}
+	return nil
+}
+
 // DataPath resolves p against data_dir when it is relative.
 func (c *Config) DataPath(p string) string {
 	if p == "" || filepath.IsAbs(p) {

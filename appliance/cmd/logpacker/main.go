@@ -162,7 +162,8 @@ func cmdRun(args []string) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	node.Start()
 	// The config file is watched (its size and modification time, every 2 s)
-	// and re-read on SIGHUP: what can change without a restart is applied.
+	// and re-read on SIGHUP: what can change without a restart is applied,
+	// the rest is logged as "restart needed: [section] key" (Node.Reload).
 	watch := time.NewTicker(2 * time.Second)
 	defer watch.Stop()
 	stamp := fileStamp(cfg.File)
@@ -171,6 +172,7 @@ func cmdRun(args []string) error {
 		nc, err := appliance.LoadConfig(*c)
 		if err != nil {
 			log.Error("reload: the configuration does not load; keeping the running one", "why", why, "err", err)
+			node.ReloadFailed(err)
 			return
 		}
 		log.Info("reload", "why", why, "file", nc.File)
