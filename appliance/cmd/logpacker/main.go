@@ -164,11 +164,15 @@ func cmdRun(args []string) error {
 	// The config file is watched (its size and modification time, every 2 s)
 	// and re-read on SIGHUP: what can change without a restart is applied,
 	// the rest is logged as "restart needed: [section] key" (Node.Reload).
+	// The watch reads a changed file once it stayed the same for a period,
+	// not while an editor may still be writing it.
 	watch := time.NewTicker(2 * time.Second)
 	defer watch.Stop()
-	stamp := fileStamp(cfg.File)
+	stamp := fileStamp(cfg.File) // what was read last
+	seen := stamp                // what the watch saw last
 	reload := func(why string) {
 		stamp = fileStamp(cfg.File)
+		seen = stamp
 		nc, err := appliance.LoadConfig(*c)
 		if err != nil {
 			log.Error("reload: the configuration does not load; keeping the running one", "why", why, "err", err)
@@ -181,8 +185,15 @@ func cmdRun(args []string) error {
 	for {
 		select {
 		case <-watch.C:
-			if *c != "" && fileStamp(cfg.File) != stamp {
-				reload("config file changed")
+			if *c == "" {
+				continue
+			}
+			if st := fileStamp(cfg.File); st != stamp {
+				if st == seen {
+					reload("config file changed")
+				} else {
+					seen = st
+				}
 			}
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
