@@ -346,7 +346,9 @@ func (n *Node) reloadListeners(cfg *Config, keys []string, fail func(string, []s
 }
 
 // rebindSource binds the input called name at addr ("": none), then stops
-// the one it replaces, which emits what it had read.
+// the one it replaces, which emits what it had read. New before old: a
+// failed bind loses nothing; the price is that another address on the
+// same port (127.0.0.1:514 → 0.0.0.0:514) does not bind live.
 func (n *Node) rebindSource(name, addr string) error {
 	var s *namedSource
 	if addr != "" {
