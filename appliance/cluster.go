@@ -159,10 +159,15 @@ func (n *Node) leaveCluster(ctx context.Context) {
 	}
 }
 
-// Reload applies what can change without a restart: [cluster] nodes (new
-// ones are joined; removing one does not make it leave: stop that node).
-// Other settings take effect at the next start.
-func (n *Node) Reload(cfg *Config) {
+// reloadClusterNodes applies a changed [cluster] nodes (keys: the changed
+// keys of [cluster]): new members are joined; removing one does not make it
+// leave (stop that node). Without a cluster membership (no [cluster] bind
+// at start) it waits for a restart.
+func (n *Node) reloadClusterNodes(cfg *Config, keys []string) {
+	if !slices.Contains(keys, "nodes") || n.cluster == nil {
+		return
+	}
+	n.cfg.adopt(cfg, "cluster", "nodes")
 	old := n.cfg.Cluster.Nodes
 	var added []string
 	for _, a := range cfg.Cluster.Nodes {
@@ -172,10 +177,6 @@ func (n *Node) Reload(cfg *Config) {
 	}
 	n.cfg.Cluster.Nodes = cfg.Cluster.Nodes
 	if len(added) == 0 {
-		return
-	}
-	if n.cluster == nil {
-		n.log.Warn("reload: [cluster] nodes changed but this node has no [cluster] bind; restart to join")
 		return
 	}
 	// The whole list (Join skips members it has), so that a node a failed
@@ -194,6 +195,14 @@ type Status struct {
 	Upstream *UpstreamStatus  `json:"upstream,omitempty"`
 	Cluster  []cluster.Member `json:"cluster,omitempty"`
 	WAL      WALStatus        `json:"wal"`
+	// RestartNeeded: the keys the configuration file changed that the last
+	// reload could not apply live ("[wal] fsync"); they take effect at the
+	// next start. Empty when the node runs what the file says.
+	RestartNeeded []string `json:"restart_needed"`
+	// ReloadErrors: what the last reload tried and could not do (a listener
+	// address that did not bind, an output that did not open), or why the
+	// file did not load; the running settings stayed. Empty when none.
+	ReloadErrors []string `json:"reload_errors"`
 }
 
 // UpstreamStatus is a non-root node's parents.
@@ -216,7 +225,11 @@ type WALStatus struct {
 }
 
 func (n *Node) status(r *http.Request) Status {
-	s := Status{Node: n.id, Time: time.Now().UTC()}
+	s := Status{Node: n.id, Time: time.Now().UTC(), RestartNeeded: []string{}, ReloadErrors: []string{}}
+	if r := n.reloaded.Load(); r != nil {
+		s.RestartNeeded = append(s.RestartNeeded, r.restart...)
+		s.ReloadErrors = append(s.ReloadErrors, r.errors...)
+	}
 	ws := n.wal.Stats()
 	s.WAL = WALStatus{Bytes: ws.Bytes, Segments: ws.Segments, Last: ws.LastIndex, Lag: map[string]uint64{}}
 	for name, c := range ws.Cursors {

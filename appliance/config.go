@@ -85,6 +85,11 @@ type Config struct {
 	// Outputs are the [output.NAME] sections, in the order they first
 	// appear ([output.file], from the defaults, first).
 	Outputs []*OutputConfig
+
+	// values are the keys as read, section → key → value (trimmed): the
+	// embedded defaults, then the file's. A reload compares them
+	// (diffConfig); the node's running Config takes the values it applied.
+	values map[string]map[string]string
 }
 
 // ConfigError names the file, line and key of a bad setting.
@@ -280,8 +285,17 @@ func applyINI(cfg *Config, name string, data []byte) error {
 	if err != nil {
 		return &ConfigError{File: name, Err: err}
 	}
+	if cfg.values == nil {
+		cfg.values = map[string]map[string]string{}
+	}
 	for _, sec := range f.Sections() {
 		sname := sec.Name()
+		for _, k := range sec.Keys() {
+			if cfg.values[sname] == nil {
+				cfg.values[sname] = map[string]string{}
+			}
+			cfg.values[sname][k.Name()] = strings.TrimSpace(k.Value())
+		}
 		if strings.HasPrefix(sname, "output.") {
 			if err := applyOutput(cfg, name, lines, sec); err != nil {
 				return err
@@ -407,6 +421,27 @@ func (c *Config) validate() error {
 		return bad("wal", "max_size", fmt.Errorf("must be 0 (unlimited) or at least twice segment_size (%d)", c.WAL.SegmentSize))
 	}
 	return c.validateOutputs()
+}
+
+// listenAddr is the field of the [listen] key name, or nil.
+func (c *Config) listenAddr(name string) *string {
+	switch name {
+	case "syslog_udp":
+		return &c.Listen.SyslogUDP
+	case "syslog_tcp":
+		return &c.Listen.SyslogTCP
+	case "syslog_tls":
+		return &c.Listen.SyslogTLS
+	case "syslog_unix":
+		return &c.Listen.SyslogUnix
+	case "http":
+		return &c.Listen.HTTP
+	case "relay":
+		return &c.Listen.Relay
+	case "relp":
+		return &c.Listen.RELP
+	}
+	return nil
 }
 
 // DataPath resolves p against data_dir when it is relative.

@@ -29,7 +29,29 @@
 // switch on an output's type (newOutputKind: the options, whether the type
 // takes flush_interval, when it is off, the path it owns, how to open it),
 // so a new output type is one package and one case. Values are parsed with
-// package appliance/option.
+// package appliance/option. Each Config also keeps its keys as read
+// (section → key → value: the embedded defaults, then the file), which is
+// what a reload compares.
+//
+// # Reload (reload.go)
+//
+// Node.Reload gets a new reading of the file (SIGHUP, or the file watch in
+// main). diffConfig lists the keys whose values differ from the running
+// Config's; what can be applied live is, and the running Config adopts
+// those values, so whatever still differs afterwards is exactly what waits
+// for a restart: logged "restart needed: [section] key" and listed in
+// /api/v1/status (restart_needed) — generic, no list of restart-only keys.
+// Live: match keys (pipeline.Consumer.SetMatch, an atomic pointer read
+// once per batch); [output.NAME] added (opened, cursor, started), removed
+// (Consumer.Stop: the batch being written finishes; sink closed, cursor
+// dropped) or with other keys changed (reopened on the same cursor, from
+// its last commit — reopening is what an operator means by editing a path
+// or a DSN; if the new settings do not open, the old ones are opened
+// again); [listen] addresses except relay (the new socket bound first, the
+// old listener cancelled, emitting what it read; unchanged listeners are
+// not touched); [cluster] nodes. Store outputs only take match keys live:
+// the search API holds the open store. What was tried and failed is
+// reported (reload_errors) and tried again by the next reload.
 //
 // # HTTP
 //
@@ -44,8 +66,7 @@
 // bind the node joins the roots' memberlist cluster (discovery/cluster)
 // once its relay listener is bound (its address is what members publish),
 // and its relay server sends children the members (ServerOptions.Members).
-// Reload (SIGHUP, or the config file's size or time changing; main polls it
-// every 2 s) joins the members added to [cluster] nodes; other changes wait
-// for a restart. GET /api/v1/status (what `logpacker status` prints) and
+// Reload (see above) joins the members added to [cluster] nodes.
+// GET /api/v1/status (what `logpacker status` prints) and
 // GET /api/v1/cluster report parents, members, WAL size and cursor lag.
 package appliance

@@ -51,17 +51,25 @@ type Node struct {
 	store   *store.Store // the first store output: the search API's
 	hub     *api.Hub     // events stored, to the API's streams
 	reg     *prometheus.Registry
-	sources []namedSource
-	outputs []*pipeline.Consumer
 	closers []func() error // closed after inputs stopped, before the WAL
-	httpLn  net.Listener
 	httpSrv *http.Server
+
+	// mu guards what a reload changes: the listeners and outputs running.
+	mu       sync.Mutex
+	sources  []*namedSource
+	outputs  []*output
+	httpLn   net.Listener
+	vecs     *ssyslog.MetricVecs         // the listeners' metric families
+	lmetrics map[string]*ssyslog.Metrics // each listener's, kept across a rebind
+	reloaded atomic.Pointer[reloadReport]
 
 	up          discovery.Upstreams // [relay] upstream; nil on a root
 	relayClient *relay.Client
 	cluster     *cluster.Cluster // [cluster]; nil when not a member
 
 	ready    atomic.Bool
+	ictx     context.Context // inputs run under it (set by Start)
+	octx     context.Context // outputs run under it (set by Start)
 	cancelIn context.CancelFunc
 	cancelOu context.CancelFunc
 	inWG     sync.WaitGroup
@@ -69,10 +77,23 @@ type Node struct {
 	fatal    chan error
 }
 
+// namedSource is a running input: a [listen] key's listener.
 type namedSource struct {
-	name string
-	src  pipeline.Source
-	addr net.Addr
+	name   string
+	src    pipeline.Source
+	addr   net.Addr
+	coll   prometheus.Collector // its own metrics (relp, relay), or nil
+	cancel context.CancelFunc   // stops it (set by Start)
+}
+
+// output is a running output: its consumer, and what the node keeps to
+// stop it (a reload) or close it.
+type output struct {
+	*pipeline.Consumer
+	cfg    *OutputConfig        // its section; nil: the relay output
+	coll   prometheus.Collector // the sink's own metrics, or nil
+	cancel context.CancelFunc   // ends its Run (set by Start)
+	done   chan struct{}        // closed when Run returned
 }
 
 // New opens the WAL, binds every listener and opens every output, so that
@@ -82,7 +103,8 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8), hub: api.NewHub()}
+	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8), hub: api.NewHub(),
+		lmetrics: map[string]*ssyslog.Metrics{}}
 	node := n // `return nil, err` sets n to nil before the deferred call runs
 	defer func() {
 		if err != nil {
@@ -181,118 +203,160 @@ func (n *Node) openRelayOutput() error {
 	}
 	n.registerClientStats(c)
 	// a parent that is down is retried (and the next one tried) within 2 s
-	if err := n.addOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second); err != nil {
+	out, err := n.newOutput("relay", &relayOutput{Client: c}, n.cfg.Relay.BatchSize, &n.cfg.Relay.Match, 0, 2*time.Second)
+	if err != nil {
 		c.Close()
 		return err
 	}
+	n.outputs = append(n.outputs, out)
 	return nil
 }
 
-// addOutput gives the output called kind its WAL cursor (output.<kind>) and
-// its consumer. m selects the events it gets (nil or empty: all); linger is
-// its flush_interval; backoffHi caps its retry delay (0: 30 s).
-func (n *Node) addOutput(kind string, s pipeline.Sink, batch int, m *match.Matcher, linger, backoffHi time.Duration) error {
+// newOutput gives the output called kind its WAL cursor (output.<kind>),
+// read from its last commit, and its consumer. m selects the events it gets
+// (nil or empty: all); linger is its flush_interval; backoffHi caps its
+// retry delay (0: 30 s).
+func (n *Node) newOutput(kind string, s pipeline.Sink, batch int, m *match.Matcher, linger, backoffHi time.Duration) (*output, error) {
 	name := "output." + kind
 	cur, err := n.wal.OpenCursor(name)
 	if err != nil {
-		return fmt.Errorf("node: %s: open cursor: %w", name, err)
+		return nil, fmt.Errorf("node: %s: open cursor: %w", name, err)
 	}
+	cur.Rewind() // a consumer stopped by a reload may have read ahead of its commit
 	if !m.All() {
 		n.log.Info("output selects events", "output", name, "match", m.String())
 	}
-	n.outputs = append(n.outputs, pipeline.NewConsumer(pipeline.ConsumerOptions{
+	return &output{Consumer: pipeline.NewConsumer(pipeline.ConsumerOptions{
 		Name: name, Kind: kind, NodeID: n.origin, Cursor: cur, Sink: s, Match: m, Batch: batch, Linger: linger,
 		DeadPath:  filepath.Join(n.cfg.Node.DataDir, "deadletter-"+kind+".jsonl"),
 		BackoffHi: backoffHi, Logger: n.log, Metrics: n.reg,
-	}))
+	})}, nil
+}
+
+// listenerNames are the [listen] keys that are inputs, in the order they
+// are bound.
+var listenerNames = []string{"syslog_udp", "syslog_tcp", "syslog_tls", "relp", "relay", "syslog_unix"}
+
+// bindSources binds every input [listen] sets.
+func (n *Node) bindSources() error {
+	n.vecs = ssyslog.NewMetricVecs(n.reg)
+	for _, name := range listenerNames {
+		a := *n.cfg.listenAddr(name)
+		if a == "" {
+			continue
+		}
+		bind := n.bindListener
+		if name == "relay" {
+			bind = n.bindRelay
+		}
+		s, err := bind(name, a)
+		if err != nil {
+			return err
+		}
+		n.addSource(s)
+	}
 	return nil
 }
 
-func (n *Node) bindSources() error {
-	c := n.cfg
-	vecs := ssyslog.NewMetricVecs(n.reg)
-	common := func(name string) ssyslog.Common {
-		return ssyslog.Common{Name: name, Parse: c.Syslog.Parse(), BatchSize: c.Syslog.BatchSize,
-			Metrics: vecs.Listener(name), Logger: n.log}
+// addSource registers a bound input's own metrics and adds it to the
+// inputs (Start runs them; after Start, startSource).
+func (n *Node) addSource(s *namedSource) {
+	if s.coll != nil {
+		n.reg.MustRegister(s.coll)
 	}
-	if a := c.Listen.SyslogUDP; a != "" {
-		cm := common("syslog_udp")
-		vecs.RegisterKernelDrops(cm.Metrics)
-		d, err := ssyslog.ListenDgram(ssyslog.DgramOptions{Common: cm, Network: "udp", Addr: a,
-			ReadBuffer: c.Syslog.UDPReadBuffer, Readers: c.Syslog.UDPReaders})
-		if err != nil {
-			return err
+	n.sources = append(n.sources, s)
+}
+
+// listenerMetrics are the metrics of the listener called name: the same
+// across a rebind, so its series go on.
+func (n *Node) listenerMetrics(name string) *ssyslog.Metrics {
+	m := n.lmetrics[name]
+	if m == nil {
+		m = n.vecs.Listener(name)
+		if name == "syslog_udp" {
+			n.vecs.RegisterKernelDrops(m)
 		}
-		n.sources = append(n.sources, namedSource{"syslog_udp", d, d.Addr()})
+		n.lmetrics[name] = m
 	}
-	if a := c.Listen.SyslogTCP; a != "" {
-		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: common("syslog_tcp"), Addr: a,
+	return m
+}
+
+// bindListener binds the syslog or RELP listener called name (a [listen]
+// key other than relay and http) at addr, with the running [syslog], [tls]
+// and [relp] settings.
+func (n *Node) bindListener(name, addr string) (*namedSource, error) {
+	c := n.cfg
+	cm := ssyslog.Common{Name: name, Parse: c.Syslog.Parse(), BatchSize: c.Syslog.BatchSize,
+		Metrics: n.listenerMetrics(name), Logger: n.log}
+	stream := func(tc *tls.Config) (*namedSource, error) {
+		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: cm, Addr: addr, TLS: tc,
 			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		n.sources = append(n.sources, namedSource{"syslog_tcp", s, s.Addr()})
+		return &namedSource{name: name, src: s, addr: s.Addr()}, nil
 	}
-	if a := c.Listen.SyslogTLS; a != "" {
+	switch name {
+	case "syslog_udp", "syslog_unix":
+		o := ssyslog.DgramOptions{Common: cm, Network: "udp", Addr: addr, ReadBuffer: c.Syslog.UDPReadBuffer,
+			Readers: c.Syslog.UDPReaders}
+		if name == "syslog_unix" {
+			o.Network, o.Readers = "unixgram", 0
+		}
+		d, err := ssyslog.ListenDgram(o)
+		if err != nil {
+			return nil, err
+		}
+		return &namedSource{name: name, src: d, addr: d.Addr()}, nil
+	case "syslog_tcp":
+		return stream(nil)
+	case "syslog_tls":
 		tc, err := c.TLS.ServerConfig(n.log)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: common("syslog_tls"), Addr: a, TLS: tc,
-			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout})
-		if err != nil {
-			return err
-		}
-		n.sources = append(n.sources, namedSource{"syslog_tls", s, s.Addr()})
-	}
-	if a := c.Listen.RELP; a != "" {
-		cm := common("relp")
-		srv, err := relp.Listen(relp.Options{Name: "relp", Addr: a, Parse: cm.Parse, MaxData: c.RELP.MaxDataSize,
+		return stream(tc)
+	case "relp":
+		srv, err := relp.Listen(relp.Options{Name: "relp", Addr: addr, Parse: cm.Parse, MaxData: c.RELP.MaxDataSize,
 			BatchSize: cm.BatchSize, MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout,
 			Metrics: cm.Metrics, Logger: n.log})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		n.reg.MustRegister(srv)
-		n.sources = append(n.sources, namedSource{"relp", srv, srv.Addr()})
+		return &namedSource{name: name, src: srv, addr: srv.Addr(), coll: srv}, nil
 	}
-	if a := c.Listen.Relay; a != "" {
-		tc, err := n.relayTLS(true)
-		if err != nil {
-			return err
-		}
-		seen, err := n.openSeen()
-		if err != nil {
-			return err
-		}
-		so := relay.ServerOptions{Addr: a, TLS: tc, NodeID: n.id, Seen: seen,
-			EmitRecords: n.ingest.EmitRecords, Logger: n.log}
-		if c.Cluster.Bind != "" {
-			so.Members = n.members
-		}
-		srv, err := relay.Listen(so)
-		if err != nil {
-			seen.Close()
-			return err
-		}
-		if err := n.openCluster(srv.Addr().String()); err != nil {
-			srv.Close()
-			seen.Close()
-			return err
-		}
-		n.closers = append(n.closers, seen.Close)
-		n.reg.MustRegister(srv.Collector())
-		n.sources = append(n.sources, namedSource{"relay", srv, srv.Addr()})
+	return nil, fmt.Errorf("node: no listener %q", name)
+}
+
+// bindRelay binds the relay input (node links) at addr, with its set of
+// stored event IDs, and creates the cluster membership that publishes its
+// address.
+func (n *Node) bindRelay(_, addr string) (*namedSource, error) {
+	tc, err := n.relayTLS(true)
+	if err != nil {
+		return nil, err
 	}
-	if a := c.Listen.SyslogUnix; a != "" {
-		d, err := ssyslog.ListenDgram(ssyslog.DgramOptions{Common: common("syslog_unix"), Network: "unixgram",
-			Addr: a, ReadBuffer: c.Syslog.UDPReadBuffer})
-		if err != nil {
-			return err
-		}
-		n.sources = append(n.sources, namedSource{"syslog_unix", d, d.Addr()})
+	seen, err := n.openSeen()
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	so := relay.ServerOptions{Addr: addr, TLS: tc, NodeID: n.id, Seen: seen,
+		EmitRecords: n.ingest.EmitRecords, Logger: n.log}
+	if n.cfg.Cluster.Bind != "" {
+		so.Members = n.members
+	}
+	srv, err := relay.Listen(so)
+	if err != nil {
+		seen.Close()
+		return nil, err
+	}
+	if err := n.openCluster(srv.Addr().String()); err != nil {
+		srv.Close()
+		seen.Close()
+		return nil, err
+	}
+	n.closers = append(n.closers, seen.Close)
+	return &namedSource{name: "relay", src: srv, addr: srv.Addr(), coll: srv.Collector()}, nil
 }
 
 // openSeen opens the relay input's set of stored event IDs, with the IDs of
@@ -338,6 +402,8 @@ func (n *Node) Store() *store.Store { return n.store }
 
 // Addr returns the bound address of a listener ("syslog_tcp", "http", …), or nil.
 func (n *Node) Addr(name string) net.Addr {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if name == "http" && n.httpLn != nil {
 		return n.httpLn.Addr()
 	}
@@ -351,43 +417,65 @@ func (n *Node) Addr(name string) net.Addr {
 
 // Start runs outputs first, then inputs, then the HTTP API.
 func (n *Node) Start() {
-	octx, ocancel := context.WithCancel(context.Background())
-	n.cancelOu = ocancel
-	for _, c := range n.outputs {
-		n.outWG.Add(1)
-		go func() {
-			defer n.outWG.Done()
-			if err := c.Run(octx); err != nil {
-				n.log.Error("output stopped", "output", c.Name(), "err", err)
-				n.fatal <- err
-			}
-		}()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.octx, n.cancelOu = context.WithCancel(context.Background())
+	for _, o := range n.outputs {
+		n.startOutput(o)
 	}
-	ictx, icancel := context.WithCancel(context.Background())
-	n.cancelIn = icancel
+	n.ictx, n.cancelIn = context.WithCancel(context.Background())
 	if n.cluster != nil {
-		if err := n.cluster.Start(ictx); err != nil {
+		if err := n.cluster.Start(n.ictx); err != nil {
 			n.log.Error("cluster: start", "err", err)
 		}
 	}
 	for _, s := range n.sources {
-		n.inWG.Add(1)
-		go func() {
-			defer n.inWG.Done()
-			if err := s.src.Run(ictx, n.ingest.Emit); err != nil {
-				n.log.Error("input stopped", "input", s.name, "err", err)
-				n.fatal <- err
-			}
-		}()
-		n.log.Info("listening", "input", s.name, "addr", s.addr.String())
+		n.startSource(s)
 	}
 	if n.httpLn != nil {
-		n.httpSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go n.httpSrv.Serve(n.httpLn)
-		n.log.Info("listening", "input", "http", "addr", n.httpLn.Addr().String())
+		n.serveHTTP(n.httpLn)
 	}
 	n.ready.Store(true)
 	n.log.Info("node started", "id", n.id, "data_dir", n.cfg.Node.DataDir, "fsync", n.cfg.WAL.Fsync)
+}
+
+// startOutput runs o's consumer (Start, or a reload after Start).
+func (n *Node) startOutput(o *output) {
+	ctx, cancel := context.WithCancel(n.octx)
+	o.cancel, o.done = cancel, make(chan struct{})
+	n.outWG.Add(1)
+	go func() {
+		defer n.outWG.Done()
+		defer close(o.done)
+		if err := o.Run(ctx); err != nil {
+			n.log.Error("output stopped", "output", o.Name(), "err", err)
+			n.fatal <- err
+		}
+	}()
+}
+
+// startSource runs an input (Start, or a reload after Start).
+func (n *Node) startSource(s *namedSource) {
+	ctx, cancel := context.WithCancel(n.ictx)
+	s.cancel = cancel
+	n.inWG.Add(1)
+	go func() {
+		defer n.inWG.Done()
+		if err := s.src.Run(ctx, n.ingest.Emit); err != nil {
+			n.log.Error("input stopped", "input", s.name, "err", err)
+			n.fatal <- err
+		}
+	}()
+	n.log.Info("listening", "input", s.name, "addr", s.addr.String())
+}
+
+// serveHTTP serves the API on ln (Start, or a reload that moved [listen] http).
+func (n *Node) serveHTTP(ln net.Listener) {
+	if n.httpSrv == nil {
+		n.httpSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	}
+	go n.httpSrv.Serve(ln)
+	n.log.Info("listening", "input", "http", "addr", ln.Addr().String())
 }
 
 // Fatal reports errors that stopped an input or output.
@@ -414,6 +502,8 @@ func (n *Node) readiness() (bool, string) {
 
 // Reopen reopens output files (SIGHUP).
 func (n *Node) Reopen() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, c := range n.outputs {
 		if r, ok := c.Sink().(pipeline.Reopener); ok {
 			if err := r.Reopen(); err != nil {
@@ -432,6 +522,8 @@ func (n *Node) Reopen() {
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.ready.Store(false)
 	n.leaveCluster(ctx)
+	n.mu.Lock() // no reload from here on
+	defer n.mu.Unlock()
 	if n.httpSrv != nil {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		n.httpSrv.Shutdown(sctx)
@@ -475,6 +567,7 @@ func (n *Node) drainOutputs(ctx context.Context) {
 	}
 }
 
+// closeAll closes what New opened (n.mu held, or New failed).
 func (n *Node) closeAll() error {
 	var errs []error
 	if n.cancelIn == nil { // never started: release the bound sockets

@@ -73,6 +73,9 @@ type outputKind struct {
 	owns func() (key, path string)
 	// open makes the sink.
 	open func(e outputEnv) (pipeline.Sink, error)
+	// fixed: the node holds the output beyond its consumer (the search API
+	// holds the store), so a reload changes its match keys only.
+	fixed bool
 }
 
 // outputEnv is what open gets from the node.
@@ -120,7 +123,7 @@ func newOutputKind(typ string) *outputKind {
 			}}
 	case "store":
 		o := store.DefaultOptions()
-		return &outputKind{opts: &o, flush: true,
+		return &outputKind{opts: &o, flush: true, fixed: true,
 			on:   func(root bool) bool { return o.Enabled == "true" || o.Enabled == "auto" && root },
 			owns: func() (string, string) { return "dir", o.Dir },
 			open: func(e outputEnv) (pipeline.Sink, error) {
@@ -279,11 +282,10 @@ func (c *Config) validateOutputs() error {
 	owned := map[string]string{} // type + cleaned path → output name
 	for _, o := range c.Outputs {
 		o.On = o.kind.on == nil || o.kind.on(root)
-		if !o.On || o.kind.owns == nil {
+		key, p := c.ownedPath(o)
+		if !o.On || key == "" {
 			continue
 		}
-		key, p := o.kind.owns()
-		p = filepath.Clean(c.DataPath(p))
 		if other, dup := owned[o.Type+"\x00"+p]; dup {
 			hint := ""
 			if o.Type == "store" {
@@ -306,17 +308,11 @@ func (n *Node) openOutputs() error {
 		if !o.On {
 			continue
 		}
-		s, err := o.kind.open(outputEnv{n: n, name: o.Name})
+		out, err := n.openOutput(o)
 		if err != nil {
-			return fmt.Errorf("node: output.%s: %w", o.Name, err)
-		}
-		if err := n.addOutput(o.Name, s, o.BatchSize, &o.Match, o.FlushInterval, 0); err != nil {
-			s.Close()
 			return err
 		}
-		if c, ok := s.(prometheus.Collector); ok { // the output's own metrics
-			n.reg.MustRegister(c)
-		}
+		n.outputs = append(n.outputs, out)
 		want["output."+o.Name] = true
 	}
 	if len(n.cfg.Relay.Upstream) > 0 {
@@ -335,6 +331,29 @@ func (n *Node) openOutputs() error {
 		}
 	}
 	return nil
+}
+
+// openOutput opens o's sink and makes its consumer, on the cursor
+// output.NAME from its last commit.
+func (n *Node) openOutput(o *OutputConfig) (*output, error) {
+	s, err := o.kind.open(outputEnv{n: n, name: o.Name})
+	if err != nil {
+		return nil, fmt.Errorf("node: output.%s: %w", o.Name, err)
+	}
+	out, err := n.newOutput(o.Name, s, o.BatchSize, &o.Match, o.FlushInterval, 0)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	out.cfg = o
+	if c, ok := s.(prometheus.Collector); ok { // the output's own metrics
+		if err := n.reg.Register(c); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("node: output.%s: metrics: %w", o.Name, err)
+		}
+		out.coll = c
+	}
+	return out, nil
 }
 
 // storeOutput is a store output: what it stored goes on to the API's open

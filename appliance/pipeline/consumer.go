@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,14 +56,40 @@ func NewConsumer(o ConsumerOptions) *Consumer {
 	if o.Metrics == nil {
 		o.Metrics = prometheus.NewRegistry()
 	}
-	m := o.Match
+	c := &Consumer{name: o.Name, nodeID: o.NodeID, cur: o.Cursor, sink: o.Sink, batch: o.Batch,
+		maxBytes: o.MaxBytes, linger: o.Linger, log: o.Logger, m: newOutputMetrics(o.Metrics, o.Kind),
+		deadPath: o.DeadPath, backoffLo: o.BackoffLo, backoffHi: o.BackoffHi}
+	c.SetMatch(o.Match)
+	return c
+}
+
+// SetMatch replaces the output's matcher (nil or empty: every event), safe
+// while Run moves: each batch is selected with the matcher it started with,
+// so the first batch read after SetMatch returns uses m. m must not change
+// afterwards.
+func (c *Consumer) SetMatch(m *match.Matcher) {
 	if m != nil && m.All() {
 		m = nil // keeps the paths that do not decode (relay: records forwarded as they are)
 	}
-	return &Consumer{name: o.Name, nodeID: o.NodeID, cur: o.Cursor, sink: o.Sink, match: m, batch: o.Batch,
-		maxBytes: o.MaxBytes, linger: o.Linger, log: o.Logger, m: newOutputMetrics(o.Metrics, o.Kind),
-		deadPath: o.DeadPath, backoffLo: o.BackoffLo, backoffHi: o.BackoffHi}
+	c.match.Store(m)
 }
+
+// Stop asks Run to read no more and to return once the batches it already
+// handed to the sink are delivered and committed (or its ctx ends first).
+// Nothing read after Stop returns is delivered. Safe to call more than once,
+// before or during Run.
+func (c *Consumer) Stop() {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	c.stopped = true
+	if c.stopRead != nil {
+		c.stopRead()
+	}
+}
+
+// Unregister removes the output's logpacker_output_* metrics from reg (the
+// registry given as ConsumerOptions.Metrics): the output is gone.
+func (c *Consumer) Unregister(reg prometheus.Registerer) { c.m.unregister(reg) }
 
 // Name is the consumer's cursor name (output.KIND).
 func (c *Consumer) Name() string { return c.name }
@@ -91,7 +118,7 @@ type Consumer struct {
 	nodeID   string
 	cur      *wal.Cursor
 	sink     Sink
-	match    *match.Matcher // nil: every event
+	match    atomic.Pointer[match.Matcher] // nil: every event; SetMatch swaps it
 	batch    int
 	maxBytes int
 	// linger (flush_interval): a plain Sink's batch that is not full waits
@@ -104,6 +131,10 @@ type Consumer struct {
 	backoffHi time.Duration
 
 	deadMu sync.Mutex
+
+	stopMu   sync.Mutex
+	stopped  bool               // Stop was called
+	stopRead context.CancelFunc // ends run's stage 1
 }
 
 // batchWork is one batch on its way through the consumer's two stages.
@@ -114,6 +145,7 @@ type batchWork struct {
 	data []byte           // PreparedSink: the encoded batch (events selected)
 	n    int              // events to deliver (selected and decodable)
 	last uint64           // WAL index of the batch's last record read
+	m    *match.Matcher   // the matcher the batch was selected with (nil: all)
 
 	// WindowSink: the batch's outcome, once done is closed
 	done chan struct{}
@@ -140,9 +172,18 @@ const readBufSize = 2 << 20
 // decoded to be matched and the selected ones forwarded as they are.
 //
 // Commits stay in WAL order and follow delivery; a batch prepared but not
-// written when ctx ends is simply read again on restart.
+// written when ctx ends is simply read again on restart. Stop ends stage 1
+// only (rctx): stage 2 delivers what stage 1 handed over, then run returns.
 func (c *Consumer) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	c.stopMu.Lock()
+	c.stopRead = rcancel
+	if c.stopped {
+		rcancel()
+	}
+	c.stopMu.Unlock()
 	ps, _ := c.sink.(PreparedSink)
 	ws, _ := c.sink.(WindowSink)
 	rs, _ := c.sink.(RecordSink)
@@ -163,7 +204,7 @@ func (c *Consumer) run(ctx context.Context) error {
 			var w *batchWork
 			select {
 			case w = <-free:
-			case <-ctx.Done():
+			case <-rctx.Done():
 				return
 			}
 			var recs []wal.Record
@@ -174,41 +215,42 @@ func (c *Consumer) run(ctx context.Context) error {
 				if w.rbuf == nil {
 					w.rbuf = make([]byte, 0, readBufSize)
 				}
-				recs, err = c.cur.NextInto(ctx, c.batch, c.maxBytes, w.rbuf)
+				recs, err = c.cur.NextInto(rctx, c.batch, c.maxBytes, w.rbuf)
 			} else {
 				// A plain Sink may keep the events' strings, which alias the
 				// records: fresh buffers.
-				recs, err = c.cur.Next(ctx, c.batch, c.maxBytes)
+				recs, err = c.cur.Next(rctx, c.batch, c.maxBytes)
 				if err == nil && c.linger > 0 {
-					recs = c.fill(ctx, recs)
+					recs = c.fill(rctx, recs)
 				}
 			}
-			if err != nil {
-				if ctx.Err() == nil {
-					readErr <- fmt.Errorf("output %s: read wal: %w", c.name, err)
-				}
+			if rctx.Err() != nil { // stopped: what was just read is read again by the next reader
 				return
 			}
-			w.recs, w.last = recs, recs[len(recs)-1].Index
+			if err != nil {
+				readErr <- fmt.Errorf("output %s: read wal: %w", c.name, err)
+				return
+			}
+			w.recs, w.last, w.m = recs, recs[len(recs)-1].Index, c.match.Load()
 			if ps != nil {
 				w.data, w.n = w.data[:0], 0
 				for start := 0; start < len(recs); start += prepareChunk {
-					chunk = c.decode(chunk[:0], recs[start:min(start+prepareChunk, len(recs))], true)
+					chunk = c.decode(chunk[:0], w.m, recs[start:min(start+prepareChunk, len(recs))], true)
 					w.n += len(chunk)
 					w.data = ps.Prepare(w.data, chunk)
 				}
 			} else if rs != nil {
-				if c.match != nil {
-					w.recs = c.selectRecords(recs)
+				if w.m != nil {
+					w.recs = c.selectRecords(w.m, recs)
 				}
 				w.n = len(w.recs) // forwarded as they are
 			} else {
-				w.evs = c.decode(w.evs[:0], recs, true)
+				w.evs = c.decode(w.evs[:0], w.m, recs, true)
 				w.n = len(w.evs)
 			}
 			select {
 			case todo <- w:
-			case <-ctx.Done():
+			case <-rctx.Done():
 				return
 			}
 		}
@@ -226,7 +268,7 @@ func (c *Consumer) run(ctx context.Context) error {
 		events := func() []protocol.Event { return w.evs }
 		if ps != nil {
 			write = func(ctx context.Context) error { return ps.WritePrepared(ctx, w.data) }
-			events = func() []protocol.Event { return c.decode(nil, w.recs, false) }
+			events = func() []protocol.Event { return c.decode(nil, w.m, w.recs, false) }
 		}
 		if err := c.deliver(ctx, w.n, events, write); err != nil {
 			return nil // ctx ended while retrying; the batch is replayed on restart
@@ -313,7 +355,7 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 	// events gives a batch as events, for the dead-letter file.
 	events := func(w *batchWork) func() []protocol.Event {
 		if rs != nil { // not decoded yet: report what does not decode
-			return func() []protocol.Event { return c.decode(nil, w.recs, true) }
+			return func() []protocol.Event { return c.decode(nil, w.m, w.recs, true) }
 		}
 		return func() []protocol.Event { return w.evs }
 	}
@@ -424,11 +466,11 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 	}
 }
 
-// decode appends the events of recs that the output selects to evs. An
+// decode appends the events of recs that m selects (nil: all) to evs. An
 // undecodable record is skipped, and with report it goes to the dead-letter
 // file and the events not selected are counted (report is set once per
 // record: when stage 1 reads it).
-func (c *Consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) []protocol.Event {
+func (c *Consumer) decode(evs []protocol.Event, m *match.Matcher, recs []wal.Record, report bool) []protocol.Event {
 	filtered := 0
 	for _, r := range recs {
 		var ev protocol.Event
@@ -439,7 +481,7 @@ func (c *Consumer) decode(evs []protocol.Event, recs []wal.Record, report bool) 
 			c.undecodable(r, err)
 			continue
 		}
-		if !c.match.Match(&ev) {
+		if !m.Match(&ev) {
 			filtered++
 			continue
 		}
@@ -463,10 +505,10 @@ func (c *Consumer) undecodable(r wal.Record, err error) {
 	c.deadLetterRaw(r.Index, r.Data, err)
 }
 
-// selectRecords keeps, in place, the records whose events the output
-// selects (a RecordSink forwards them undecoded); undecodable ones go to the
+// selectRecords keeps, in place, the records whose events m selects (a
+// RecordSink forwards them undecoded); undecodable ones go to the
 // dead-letter file, as in decode.
-func (c *Consumer) selectRecords(recs []wal.Record) []wal.Record {
+func (c *Consumer) selectRecords(m *match.Matcher, recs []wal.Record) []wal.Record {
 	out, filtered := recs[:0], 0
 	var ev protocol.Event
 	for _, r := range recs {
@@ -474,7 +516,7 @@ func (c *Consumer) selectRecords(recs []wal.Record) []wal.Record {
 			c.undecodable(r, err)
 			continue
 		}
-		if !c.match.Match(&ev) {
+		if !m.Match(&ev) {
 			filtered++
 			continue
 		}

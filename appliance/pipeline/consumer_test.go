@@ -169,12 +169,33 @@ func (s recordFlakySink) SendRecords(ctx context.Context, recs []wal.Record, don
 	return s.Send(ctx, evs, done) // Send clones what it keeps
 }
 
+// sinkModes are the consumer's sink paths: Sink, PreparedSink, WindowSink, RecordSink.
+var sinkModes = []string{"plain", "prepared", "window", "records"}
+
+// modeSink is a flaky sink on the path mode names, and what it records.
+func modeSink(t *testing.T, mode string) (*flakySink, Sink) {
+	switch mode {
+	case "prepared":
+		ps := &preparedFlakySink{}
+		return &ps.flakySink, ps
+	case "window", "records":
+		ws := newWindowFlakySink()
+		t.Cleanup(func() { close(ws.wake) })
+		if mode == "records" {
+			return &ws.flakySink, recordFlakySink{ws}
+		}
+		return &ws.flakySink, ws
+	}
+	fs := &flakySink{}
+	return fs, fs
+}
+
 // TestConsumerRetriesAndDeadLetters drives the output loop (both the plain and
 // the PreparedSink path) over a real WAL: transient errors are retried until
 // every message is delivered once and in order; a batch rejected permanently
 // goes whole to the dead-letter file; the cursor ends at the last record.
 func TestConsumerRetriesAndDeadLetters(t *testing.T) {
-	for _, mode := range []string{"plain", "prepared", "window", "records"} {
+	for _, mode := range sinkModes {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -304,7 +325,7 @@ func readDead(t *testing.T, path string) []string {
 // matcher gets everything. Both cursors end at the last record, and the
 // events passed over are counted.
 func TestConsumerSelects(t *testing.T) {
-	for _, mode := range []string{"plain", "prepared", "window", "records"} {
+	for _, mode := range sinkModes {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -345,27 +366,14 @@ func TestConsumerSelects(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				fs := &flakySink{}
-				var sink Sink = fs
-				switch mode {
-				case "prepared":
-					ps := &preparedFlakySink{}
-					fs, sink = &ps.flakySink, ps
-				case "window", "records":
-					ws := newWindowFlakySink()
-					defer close(ws.wake)
-					fs, sink = &ws.flakySink, ws
-					if mode == "records" {
-						sink = recordFlakySink{ws}
-					}
-				}
+				fs, sink := modeSink(t, mode)
 				reg := prometheus.NewRegistry()
 				c := &Consumer{name: "output." + name, nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
 					log: log, m: newOutputMetrics(reg, name),
 					deadPath: filepath.Join(dir, "dead-"+name+".jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
 				o := out{c: c, fs: fs, reg: reg, want: want}
 				if name == "selective" {
-					c.match = m
+					c.SetMatch(m)
 				} else {
 					o.want = nil
 					for i := 1; i <= n; i++ {
@@ -461,34 +469,45 @@ func (s *batchSink) got() []int {
 	return slices.Clone(s.sizes)
 }
 
-// lingerConsumer runs a consumer with the given linger (batch 50) over a
-// fresh WAL until the test ends; appendN appends n records.
-func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *batchSink, appendN func(n int)) {
+// testCursor opens a WAL in a fresh directory, closed when the test ends,
+// and its cursor output.test.
+func testCursor(t *testing.T) (l *wal.Log, cur *wal.Cursor, dir string, log *slog.Logger) {
 	t.Helper()
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir = t.TempDir()
+	log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	l, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), Fsync: wal.FsyncNever, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur, err = l.OpenCursor("output.test")
-	if err != nil {
+	t.Cleanup(func() { l.Close() })
+	if cur, err = l.OpenCursor("output.test"); err != nil {
 		t.Fatal(err)
 	}
-	sink = &batchSink{}
-	c := &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
-		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
-		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+	return l, cur, dir, log
+}
+
+// runUntilEnd runs c until the test ends, then checks that Run returned nil.
+func runUntilEnd(t *testing.T, c *Consumer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.run(ctx) }()
+	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-		l.Close()
 	})
+}
+
+// lingerConsumer runs a consumer with the given linger (batch 50) over a
+// fresh WAL until the test ends; appendN appends n records.
+func lingerConsumer(t *testing.T, linger time.Duration) (cur *wal.Cursor, sink *batchSink, appendN func(n int)) {
+	t.Helper()
+	l, cur, dir, log := testCursor(t)
+	sink = &batchSink{}
+	runUntilEnd(t, &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20, linger: linger,
+		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond})
 	appendN = func(n int) {
 		var recs [][]byte
 		for range n {
@@ -555,4 +574,138 @@ func TestConsumerFlushInterval(t *testing.T) {
 			t.Fatalf("batches %v, want [1]", got)
 		}
 	})
+}
+
+// TestConsumerSetMatch: a matcher swapped while the consumer runs (a
+// reload) applies from the next batch read, on every sink path: of the
+// records appended before the swap every one reaches the sink, of those
+// appended after it only the selected ones; swapped back to nil, all again.
+func TestConsumerSetMatch(t *testing.T) {
+	for _, mode := range sinkModes {
+		t.Run(mode, func(t *testing.T) {
+			l, cur, dir, log := testCursor(t)
+			fs, sink := modeSink(t, mode)
+			c := NewConsumer(ConsumerOptions{Name: "output.test", Kind: "test", NodeID: "n1", Cursor: cur, Sink: sink, Batch: 50,
+				DeadPath: filepath.Join(dir, "dead.jsonl"), BackoffLo: time.Millisecond, BackoffHi: 2 * time.Millisecond,
+				Logger: log, Metrics: prometheus.NewRegistry()})
+			runUntilEnd(t, c)
+			var want []string
+			// appendTo appends the events from+1 … to (severity i%8), sel
+			// saying which the consumer delivers, and waits for its commit.
+			appendTo := func(from, to int, sel func(protocol.Severity) bool) {
+				t.Helper()
+				var recs [][]byte
+				for i := from + 1; i <= to; i++ {
+					ev := protocol.Event{Message: strconv.Itoa(i), Severity: protocol.Severity(i % 8)}
+					if sel(ev.Severity) {
+						want = append(want, ev.Message)
+					}
+					recs = append(recs, ev.AppendBinary(nil))
+				}
+				if _, err := l.Append(context.Background(), recs); err != nil {
+					t.Fatal(err)
+				}
+				for deadline := time.Now().Add(20 * time.Second); cur.Committed() < uint64(to); time.Sleep(2 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("cursor at %d, want %d", cur.Committed(), to)
+					}
+				}
+			}
+			all := func(protocol.Severity) bool { return true }
+			appendTo(0, 200, all)
+			m, err := match.Parse(map[string]string{"severity": "err"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetMatch(m)
+			appendTo(200, 400, func(s protocol.Severity) bool { return s <= protocol.SevErr })
+			c.SetMatch(nil)
+			appendTo(400, 500, all)
+			fs.mu.Lock()
+			got := slices.Clone(fs.got)
+			fs.mu.Unlock()
+			slices.SortFunc(got, func(a, b string) int { // window paths may settle out of order
+				x, _ := strconv.Atoi(a)
+				y, _ := strconv.Atoi(b)
+				return x - y
+			})
+			if !slices.Equal(got, want) {
+				t.Fatalf("delivered %d events, want %d:\n got %v\nwant %v", len(got), len(want), got, want)
+			}
+		})
+	}
+}
+
+// gateSink holds each Write until the test releases it.
+type gateSink struct {
+	entered chan int // the size of each batch, when its Write begins
+	release chan struct{}
+}
+
+func (s *gateSink) Write(_ context.Context, evs []protocol.Event) error {
+	s.entered <- len(evs)
+	<-s.release
+	return nil
+}
+
+func (s *gateSink) Close() error { return nil }
+
+// TestConsumerStop: Stop while a batch is being written lets that batch
+// finish and be committed, reads nothing more, and Run returns nil without
+// its ctx ending. A consumer stopped before Run delivers nothing. A second
+// consumer of the same output (opened again by a reload) goes on with the
+// first one's metrics; Unregister removes them.
+func TestConsumerStop(t *testing.T) {
+	l, cur, dir, log := testCursor(t)
+	appendN := func(n int) {
+		var recs [][]byte
+		for range n {
+			recs = append(recs, (&protocol.Event{Message: "m"}).AppendBinary(nil))
+		}
+		if _, err := l.Append(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := &gateSink{entered: make(chan int, 4), release: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	newConsumer := func() *Consumer {
+		return NewConsumer(ConsumerOptions{Name: "output.test", Kind: "test", Cursor: cur, Sink: sink, Batch: 100,
+			DeadPath: filepath.Join(dir, "dead.jsonl"), Logger: log, Metrics: reg})
+	}
+	c := newConsumer()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	appendN(10)
+	if n := <-sink.entered; n != 10 {
+		t.Fatalf("first batch: %d events, want 10", n)
+	}
+	c.Stop()
+	appendN(10) // after Stop: never delivered
+	close(sink.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := cur.Committed(); got != 10 {
+		t.Fatalf("cursor at %d after Stop, want 10 (the batch in flight)", got)
+	}
+	if len(sink.entered) != 0 {
+		t.Fatalf("a batch was written after Stop (%d events)", <-sink.entered)
+	}
+	// stopped before it runs: returns at once, delivers nothing
+	cur.Rewind()
+	c = newConsumer()
+	c.Stop()
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := cur.Committed(); got != 10 || len(sink.entered) != 0 {
+		t.Fatalf("a consumer stopped before Run delivered: cursor %d, writes %d", got, len(sink.entered))
+	}
+	if v := counterValue(t, reg, "logpacker_output_delivered_total"); v != 10 {
+		t.Fatalf("the second consumer's delivered_total is %v, want the first one's 10", v)
+	}
+	c.Unregister(reg)
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Fatalf("after Unregister %d metric families remain, first %s", len(mfs), mfs[0].GetName())
+	}
 }

@@ -37,6 +37,13 @@
 // and moves on. A crash anywhere replays from the last commit; sinks are
 // idempotent on the event ID (the file sink skips what it already wrote).
 //
+// A reload changes a running consumer in two ways only: SetMatch swaps its
+// matcher (an atomic pointer, read once per batch: a batch is selected with
+// one matcher, the next batch read uses the new one), and Stop ends it
+// gracefully (it reads no more, delivers and commits what it already read,
+// and Run returns), so that the node can close its sink and open another on
+// the same cursor, or drop the cursor.
+//
 // # Sink kinds
 //
 // A plain Sink gets decoded events; a PreparedSink (the file output) has

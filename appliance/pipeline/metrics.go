@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,8 +57,36 @@ func newOutputMetrics(reg prometheus.Registerer, name string) *outputMetrics {
 		committed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logpacker_output_committed_index",
 			Help: "WAL index up to which the output's cursor is committed.", ConstLabels: l}),
 	}
-	reg.MustRegister(m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.filtered, m.committed)
+	// An output opened again (a reload changed its settings) goes on with
+	// the series it had: reuse what is registered under its label.
+	reuse := func(c prometheus.Counter) prometheus.Counter { return registerOrReuse(reg, c) }
+	m.delivered, m.retries, m.permanentErrors = reuse(m.delivered), reuse(m.retries), reuse(m.permanentErrors)
+	m.decodeErrors, m.filtered = reuse(m.decodeErrors), reuse(m.filtered)
+	m.committed = registerOrReuse(reg, m.committed)
 	return m
+}
+
+// registerOrReuse registers c, or returns the collector already registered
+// with c's description. Any other error is a bug: it panics, as MustRegister.
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old
+		}
+	}
+	panic(err)
+}
+
+// unregister removes the output's series from reg (the output was removed).
+func (m *outputMetrics) unregister(reg prometheus.Registerer) {
+	for _, c := range []prometheus.Collector{m.delivered, m.retries, m.permanentErrors, m.decodeErrors, m.filtered, m.committed} {
+		reg.Unregister(c)
+	}
 }
 
 // NewWALCollector exports the WAL's state at scrape time: logpacker_wal_*

@@ -3,7 +3,8 @@
 // three equal):
 //
 //	logpacker run [-c server.ini]      run a node (embedded defaults without -c); SIGTERM drains,
-//	                                   SIGHUP reopens output files and re-reads -c
+//	                                   SIGHUP reopens output files and re-reads -c (what it cannot
+//	                                   apply live is logged: "restart needed: [section] key")
 //	logpacker check [-c server.ini]    validate a configuration (errors name file, line and key);
 //	                                   print "FILE: ok"
 //	logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
@@ -26,7 +27,8 @@
 //	logpacker status [-c server.ini | -api URL] [-token T] [-json]
 //	                                   a running node's parents (discovery answer, link up now, the
 //	                                   parent's cluster), cluster members (health, load), WAL size
-//	                                   and lag, from its GET /api/v1/status
+//	                                   and lag, the keys its last reload left for a restart, from
+//	                                   its GET /api/v1/status
 //	logpacker defaults                 print the embedded server.ini
 //	logpacker version                  print the version
 //	logpacker help                     print this list (COMMAND -h: that command's flags)

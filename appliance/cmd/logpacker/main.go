@@ -29,7 +29,8 @@ var version = "dev"
 
 const usage = `usage:
   logpacker run [-c server.ini]      run a node (embedded defaults without -c); SIGTERM drains,
-                                     SIGHUP reopens output files and re-reads -c
+                                     SIGHUP reopens output files and re-reads -c (what it cannot
+                                     apply live is logged: "restart needed: [section] key")
   logpacker check [-c server.ini]    validate a configuration (errors name file, line and key);
                                      print "FILE: ok"
   logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
@@ -52,7 +53,8 @@ const usage = `usage:
   logpacker status [-c server.ini | -api URL] [-token T] [-json]
                                      a running node's parents (discovery answer, link up now, the
                                      parent's cluster), cluster members (health, load), WAL size
-                                     and lag, from its GET /api/v1/status
+                                     and lag, the keys its last reload left for a restart, from
+                                     its GET /api/v1/status
   logpacker defaults                 print the embedded server.ini
   logpacker version                  print the version
   logpacker help                     print this list (COMMAND -h: that command's flags)
@@ -164,15 +166,21 @@ func cmdRun(args []string) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	node.Start()
 	// The config file is watched (its size and modification time, every 2 s)
-	// and re-read on SIGHUP: what can change without a restart is applied.
+	// and re-read on SIGHUP: what can change without a restart is applied,
+	// the rest is logged as "restart needed: [section] key" (Node.Reload).
+	// The watch reads a changed file once it stayed the same for a period,
+	// not while an editor may still be writing it.
 	watch := time.NewTicker(2 * time.Second)
 	defer watch.Stop()
-	stamp := fileStamp(cfg.File)
+	stamp := fileStamp(cfg.File) // what was read last
+	seen := stamp                // what the watch saw last
 	reload := func(why string) {
 		stamp = fileStamp(cfg.File)
+		seen = stamp
 		nc, err := appliance.LoadConfig(*c)
 		if err != nil {
 			log.Error("reload: the configuration does not load; keeping the running one", "why", why, "err", err)
+			node.ReloadFailed(err)
 			return
 		}
 		log.Info("reload", "why", why, "file", nc.File)
@@ -181,8 +189,15 @@ func cmdRun(args []string) error {
 	for {
 		select {
 		case <-watch.C:
-			if *c != "" && fileStamp(cfg.File) != stamp {
-				reload("config file changed")
+			if *c == "" {
+				continue
+			}
+			if st := fileStamp(cfg.File); st != stamp {
+				if st == seen {
+					reload("config file changed")
+				} else {
+					seen = st
+				}
 			}
 		case s := <-sigs:
 			if s == syscall.SIGHUP {

@@ -18,7 +18,8 @@ import (
 
 // cmdStatus asks a running node for GET /api/v1/status and prints it: the
 // node's parents (discovery answer, link up now, the parent's cluster view),
-// its cluster members with health and load, its WAL size and each cursor's lag.
+// its cluster members with health and load, its WAL size and each cursor's
+// lag, and what the last reload left for a restart or could not do.
 func cmdStatus(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	c := fs.String("c", "", "server.ini of the node (its [listen] http and [api] token); default: the embedded defaults")
@@ -142,6 +143,20 @@ func printStatus(out io.Writer, s *appliance.Status) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(out, "  %s: %d records behind\n", n, s.WAL.Lag[n])
+	}
+	if len(s.RestartNeeded) == 0 {
+		fmt.Fprintf(out, "\nrestart needed: no (the node runs what its configuration file says)\n")
+	} else {
+		fmt.Fprintf(out, "\nrestart needed: the configuration file changed these, a restart applies them\n")
+		for _, k := range s.RestartNeeded {
+			fmt.Fprintf(out, "  %s\n", k)
+		}
+	}
+	if len(s.ReloadErrors) > 0 {
+		fmt.Fprintf(out, "\nthe last reload could not apply (the running settings stayed):\n")
+		for _, e := range s.ReloadErrors {
+			fmt.Fprintf(out, "  %s\n", e)
+		}
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 
 // TestStatusCommand: `logpacker status` reads the node's GET /api/v1/status
 // (the cluster members with their snake_case keys) and prints every member
-// with its load; -json passes the answer through.
+// with its load, and the keys waiting for a restart; -json passes the
+// answer through.
 func TestStatusCommand(t *testing.T) {
 	st := appliance.Status{Node: "root-1", Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
 		Cluster: []cluster.Member{
@@ -25,12 +26,15 @@ func TestStatusCommand(t *testing.T) {
 				Updated: time.Date(2026, 11, 24, 9, 59, 58, 0, time.UTC)},
 			{Node: "root-2", Gossip: "10.0.0.2:7946", RelayAddr: "10.0.0.2:5515", State: cluster.StateSuspect},
 		},
-		WAL: appliance.WALStatus{Bytes: 8 << 20, Segments: 2, Last: 4711, Lag: map[string]uint64{"output.file": 11}}}
+		WAL:           appliance.WALStatus{Bytes: 8 << 20, Segments: 2, Last: 4711, Lag: map[string]uint64{"output.file": 11}},
+		RestartNeeded: []string{"[node] data_dir", "[wal] fsync"},
+		ReloadErrors:  []string{"[listen] syslog_tcp: listen 127.0.0.1:1: permission denied"}}
 	body, err := json.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{`"relay_addr":"10.0.0.1:5515"`, `"cpu_user":12.5`, `"mem_free":3221225472`, `"load1":0.75`} {
+	for _, k := range []string{`"relay_addr":"10.0.0.1:5515"`, `"cpu_user":12.5`, `"mem_free":3221225472`, `"load1":0.75`,
+		`"restart_needed":["[node] data_dir","[wal] fsync"]`} {
 		if !bytes.Contains(body, []byte(k)) {
 			t.Fatalf("status JSON lacks %s: %s", k, body)
 		}
@@ -62,10 +66,17 @@ func TestStatusCommand(t *testing.T) {
 		"root-2 10.0.0.2:7946 10.0.0.2:5515 suspect 0.50 0.0 0.0 0.0 MiB 0.0 MiB 0.00",
 		"WAL: 8.0 MiB in 2 segments, last index 4711",
 		"output.file: 11 records behind",
+		"restart needed: the configuration file changed these, a restart applies them\n[node] data_dir\n[wal] fsync",
+		"the last reload could not apply (the running settings stayed):\n[listen] syslog_tcp: listen 127.0.0.1:1: permission denied",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out.String())
 		}
+	}
+	var none bytes.Buffer
+	printStatus(&none, &appliance.Status{Node: "n"})
+	if s := none.String(); !strings.Contains(s, "restart needed: no") || strings.Contains(s, "last reload") {
+		t.Errorf("nothing waits for a restart, yet:\n%s", s)
 	}
 
 	out.Reset()
