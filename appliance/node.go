@@ -230,7 +230,9 @@ func (n *Node) bindSources() error {
 		n.sources = append(n.sources, namedSource{"syslog_tcp", s, s.Addr()})
 	}
 	if a := c.Listen.SyslogTLS; a != "" {
-		tc, err := c.TLS.ServerConfig(n.log)
+		ts := c.TLS // relative paths are under data_dir, as [relay]'s and the outputs' are
+		ts.CertFile, ts.KeyFile, ts.ClientCAFile = c.DataPath(ts.CertFile), c.DataPath(ts.KeyFile), c.DataPath(ts.ClientCAFile)
+		tc, err := ts.ServerConfig(n.log)
 		if err != nil {
 			return err
 		}
