@@ -1,17 +1,14 @@
 package appliance_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"logpacker/appliance"
 	"logpacker/appliance/internal/testca"
 	"logpacker/protocol"
 )
@@ -131,10 +128,7 @@ func TestTLSPathsRelativeToDataDir(t *testing.T) {
 	writeFile(t, filepath.Join(wd, "tls", "ca.crt"), other.PEM)
 	t.Chdir(wd)
 
-	cfg, err := appliance.ParseConfig(filepath.Join(dir, "server.ini"), fmt.Appendf(nil, `[node]
-id = test
-data_dir = %s
-[listen]
+	n := testNodeIn(t, dir, fmt.Sprintf(`[listen]
 syslog_udp =
 syslog_tcp =
 syslog_tls = 127.0.0.1:0
@@ -144,24 +138,7 @@ cert_file = tls/s.crt
 key_file = %s
 client_ca_file = tls/ca.crt
 client_auth = require
-[output.store]
-enabled = false
-`, dir, abs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := appliance.New(cfg, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatalf("node with [tls] paths relative to data_dir: %v", err)
-	}
-	n.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+`, abs))
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.PEM)
 	pair, err := tls.X509KeyPair(cc, ck)
