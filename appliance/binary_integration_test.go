@@ -3,6 +3,7 @@ package appliance_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"logpacker/discovery/dnsmasqtest"
 	"logpacker/protocol"
 )
 
@@ -28,6 +30,36 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// lockDefaultPorts makes the test processes on this machine that use the
+// default ports (other checkouts' go test, -count, -p) take turns: two nodes
+// started at once do not both bind, and the loser's test would talk to the
+// winner (one node gets every test's messages, the others none). An flock on
+// a file in the temp directory, released when the test ends or its process
+// dies; waiting is bounded.
+func lockDefaultPorts(t *testing.T) {
+	t.Helper()
+	p := filepath.Join(os.TempDir(), "logpacker-default-ports.lock")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() }) // releases the lock
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			t.Fatalf("lock %s: %v", p, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("another test process has held %s (the default ports) for 10 minutes", p)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestRunWithoutConfigIntegration is `make run` on a fresh machine: the
 // binary started with no config file in an empty directory listens on
 // 127.0.0.1:5514 (UDP and TCP) and 127.0.0.1:8080, keeps its WAL under
@@ -36,6 +68,7 @@ func buildBinary(t *testing.T) string {
 // operator tools read what it left.
 func TestRunWithoutConfigIntegration(t *testing.T) {
 	logger := need(t, "logger")
+	lockDefaultPorts(t)
 	for _, a := range []string{"127.0.0.1:5514", "127.0.0.1:8080"} {
 		if l, err := net.Listen("tcp", a); err != nil {
 			t.Fatalf("default port %s is taken on this machine (is a logpacker already running?): %v", a, err)
@@ -47,7 +80,7 @@ func TestRunWithoutConfigIntegration(t *testing.T) {
 	wd := t.TempDir()
 	cmd := exec.Command(bin, "run")
 	cmd.Dir = wd
-	var stderr bytes.Buffer
+	var stderr dnsmasqtest.Log // read while the process writes it
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -66,6 +99,15 @@ func TestRunWithoutConfigIntegration(t *testing.T) {
 			t.Fatalf("not ready: %v\n%s", err, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// It is this test's node that answers (one that failed to bind would
+	// have let another process's answer).
+	var st struct{ Node string }
+	if err := json.Unmarshal(httpGet(t, "http://127.0.0.1:8080/api/v1/status"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := os.ReadFile(filepath.Join(wd, "data", "node_id")); st.Node == "" || st.Node != strings.TrimSpace(string(id)) {
+		t.Fatalf("127.0.0.1:8080 is node %q, not the one started here (%q)\n%s", st.Node, id, stderr.String())
 	}
 	for _, proto := range []string{"--tcp", "--udp"} {
 		if b, err := exec.Command(logger, "--server", "127.0.0.1", "--port", "5514", proto, "-t", "smoke", "default node "+proto).CombinedOutput(); err != nil {

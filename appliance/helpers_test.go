@@ -48,6 +48,12 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func testNode(t *testing.T, ini string) (*appliance.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
+	return testNodeIn(t, dir, ini), dir
+}
+
+// testNodeIn is testNode with data_dir = dir, made beforehand.
+func testNodeIn(t *testing.T, dir, ini string) *appliance.Node {
+	t.Helper()
 	if !strings.Contains(ini, "[output.store]") {
 		ini += "\n[output.store]\nenabled = false\n"
 	}
@@ -69,7 +75,7 @@ func testNode(t *testing.T, ini string) (*appliance.Node, string) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return n, dir
+	return n
 }
 
 type testWriter struct{ t *testing.T }

@@ -311,7 +311,9 @@ func (n *Node) bindListener(name, addr string) (*namedSource, error) {
 	case "syslog_tcp":
 		return stream(nil)
 	case "syslog_tls":
-		tc, err := c.TLS.ServerConfig(n.log)
+		ts := c.TLS // relative paths are under data_dir, as [relay]'s and the outputs' are
+		ts.CertFile, ts.KeyFile, ts.ClientCAFile = c.DataPath(ts.CertFile), c.DataPath(ts.KeyFile), c.DataPath(ts.ClientCAFile)
+		tc, err := ts.ServerConfig(n.log)
 		if err != nil {
 			return nil, err
 		}

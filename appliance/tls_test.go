@@ -103,3 +103,56 @@ func TestUnixSocket(t *testing.T) {
 		t.Errorf("%s", ev.AppendJSON(nil))
 	}
 }
+
+// TestTLSPathsRelativeToDataDir: [tls] paths follow the rule of [relay]'s
+// and the outputs': relative to data_dir (not to the working directory,
+// which here holds other, wrong files of the same names), absolute as given.
+func TestTLSPathsRelativeToDataDir(t *testing.T) {
+	ca := testca.New(t, "test CA")
+	sc, sk := ca.Issue(t, "logpacker", true)
+	cc, ck := ca.Issue(t, "client-1", false)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "tls", "s.crt"), sc)
+	writeFile(t, filepath.Join(dir, "tls", "ca.crt"), ca.PEM)
+	abs := writeFile(t, filepath.Join(t.TempDir(), "s.key"), sk)
+	wd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(wd, "tls"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	other := testca.New(t, "other CA")
+	oc, _ := other.Issue(t, "elsewhere", true)
+	writeFile(t, filepath.Join(wd, "tls", "s.crt"), oc)
+	writeFile(t, filepath.Join(wd, "tls", "ca.crt"), other.PEM)
+	t.Chdir(wd)
+
+	n := testNodeIn(t, dir, fmt.Sprintf(`[listen]
+syslog_udp =
+syslog_tcp =
+syslog_tls = 127.0.0.1:0
+http =
+[tls]
+cert_file = tls/s.crt
+key_file = %s
+client_ca_file = tls/ca.crt
+client_auth = require
+`, abs))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	pair, err := tls.X509KeyPair(cc, ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's certificate is data_dir's (the CA verifies it) and so is
+	// the client CA (it accepts our certificate).
+	c, err := tls.Dial("tcp", n.Addr("syslog_tls").String(), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "<14>1 2026-11-24T10:00:00Z h tlsrel - - - relative"
+	fmt.Fprintf(c, "%d %s", len(msg), msg)
+	c.Close()
+	waitEvents(t, filepath.Join(dir, "events.jsonl"), 1, 10*time.Second, func(ev protocol.Event) bool { return ev.App == "tlsrel" })
+}

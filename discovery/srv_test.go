@@ -116,14 +116,17 @@ func (z *fakeZone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		z.maxInSRV = max(z.maxInSRV, z.inSRV)
 	}
 	z.mu.Unlock()
-	if q.Qtype == dns.TypeSRV {
-		if hold != nil {
-			<-hold
-		}
-		defer func() { z.mu.Lock(); z.inSRV--; z.mu.Unlock() }()
+	if q.Qtype == dns.TypeSRV && hold != nil {
+		<-hold
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	if q.Qtype == dns.TypeSRV {
+		// Done being answered before the reply is written: once the client
+		// has the reply, its next query must not find this one still
+		// counted (a deferred decrement could run after it arrived).
+		z.inSRV--
+	}
 	m := new(dns.Msg)
 	m.SetReply(req)
 	m.Authoritative = true

@@ -100,71 +100,82 @@ func batchOf(node string, from, n int) []protocol.Event {
 // one more hop; when the first parent goes away mid-stream, the failed batch
 // is retried and lands at the second parent; together they hold every ID.
 func TestLinkDeliversAndFailsOver(t *testing.T) {
-	p := newPKI(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ctxA, stopA := context.WithCancel(ctx)
-	defer stopA()
-	var a, b store
-	sa := startServer(t, ctxA, p.serverTLS(t, "root-a"), "root-a", &a)
-	sb := startServer(t, ctx, p.serverTLS(t, "root-b"), "root-b", &b)
-	for _, compress := range []bool{true} {
-		c, err := NewClient(ClientOptions{Upstreams: []string{sa.Addr().String(), sb.Addr().String()},
-			TLS: p.clientTLS(t, "leaf-1", p), NodeID: "leaf-1", Compress: compress, Logger: quiet(), AckTimeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		const total, per = 20000, 500
-		retries := 0
-		for from := 1; from <= total; from += per {
-			if from == total/2+1 {
-				stopA() // the first parent goes away
+	for _, compress := range []bool{true, false} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+			p := newPKI(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ctxA, stopA := context.WithCancel(ctx)
+			defer stopA()
+			var a, b store
+			sa := startServer(t, ctxA, p.serverTLS(t, "root-a"), "root-a", &a)
+			sb := startServer(t, ctx, p.serverTLS(t, "root-b"), "root-b", &b)
+			c, err := NewClient(ClientOptions{Upstreams: []string{sa.Addr().String(), sb.Addr().String()},
+				TLS: p.clientTLS(t, "leaf-1", p), NodeID: "leaf-1", Compress: compress, Logger: quiet(), AckTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
 			}
-			evs := batchOf("leaf-1", from, per)
-			for {
-				err := c.Write(ctx, evs)
-				if err == nil {
-					break
+			defer c.Close()
+			const total, per = 20000, 500
+			retries := 0
+			for from := 1; from <= total; from += per {
+				if from == total/2+1 {
+					stopA() // the first parent goes away
 				}
-				if retries++; retries > 20 {
-					t.Fatalf("batch from %d: %v", from, err)
+				evs := batchOf("leaf-1", from, per)
+				for {
+					err := c.Write(ctx, evs)
+					if err == nil {
+						break
+					}
+					if retries++; retries > 20 {
+						t.Fatalf("batch from %d: %v", from, err)
+					}
+					time.Sleep(10 * time.Millisecond)
 				}
-				time.Sleep(10 * time.Millisecond)
 			}
-		}
-		seen := map[uint64]int{}
-		for _, s := range []*store{&a, &b} {
-			s.mu.Lock()
-			for _, ev := range s.evs {
-				if ev.ID.Node != "leaf-1" || ev.Hops != 1 || ev.Message != fmt.Sprintf("message %d", ev.ID.Seq) {
-					t.Fatalf("event %+v", ev)
+			seen := map[uint64]int{}
+			for _, s := range []*store{&a, &b} {
+				s.mu.Lock()
+				for _, ev := range s.evs {
+					if ev.ID.Node != "leaf-1" || ev.Hops != 1 || ev.Message != fmt.Sprintf("message %d", ev.ID.Seq) {
+						t.Fatalf("event %+v", ev)
+					}
+					seen[ev.ID.Seq]++
 				}
-				seen[ev.ID.Seq]++
+				s.mu.Unlock()
 			}
-			s.mu.Unlock()
-		}
-		for i := uint64(1); i <= total; i++ {
-			if seen[i] == 0 {
-				t.Fatalf("event %d lost", i)
+			for i := uint64(1); i <= total; i++ {
+				if seen[i] == 0 {
+					t.Fatalf("event %d lost", i)
+				}
 			}
-		}
-		// both parents speak wire version 2: every batch came as columns
-		for _, s := range []*Server{sa, sb} {
-			if n, c := s.Stats.Batches.Load(), s.Stats.ColumnBatches.Load(); n == 0 || c != n {
-				t.Fatalf("%d batches, %d of them columns", n, c)
+			for _, s := range []*Server{sa, sb} {
+				n, cols := s.Stats.Batches.Load(), s.Stats.ColumnBatches.Load()
+				wire, recs := s.Stats.WireBytes.Load(), s.Stats.RecordBytes.Load()
+				switch {
+				case n == 0:
+					t.Fatal("a parent got no batch")
+				case compress && (cols != n || wire >= recs):
+					// both parents speak wire version 2: every batch came as columns
+					t.Fatalf("compressed: %d batches, %d of them columns, %d wire bytes for %d record bytes", n, cols, wire, recs)
+				case !compress && cols != 0:
+					// columns are zstd-compressed: not on an uncompressed link
+					t.Fatalf("uncompressed: %d batches, %d of them columns", n, cols)
+				}
 			}
-		}
-		a.mu.Lock()
-		b.mu.Lock()
-		na, nb := len(a.evs), len(b.evs)
-		b.mu.Unlock()
-		a.mu.Unlock()
-		if na == 0 || nb == 0 {
-			t.Fatalf("parent a stored %d, b %d: no fail-over happened", na, nb)
-		}
-		t.Logf("a stored %d, b %d, %d retries (IDs present %d, duplicates by ID %d)", na, nb, retries,
-			len(seen), na+nb-len(seen))
+			a.mu.Lock()
+			b.mu.Lock()
+			na, nb := len(a.evs), len(b.evs)
+			b.mu.Unlock()
+			a.mu.Unlock()
+			if na == 0 || nb == 0 {
+				t.Fatalf("parent a stored %d, b %d: no fail-over happened", na, nb)
+			}
+			t.Logf("a stored %d, b %d, %d retries (IDs present %d, duplicates by ID %d); wire bytes %d, record bytes %d",
+				na, nb, retries, len(seen), na+nb-len(seen), sa.Stats.WireBytes.Load()+sb.Stats.WireBytes.Load(),
+				sa.Stats.RecordBytes.Load()+sb.Stats.RecordBytes.Load())
+		})
 	}
 }
 

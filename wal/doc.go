@@ -145,5 +145,8 @@
 // # Tools
 //
 // Verify and Dump read a directory without changing it, one entry at a time
-// (memory: one entry plus a 64 KiB window for resynchronisation).
+// (memory: one entry plus a 64 KiB window for resynchronisation); DumpReport
+// is Dump that also reports the damage it skipped. Repair does to a closed
+// log what Open and the readers would (leftovers, tail, damaged segments,
+// cursors past the end) and reports it: what was cut, what was kept.
 package wal

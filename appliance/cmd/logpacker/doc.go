@@ -12,9 +12,12 @@
 //	                                   one JSON event per line: see how a node reads your devices
 //	logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
 //	                                   is damaged (DIR: data_dir/wal, or data_dir)
-//	logpacker wal dump DIR             print every WAL record as a JSON event; the ones accepted
-//	                                   here show their ID without the node ID: .EPOCH:INDEX
-//	                                   (:INDEX for a WAL from before epochs); verify prints the epoch
+//	logpacker wal dump [-node ID] DIR  print every intact WAL record as a JSON event (the ID's node
+//	                                   from -node or data_dir/node_id, with the WAL epoch: NODE.EPOCH:INDEX); exit 1 naming any damage
+//	logpacker wal repair DIR           what run does at open, with the node stopped: remove leftovers,
+//	                                   cut a torn or zero-filled tail, rewrite damaged segments
+//	                                   (originals to quarantine/), move cursors back; print what was
+//	                                   cut, records kept, last index
 //	logpacker cert ca [-dir D] [-name N] [-days N]
 //	                                   create a cluster CA for node links (D/ca.crt, D/ca.key)
 //	logpacker cert node -id NODE [-ca D] [-host H,H…] [-dir OUT] [-days N]

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -38,9 +39,12 @@ const usage = `usage:
                                      one JSON event per line: see how a node reads your devices
   logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
                                      is damaged (DIR: data_dir/wal, or data_dir)
-  logpacker wal dump DIR             print every WAL record as a JSON event; the ones accepted
-                                     here show their ID without the node ID: .EPOCH:INDEX
-                                     (:INDEX for a WAL from before epochs); verify prints the epoch
+  logpacker wal dump [-node ID] DIR  print every intact WAL record as a JSON event (the ID's node
+                                     from -node or data_dir/node_id, with the WAL epoch: NODE.EPOCH:INDEX); exit 1 naming any damage
+  logpacker wal repair DIR           what run does at open, with the node stopped: remove leftovers,
+                                     cut a torn or zero-filled tail, rewrite damaged segments
+                                     (originals to quarantine/), move cursors back; print what was
+                                     cut, records kept, last index
   logpacker cert ca [-dir D] [-name N] [-days N]
                                      create a cluster CA for node links (D/ca.crt, D/ca.key)
   logpacker cert node -id NODE [-ca D] [-host H,H…] [-dir OUT] [-days N]
@@ -287,14 +291,28 @@ func cmdParse(args []string, in io.Reader, out io.Writer) error {
 }
 
 func cmdWAL(args []string, out io.Writer) error {
-	if len(args) != 2 || (args[0] != "verify" && args[0] != "dump") {
-		return fmt.Errorf("usage: logpacker wal verify|dump DIR (DIR is data_dir/wal)")
+	const use = "usage: logpacker wal verify|repair DIR, wal dump [-node ID] DIR (DIR: data_dir/wal, or data_dir)"
+	if len(args) < 1 || (args[0] != "verify" && args[0] != "dump" && args[0] != "repair") {
+		return errors.New(use)
 	}
-	dir := args[1]
+	sub := args[0]
+	fs := flag.NewFlagSet("wal "+sub, flag.ContinueOnError)
+	var node *string
+	if sub == "dump" {
+		node = fs.String("node", "", "node ID for the events this node accepted first (default: data_dir/node_id)")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError(2)
+	}
+	if fs.NArg() != 1 {
+		return errors.New(use)
+	}
+	dir := fs.Arg(0)
+	dataDir := filepath.Dir(filepath.Clean(dir))
 	if _, err := os.Stat(filepath.Join(dir, "wal")); err == nil {
-		dir = filepath.Join(dir, "wal") // accept data_dir too
+		dataDir, dir = dir, filepath.Join(dir, "wal") // accept data_dir too
 	}
-	switch args[0] {
+	switch sub {
 	case "verify":
 		rep, err := wal.Verify(dir)
 		if err != nil {
@@ -305,31 +323,83 @@ func cmdWAL(args []string, out io.Writer) error {
 			return exitError(1)
 		}
 		return nil
-	default:
-		epoch, _, err := wal.ReadEpoch(dir)
+	case "repair":
+		rep, err := wal.Repair(dir)
 		if err != nil {
-			return fmt.Errorf("wal dump: %w", err)
-		}
-		origin := protocol.Origin("", epoch) // the node's origin without its ID: "" or ".EPOCH"
-		w := bufio.NewWriter(out)
-		defer w.Flush()
-		var buf []byte
-		return wal.Dump(dir, func(index uint64, data []byte) error {
-			var ev protocol.Event
-			if err := ev.UnmarshalBinary(data); err != nil {
-				fmt.Fprintf(w, "{\"wal_index\":%d,\"error\":%q}\n", index, err.Error())
-				return nil
-			}
-			if ev.ID.Node == "" {
-				// the node fills its origin in when reading: shown without the node ID
-				ev.ID = protocol.ID{Node: origin, Seq: index}
-			}
-			buf = ev.AppendJSON(buf[:0])
-			buf = append(buf, '\n')
-			_, err := w.Write(buf)
 			return err
-		})
+		}
+		fmt.Fprint(out, rep.String())
+		return nil
+	default:
+		return walDump(dir, dataDir, *node, out)
 	}
+}
+
+// walDump prints every intact record as a JSON event, its ID complete as the
+// node's consumers make it (this node's ID and the WAL index for the events
+// it accepted first). Damage and undecodable records are an error that says
+// what and where, after the rest was printed.
+func walDump(dir, dataDir, node string, out io.Writer) error {
+	if node == "" {
+		p := filepath.Join(dataDir, "node_id")
+		b, err := os.ReadFile(p)
+		if err != nil || strings.TrimSpace(string(b)) == "" {
+			return fmt.Errorf("wal dump: no node ID for the events' IDs: %s: %v; give -node ID (the node's [node] id)",
+				p, cmp.Or(err, errors.New("empty")))
+		}
+		node = strings.TrimSpace(string(b))
+	}
+	epoch, _, err := wal.ReadEpoch(dir)
+	if err != nil {
+		return fmt.Errorf("wal dump: %w", err)
+	}
+	origin := protocol.Origin(node, epoch) // what the node's consumers give its own events
+	w := bufio.NewWriter(out)
+	var (
+		buf      []byte
+		badFirst uint64
+		bad      int
+	)
+	rep, err := wal.DumpReport(dir, func(index uint64, data []byte) error {
+		var ev protocol.Event
+		if err := ev.UnmarshalBinary(data); err != nil {
+			fmt.Fprintf(w, "{\"wal_index\":%d,\"error\":%q}\n", index, err.Error())
+			if bad == 0 {
+				badFirst = index
+			}
+			bad++
+			return nil
+		}
+		if ev.ID.Node == "" {
+			ev.ID = protocol.ID{Node: origin, Seq: index}
+		}
+		buf = ev.AppendJSON(buf[:0])
+		buf = append(buf, '\n')
+		_, err := w.Write(buf)
+		return err
+	})
+	if ferr := w.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("wal dump: %w", ferr)
+	}
+	if err != nil {
+		return err
+	}
+	var msgs []string
+	for _, s := range rep.Segments {
+		for _, d := range s.Damages {
+			msgs = append(msgs, fmt.Sprintf("segment %s: %s", s.Name, d))
+		}
+	}
+	if bad > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d records (the first at WAL index %d) do not decode as events (printed with \"error\")",
+			bad, badFirst))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("wal dump: %s is damaged; the records above are the intact ones:\n  %s\n"+
+		"(logpacker wal verify %[1]s: the whole report; logpacker wal repair %[1]s: repair it as run would, with the node stopped)",
+		dir, strings.Join(msgs, "\n  "))
 }
 
 func cmdCert(args []string, out io.Writer) error {

@@ -49,5 +49,6 @@
 // changed pair that does not load (a key not written yet, a broken file) is
 // logged and the previous certificate kept until it does. client_auth =
 // request verifies a client certificate when one is given, require refuses
-// clients without one; both need client_ca_file.
+// clients without one; both need client_ca_file. Paths are used as given:
+// the node resolves relative ones against data_dir first.
 package syslog

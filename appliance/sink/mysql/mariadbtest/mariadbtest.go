@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -216,15 +217,18 @@ func (db *mariaDB) errLog() string {
 	return s
 }
 
-// shared is one server for the tests that kill nothing; each uses its own
-// table. TestMain stops it (and Pdeathsig kills it if the test binary dies).
+// shared is one server for the tests that kill nothing; each call of Shared
+// gets a database of its own on it. TestMain stops it (and Pdeathsig kills it
+// if the test binary dies).
 var shared struct {
 	once sync.Once
 	db   *mariaDB
+	n    atomic.Int64 // databases made so far
 }
 
-// Shared returns the DSN of one server shared by the tests that kill nothing
-// (each should use its own table).
+// Shared returns the DSN of a new, empty database (lp1, lp2, …) on one
+// server shared by the tests that kill nothing: tables a test makes do not
+// meet another test's, nor the same test's again under -count=N.
 func Shared(t testing.TB) string {
 	t.Helper()
 	Need(t, "mariadbd")
@@ -232,5 +236,14 @@ func Shared(t testing.TB) string {
 	if shared.db == nil {
 		t.Fatal("the shared MariaDB did not start (see the first test that asked for it)")
 	}
-	return shared.db.dsn()
+	name := fmt.Sprintf("lp%d", shared.n.Add(1))
+	conn, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/", shared.db.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4"); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("root@tcp(127.0.0.1:%d)/%s", shared.db.port, name)
 }
