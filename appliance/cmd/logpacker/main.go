@@ -39,8 +39,9 @@ const usage = `usage:
                                      one JSON event per line: see how a node reads your devices
   logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
                                      is damaged (DIR: data_dir/wal, or data_dir)
-  logpacker wal dump [-node ID] DIR  print every intact WAL record as a JSON event (the ID's node
-                                     from -node or data_dir/node_id, with the WAL epoch: NODE.EPOCH:INDEX); exit 1 naming any damage
+  logpacker wal dump [-node ID] DIR  print every intact WAL record as a JSON event (IDs: the node
+                                     from -node or data_dir/node_id, NODE.EPOCH:INDEX); exit 1
+                                     naming any damage
   logpacker wal repair DIR           what run does at open, with the node stopped: remove leftovers,
                                      cut a torn or zero-filled tail, rewrite damaged segments
                                      (originals to quarantine/), move cursors back; print what was
