@@ -109,7 +109,10 @@
 // on a disk something else filled is not what drop_oldest promises), while
 // consumers go on reading and committing, so GC frees segments and the log drains
 // by itself once the consumers have written what they read into the reserve. Spare
-// segments are deleted first. Freed space is not signalled, so a waiting writer
+// segments are deleted first, and when every cursor has delivered everything the
+// writer starts an empty tail so GC can delete the old one (it never deletes the
+// tail: without this a log of one segment would hold it forever,
+// TestMinFreeDrainsByItself). Freed space is not signalled, so a waiting writer
 // looks again every 250 ms. MinFreeAuto is min(64 MiB, 1 % of the filesystem's
 // size, read at Open); 0 disables the reserve (a full disk then fails writes, as
 // above).

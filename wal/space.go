@@ -3,6 +3,7 @@ package wal
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -161,6 +162,44 @@ func (l *Log) idleState() bool {
 	}
 	l.setState("", "") // max_size: nothing waits for space
 	return false
+}
+
+// rollDelivered starts a new, empty tail when every cursor has delivered
+// (and synced) everything in the log, so GC, which never deletes the tail,
+// can delete the old one: a log waiting for disk space frees all it holds
+// once its consumers have caught up, however large segment_size is. It
+// reports whether it rolled. Writer goroutine only.
+func (l *Log) rollDelivered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tail := l.segs[len(l.segs)-1]
+	if l.closed || l.broken != nil || l.tail == nil || tail.size == 0 ||
+		l.durable < l.last || l.minCommittedLocked() < l.last {
+		return false
+	}
+	next := segFile{first: l.last + 1, path: filepath.Join(l.dir, segmentName(l.last+1))}
+	f, err := createSegment(next.path)
+	if err == nil {
+		if err = sealTail(l.tail, tail.size); err == nil {
+			err = datasync(l.tail)
+		}
+		if err == nil {
+			err = syncDir(l.dir)
+		}
+		if err != nil {
+			f.Close()
+			os.Remove(next.path)
+		}
+	}
+	if err != nil {
+		l.log.Warn("wal: cannot start an empty segment to free the delivered one", "err", err)
+		return false
+	}
+	unmarkRecycled(tail.path)
+	l.tail.Close()
+	l.tail = f
+	l.segs = append(l.segs, next)
+	return true
 }
 
 // dropSparesLocked deletes the spare segments (their space is the disk's

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeDisk makes statFS report free bytes from the returned value and a
@@ -70,6 +71,76 @@ func TestMinFreeBlocksAndResumes(t *testing.T) {
 	free.Store(1 << 19)
 	if cause, reason := l.AppendState(); cause != BlockedMinFree || !strings.Contains(reason, "below min_free") {
 		t.Fatalf("idle state below min_free: %q %q", cause, reason)
+	}
+}
+
+// TestMinFreeDrainsByItself: a log that waits below min_free frees its
+// space once its consumer has delivered everything, even when it is all in
+// one segment (GC never deletes the tail: the log starts an empty one).
+func TestMinFreeDrainsByItself(t *testing.T) {
+	dir := t.TempDir()
+	const capacity = 300 << 10 // a 300 KiB disk holding only the WAL: appends wait at about 200 KiB
+	old := statFS
+	statFS = func(string) (int64, int64, error) {
+		var used int64
+		filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					used += fi.Size()
+				}
+			}
+			return nil
+		})
+		return capacity - used, capacity, nil
+	}
+	t.Cleanup(func() { statFS = old })
+	l := openT(t, Options{Dir: dir, MinFree: 100 << 10, SegmentSize: 1 << 20})
+	defer l.Close()
+	c, _ := l.OpenCursor("out")
+	done := make(chan uint64)
+	go func() { // appends until one waits, then that one goes through
+		for i := uint64(1); ; i++ {
+			if _, err := l.Append(context.Background(), [][]byte{payload(i, 1000)}); err != nil {
+				t.Error(err)
+				close(done)
+				return
+			}
+			if i > 300 {
+				done <- i
+				return
+			}
+		}
+	}()
+	eventually(t, "appends wait below min_free", func() bool { c, _ := l.AppendState(); return c == BlockedMinFree })
+	st := l.Stats()
+	if st.Segments != 1 || st.LastIndex >= 300 {
+		t.Fatalf("stats while waiting: %+v", st)
+	}
+	checkRecords(t, readUpTo(t, c, st.LastIndex), 1000, nil)
+	if err := c.Commit(st.LastIndex); err != nil {
+		t.Fatal(err)
+	}
+	// delivered: the log frees the segment and the appends go on (the
+	// consumer keeps up from here)
+	go func() {
+		for {
+			recs, err := c.Next(context.Background(), 100, 1<<20)
+			if err != nil {
+				return
+			}
+			c.Commit(recs[len(recs)-1].Index)
+		}
+	}()
+	select {
+	case last := <-done:
+		if last != 301 {
+			t.Fatalf("appends stopped at %d", last)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("appends still wait although everything was delivered: %+v", l.Stats())
+	}
+	if st := l.Stats(); st.FirstIndex <= 1 || st.Blocks[BlockedMinFree] == 0 {
+		t.Fatalf("the delivered segment was not freed: %+v", st)
 	}
 }
 

@@ -542,7 +542,7 @@ func (l *Log) run() {
 				l.mu.Lock()
 				dropped := l.dropSparesLocked()
 				l.mu.Unlock()
-				if dropped {
+				if dropped || l.rollDelivered() && l.gc() {
 					continue
 				}
 				poll.Reset(diskPoll)
@@ -598,6 +598,8 @@ func (l *Log) run() {
 func (l *Log) writeGroup(group []*request) error {
 	l.mu.Lock()
 	if l.broken != nil {
+		l.failedAt = time.Now() // the state stays io_error while appends come
+		l.setStateLocked(BlockedIOError, l.broken.Error())
 		l.mu.Unlock()
 		return l.broken
 	}
