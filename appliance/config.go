@@ -81,7 +81,7 @@ type Config struct {
 		MaxSize       int64
 		SegmentSize   int64
 		WhenFull      wal.WhenFull
-		MinFree       int64 // bytes appends leave free on the WAL's filesystem; wal.MinFreeAuto: min(64 MiB, 1 %)
+		MinFree       int64 // bytes appends leave free on the WAL's filesystem; wal.MinFreeAuto: 1 % within [4 MiB, 64 MiB]
 	}
 	// Outputs are the [output.NAME] sections, in the order they first
 	// appear ([output.file], from the defaults, first).

@@ -113,8 +113,10 @@
 // writer starts an empty tail so GC can delete the old one (it never deletes the
 // tail: without this a log of one segment would hold it forever,
 // TestMinFreeDrainsByItself). Freed space is not signalled, so a waiting writer
-// looks again every 250 ms. MinFreeAuto is min(64 MiB, 1 % of the filesystem's
-// size, read at Open); 0 disables the reserve (a full disk then fails writes, as
+// looks again every 250 ms. MinFreeAuto is 1 % of the filesystem's size (read at
+// Open), at least 4 MiB (but at most a quarter of the filesystem) and at most 64
+// MiB: 1 % of a small disk is less than one batch of the file output, which could
+// then not write into the reserve; 0 disables the reserve (a full disk then fails writes, as
 // above).
 //
 // AppendState (and Stats.Blocked, BlockedReason) says whether appends go

@@ -11,12 +11,18 @@ import (
 // Disk space and the append state: why appends wait or fail, for readiness
 // probes and metrics (see doc.go, "Disk space").
 
-// MinFreeAuto as Options.MinFree keeps min(64 MiB, 1 % of the filesystem's
-// size) free.
+// MinFreeAuto as Options.MinFree keeps 1 % of the filesystem free, at least
+// 4 MiB (at most a quarter of the filesystem) and at most 64 MiB.
 const MinFreeAuto = -1
 
-// DefaultMinFree is the most MinFreeAuto keeps free.
-const DefaultMinFree = 64 << 20
+// The bounds of MinFreeAuto. The floor: 1 % of a small disk (205 KiB of 20
+// MiB) is less than one batch of the file output (2048 events, about 1 MB
+// of JSON for 200-byte messages), which then cannot write into the reserve,
+// so its cursor never moves and the log never drains.
+const (
+	DefaultMinFree = 64 << 20
+	minFreeFloor   = 4 << 20
+)
 
 // Why appends wait or fail (Stats.Blocked, Log.AppendState).
 const (
@@ -66,7 +72,7 @@ func (l *Log) resolveMinFree() {
 		l.log.Warn("wal: cannot read the filesystem's size; min_free disabled", "dir", l.dir, "err", err)
 		return
 	}
-	l.minFree = min(DefaultMinFree, size/100)
+	l.minFree = min(DefaultMinFree, max(size/100, min(minFreeFloor, size/4)))
 }
 
 // freeBytes is the free space on the WAL's filesystem, or -1 when it cannot

@@ -144,12 +144,15 @@ func TestMinFreeDrainsByItself(t *testing.T) {
 	}
 }
 
-// TestMinFreeAuto: the default reserve is min(64 MiB, 1 % of the
-// filesystem); 0 disables it.
+// TestMinFreeAuto: the default reserve is 1 % of the filesystem, at least
+// 4 MiB (a quarter of a tiny one), at most 64 MiB; 0 disables it.
 func TestMinFreeAuto(t *testing.T) {
 	for _, tc := range []struct{ size, opt, want int64 }{
-		{20 << 20, MinFreeAuto, 20 << 20 / 100},
-		{1 << 40, MinFreeAuto, 64 << 20},
+		{20 << 20, MinFreeAuto, 4 << 20},      // floor
+		{8 << 20, MinFreeAuto, 2 << 20},       // a quarter of a tiny disk
+		{200 << 20, MinFreeAuto, 4 << 20},     // 1 % is 2 MiB: floor
+		{2 << 30, MinFreeAuto, 2 << 30 / 100}, // 1 %
+		{1 << 40, MinFreeAuto, 64 << 20},      // cap
 		{1 << 40, 0, 0},
 		{1 << 40, 5 << 20, 5 << 20},
 	} {

@@ -92,8 +92,8 @@ type Options struct {
 	// MinFree is the free space, in bytes, appends leave on the WAL's
 	// filesystem: below it they wait, as for MaxSize with Block, whatever
 	// WhenFull says, while consumers go on reading and committing, so GC
-	// frees segments. 0: no reserve; MinFreeAuto: min(64 MiB, 1 % of the
-	// filesystem). See doc.go, "Disk space".
+	// frees segments. 0: no reserve; MinFreeAuto: 1 % of the filesystem,
+	// within [4 MiB, 64 MiB]. See doc.go, "Disk space".
 	MinFree int64
 	Logger  *slog.Logger        // nil → slog.Default()
 	OnFsync func(time.Duration) // optional: called after each fsync with its latency
