@@ -116,8 +116,10 @@
 // looks again every 250 ms. MinFreeAuto is 1 % of the filesystem's size (read at
 // Open), at least 4 MiB (but at most a quarter of the filesystem) and at most 64
 // MiB: 1 % of a small disk is less than one batch of the file output, which could
-// then not write into the reserve; 0 disables the reserve (a full disk then fails writes, as
-// above).
+// then not write into the reserve. SegmentSize is capped at a quarter of the
+// reserve (64 KiB at least): GC frees whole segments, and outputs catching up on
+// the same disk must reach a segment's end, and so free it, within the reserve.
+// 0 disables the reserve (a full disk then fails writes, as above).
 //
 // AppendState (and Stats.Blocked, BlockedReason) says whether appends go
 // through and, if not, why: BlockedMinFree (waiting for space; also reported while

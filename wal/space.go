@@ -75,6 +75,16 @@ func (l *Log) resolveMinFree() {
 	l.minFree = min(DefaultMinFree, max(size/100, min(minFreeFloor, size/4)))
 }
 
+// capSegmentSize keeps segments at most a quarter of the reserve: GC frees
+// whole segments only, so outputs catching up on the same disk must reach
+// the end of a segment, and free it, within the reserve.
+func (l *Log) capSegmentSize() {
+	if c := max(l.minFree/4, 64<<10); l.minFree > 0 && l.opts.SegmentSize > c {
+		l.log.Info("wal: segment_size capped at a quarter of min_free", "segment_size", c, "configured", l.opts.SegmentSize)
+		l.opts.SegmentSize = c
+	}
+}
+
 // freeBytes is the free space on the WAL's filesystem, or -1 when it cannot
 // be read.
 func (l *Log) freeBytes() int64 {

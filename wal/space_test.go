@@ -79,7 +79,7 @@ func TestMinFreeBlocksAndResumes(t *testing.T) {
 // one segment (GC never deletes the tail: the log starts an empty one).
 func TestMinFreeDrainsByItself(t *testing.T) {
 	dir := t.TempDir()
-	const capacity = 300 << 10 // a 300 KiB disk holding only the WAL: appends wait at about 200 KiB
+	const capacity = 160 << 10 // a 160 KiB disk holding only the WAL: appends wait at about 60 KiB, in the first (64 KiB) segment
 	old := statFS
 	statFS = func(string) (int64, int64, error) {
 		var used int64
@@ -162,6 +162,13 @@ func TestMinFreeAuto(t *testing.T) {
 			defer l.Close()
 			if got := l.Stats().MinFree; got != tc.want {
 				t.Errorf("disk %d, min_free %d: reserve %d, want %d", tc.size, tc.opt, got, tc.want)
+			}
+			seg := int64(DefaultSegmentSize) // capped at a quarter of the reserve
+			if tc.want > 0 {
+				seg = min(seg, max(tc.want/4, 64<<10))
+			}
+			if l.opts.SegmentSize != seg {
+				t.Errorf("disk %d, min_free %d: segment size %d, want %d", tc.size, tc.opt, l.opts.SegmentSize, seg)
 			}
 		})
 	}

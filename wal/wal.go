@@ -86,7 +86,7 @@ type Options struct {
 	Dir           string
 	Fsync         Fsync
 	FsyncInterval time.Duration // default 100ms
-	SegmentSize   int64         // default 8 MiB; at most MaxSize/4
+	SegmentSize   int64         // default 8 MiB; at most MaxSize/4 and MinFree/4 (at least 64 KiB)
 	MaxSize       int64         // total bytes on disk; 0 = unlimited; enforced at segment granularity
 	WhenFull      WhenFull
 	// MinFree is the free space, in bytes, appends leave on the WAL's
@@ -266,6 +266,7 @@ func Open(o Options) (*Log, error) {
 		return nil, err
 	}
 	l.resolveMinFree()
+	l.capSegmentSize()
 	l.log.Info("wal opened", "dir", dir, "first", l.first, "last", l.last, "segments", len(l.segs),
 		"cursors", len(l.cursors), "fsync", o.Fsync.String(), "segment_size", o.SegmentSize, "max_size", o.MaxSize,
 		"min_free", l.minFree)
