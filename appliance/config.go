@@ -81,6 +81,7 @@ type Config struct {
 		MaxSize       int64
 		SegmentSize   int64
 		WhenFull      wal.WhenFull
+		MinFree       int64 // bytes appends leave free on the WAL's filesystem; wal.MinFreeAuto: 1 % within [4 MiB, 64 MiB]
 	}
 	// Outputs are the [output.NAME] sections, in the order they first
 	// appear ([output.file], from the defaults, first).
@@ -222,6 +223,13 @@ var schema = map[string]map[string]setter{
 			w, err := wal.ParseWhenFull(v)
 			c.WAL.WhenFull = w
 			return err
+		},
+		"min_free": func(c *Config, v string) error {
+			if v == "auto" {
+				c.WAL.MinFree = wal.MinFreeAuto
+				return nil
+			}
+			return option.Size(&c.WAL.MinFree, v, 0, 1<<50)
 		},
 	},
 	// [output.NAME] sections are read by applyOutput, with outputKeys.

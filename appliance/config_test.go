@@ -27,7 +27,7 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if cfg.Node.DataDir != "./data" || cfg.DataPath(fileOpts(cfg.Output("file")).Path) != "data/events.jsonl" {
 		t.Errorf("default paths: data_dir %q output %q", cfg.Node.DataDir, cfg.DataPath(fileOpts(cfg.Output("file")).Path))
 	}
-	if cfg.WAL.Fsync != wal.FsyncAlways || cfg.WAL.WhenFull != wal.Block {
+	if cfg.WAL.Fsync != wal.FsyncAlways || cfg.WAL.WhenFull != wal.Block || cfg.WAL.MinFree != wal.MinFreeAuto {
 		t.Errorf("default wal: %+v", cfg.WAL)
 	}
 	if cfg.Syslog.MaxMessageSize != 64<<10 || cfg.Listen.SyslogTLS != "" || cfg.Listen.SyslogUnix != "" {
@@ -62,6 +62,7 @@ fsync = interval
 fsync_interval = 250ms
 max_size = 2g
 when_full = drop_oldest
+min_free = 16m
 [output.file]
 path = /var/log/all.jsonl
 max_size = 1MiB
@@ -78,7 +79,7 @@ max_size = 1MiB
 	if cfg.Syslog.MaxMessageSize != 8192 || cfg.Syslog.Timezone.String() != "Europe/Berlin" {
 		t.Errorf("%+v", cfg.Syslog)
 	}
-	if cfg.WAL.Fsync != wal.FsyncInterval || cfg.WAL.FsyncInterval != 250*time.Millisecond || cfg.WAL.MaxSize != 2<<30 || cfg.WAL.WhenFull != wal.DropOldest {
+	if cfg.WAL.Fsync != wal.FsyncInterval || cfg.WAL.FsyncInterval != 250*time.Millisecond || cfg.WAL.MaxSize != 2<<30 || cfg.WAL.WhenFull != wal.DropOldest || cfg.WAL.MinFree != 16<<20 {
 		t.Errorf("%+v", cfg.WAL)
 	}
 	if cfg.DataPath(fileOpts(cfg.Output("file")).Path) != "/var/log/all.jsonl" || fileOpts(cfg.Output("file")).MaxSize != 1<<20 {
@@ -97,6 +98,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"bad fsync", "[wal]\n\nfsync = sometimes\n", 3, "[wal] fsync"},
 		{"bad when_full", "[wal]\nwhen_full = explode\n", 2, "[wal] when_full"},
 		{"bad size", "[wal]\nmax_size = 12 parsecs\n", 2, "[wal] max_size"},
+		{"bad min_free", "[wal]\nmin_free = plenty\n", 2, "[wal] min_free"},
 		{"negative int", "[syslog]\nudp_readers = -1\n", 2, "[syslog] udp_readers"},
 		{"bad address", "[listen]\nsyslog_tcp = nowhere\n", 2, "[listen] syslog_tcp"},
 		{"hostname address", "[listen]\nsyslog_tcp = example.com:514\n", 2, "must be an IP address"},

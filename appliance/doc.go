@@ -58,6 +58,10 @@
 // Node.Handler is api.Handler: appliance/api/routes.go lists every path and
 // applies [api] token in one place; the node gives it the store, the event
 // hub, the metrics registry, readiness and the status and cluster views.
+// Readiness (/readyz) is false before Start, from Shutdown on, and while
+// the WAL does not take appends (wal.Log.AppendState: free disk space below
+// [wal] min_free, max_size with when_full = block, failing writes), with
+// the WAL's reason.
 //
 // # Discovery, cluster, status (cluster.go)
 //

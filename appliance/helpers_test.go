@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -266,4 +269,105 @@ func (p *lpProcess) logs() string {
 		fmt.Fprintf(&b, "--- %s run %d:\n%s\n", p.name, i, tail(log, 2000))
 	}
 	return b.String()
+}
+
+// nodeChild is the child side of startNodeChild: a node from the config
+// file cfg, in this (test) binary, until SIGTERM. Its exit code is the
+// process's.
+func nodeChild(cfg string) int {
+	c, err := appliance.LoadConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	n, err := appliance.New(c, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	n.Start()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	<-sigs
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// nodeProc is a node running in a child process (this test binary, see
+// nodeChild): a real process the test can stop (SIGSTOP) and let go on.
+type nodeProc struct {
+	cmd  *exec.Cmd
+	dir  string // its data_dir
+	http string // its HTTP listener, host:port
+	log  string // its stderr
+}
+
+// startNodeChild runs a node in a child process with [node] (id, data_dir
+// under a temporary directory), [listen] http on a free loopback port and
+// the [output.store] off, then ini; it returns once /readyz answers 200.
+// The test's cleanup stops it (SIGTERM, then SIGKILL).
+func startNodeChild(t *testing.T, ini string) *nodeProc {
+	t.Helper()
+	dir := t.TempDir()
+	p := &nodeProc{dir: filepath.Join(dir, "data"), http: fmt.Sprintf("127.0.0.1:%d", freePort(t)), log: filepath.Join(dir, "node.log")}
+	cfg := filepath.Join(dir, "server.ini")
+	text := fmt.Sprintf("[node]\nid = child\ndata_dir = %s\n[output.store]\nenabled = false\n%s", p.dir, ini)
+	text = strings.Replace(text, "[listen]\n", "[listen]\nhttp = "+p.http+"\n", 1)
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	p.cmd.Env = append(os.Environ(), "LP_NODE_CONFIG="+cfg)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGCONT)
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("node log:\n%s", tail(b, 4000))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if code, _ := readyz(p.http); code == 200 {
+			return p
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(p.log)
+			t.Fatalf("child node not ready:\n%s", tail(b, 4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readyz is GET /readyz: the status code (0: no answer) and the body.
+func readyz(hostport string) (int, string) {
+	resp, err := http.Get("http://" + hostport + "/readyz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
 }

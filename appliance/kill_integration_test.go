@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		killChild(dir)
 		os.Exit(0)
 	}
+	if cfg := os.Getenv("LP_NODE_CONFIG"); cfg != "" {
+		os.Exit(nodeChild(cfg))
+	}
 	os.Exit(m.Run())
 }
 

@@ -125,6 +125,7 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 		SegmentSize:   cfg.WAL.SegmentSize,
 		MaxSize:       cfg.WAL.MaxSize,
 		WhenFull:      cfg.WAL.WhenFull,
+		MinFree:       cfg.WAL.MinFree,
 		Logger:        log.With("component", "wal"),
 		OnFsync:       pipeline.FsyncObserver(n.reg),
 	})
@@ -494,10 +495,15 @@ func (n *Node) Handler() http.Handler {
 	return api.Handler(o)
 }
 
-// readiness is /readyz: ready once started, until shutdown begins.
+// readiness is /readyz: ready once started, until shutdown begins, and
+// while the WAL takes appends (not below [wal] min_free, not held at
+// max_size, no failing writes: the reason says which).
 func (n *Node) readiness() (bool, string) {
 	if !n.ready.Load() {
 		return false, "not started, or shutting down"
+	}
+	if cause, why := n.wal.AppendState(); cause != "" {
+		return false, "wal cannot append (" + cause + "): " + why
 	}
 	return true, ""
 }

@@ -112,7 +112,43 @@
 //
 // A failed write or fsync (disk full, I/O error) fails the appends of that group,
 // then the writer closes the tail, repairs it and reopens, so later appends work
-// again once the cause is gone.
+// again once the cause is gone. A failed write first takes the group's bytes back
+// out (the tail is cut to where the group began, segments it rolled into are
+// deleted): write(2) that runs out of space stops mid-buffer, and the whole
+// records before that point would otherwise stay in the log while their senders,
+// told the append failed, send them again (TestDiskFullWriteIsUndone).
+//
+// # Disk space
+//
+// The WAL shares its filesystem with other writers — the file output, the
+// embedded store — and when the disk fills, neither side could free space: the
+// outputs cannot write, so their cursors do not move, so GC deletes nothing.
+// Options.MinFree is a reserve for them: before each group the writer reads the
+// free space (statfs(2), the space unprivileged writers may use) and writes only
+// if the group leaves MinFree free. Otherwise appends wait, as for MaxSize with
+// Block (whatever WhenFull says: dropping our own undelivered records to make room
+// on a disk something else filled is not what drop_oldest promises), while
+// consumers go on reading and committing, so GC frees segments and the log drains
+// by itself once the consumers have written what they read into the reserve. Spare
+// segments are deleted first, and when every cursor has delivered everything the
+// writer starts an empty tail so GC can delete the old one (it never deletes the
+// tail: without this a log of one segment would hold it forever,
+// TestMinFreeDrainsByItself). Freed space is not signalled, so a waiting writer
+// looks again every 250 ms. MinFreeAuto is 1 % of the filesystem's size (read at
+// Open), at least 4 MiB (but at most a quarter of the filesystem) and at most 64
+// MiB: 1 % of a small disk is less than one batch of the file output, which could
+// then not write into the reserve. SegmentSize is capped at a quarter of the
+// reserve (64 KiB at least): GC frees whole segments, and outputs catching up on
+// the same disk must reach a segment's end, and so free it, within the reserve.
+// 0 disables the reserve (a full disk then fails writes, as above).
+//
+// AppendState (and Stats.Blocked, BlockedReason) says whether appends go
+// through and, if not, why: BlockedMinFree (waiting for space; also reported while
+// no append waits if free space is below MinFree), BlockedMaxSize (waiting for
+// consumers, when_full = block), BlockedIOError (the last write or fsync failed;
+// cleared by the next write that works, or 3 s after the last failure when nothing
+// is appended). Each change is logged (WARN or ERROR into a state, INFO out of it)
+// and counted in Stats.Blocks; repeated identical write errors are logged at DEBUG.
 //
 // # GC and the size cap
 //

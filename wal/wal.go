@@ -86,11 +86,17 @@ type Options struct {
 	Dir           string
 	Fsync         Fsync
 	FsyncInterval time.Duration // default 100ms
-	SegmentSize   int64         // default 8 MiB; at most MaxSize/4
+	SegmentSize   int64         // default 8 MiB; at most MaxSize/4 and MinFree/4 (at least 64 KiB)
 	MaxSize       int64         // total bytes on disk; 0 = unlimited; enforced at segment granularity
 	WhenFull      WhenFull
-	Logger        *slog.Logger        // nil → slog.Default()
-	OnFsync       func(time.Duration) // optional: called after each fsync with its latency
+	// MinFree is the free space, in bytes, appends leave on the WAL's
+	// filesystem: below it they wait, as for MaxSize with Block, whatever
+	// WhenFull says, while consumers go on reading and committing, so GC
+	// frees segments. 0: no reserve; MinFreeAuto: 1 % of the filesystem,
+	// within [4 MiB, 64 MiB]. See doc.go, "Disk space".
+	MinFree int64
+	Logger  *slog.Logger        // nil → slog.Default()
+	OnFsync func(time.Duration) // optional: called after each fsync with its latency
 }
 
 const (
@@ -148,6 +154,11 @@ type Log struct {
 	dropped       uint64
 	corrupt       uint64
 	repairs       uint64
+	minFree       int64             // Options.MinFree resolved (space.go)
+	state         appendState       // why appends wait or fail now
+	blocks        map[string]uint64 // state changes into each cause
+	failedAt      time.Time         // last failed write or fsync
+	statfsWarned  atomic.Bool
 
 	// writer side
 	qmu     sync.Mutex
@@ -187,6 +198,9 @@ func (o *Options) setDefaults() error {
 	if o.MaxSize < 0 {
 		o.MaxSize = 0
 	}
+	if o.MinFree < 0 && o.MinFree != MinFreeAuto {
+		return fmt.Errorf("wal: min_free %d is negative", o.MinFree)
+	}
 	if o.MaxSize > 0 {
 		if o.MaxSize < minMaxSize {
 			return fmt.Errorf("wal: max_size %d is below the minimum %d", o.MaxSize, minMaxSize)
@@ -221,6 +235,7 @@ func Open(o Options) (*Log, error) {
 		salvaged:      map[uint64]bool{},
 		corruptLogged: map[uint64]bool{},
 		corruptSeen:   map[uint64]struct{}{},
+		blocks:        map[string]uint64{},
 		qsig:          make(chan struct{}, 1),
 		gcsig:         make(chan struct{}, 1),
 		closeCh:       make(chan struct{}),
@@ -262,8 +277,11 @@ func Open(o Options) (*Log, error) {
 		l.tail.Close()
 		return nil, err
 	}
+	l.resolveMinFree()
+	l.capSegmentSize()
 	l.log.Info("wal opened", "dir", dir, "epoch", l.epoch, "first", l.first, "last", l.last, "segments", len(l.segs),
-		"cursors", len(l.cursors), "fsync", o.Fsync.String(), "segment_size", o.SegmentSize, "max_size", o.MaxSize)
+		"cursors", len(l.cursors), "fsync", o.Fsync.String(), "segment_size", o.SegmentSize, "max_size", o.MaxSize,
+		"min_free", l.minFree)
 	go l.run()
 	l.kickGC()
 	return l, nil
@@ -424,6 +442,9 @@ func (l *Log) run() {
 		timerC   <-chan time.Time
 		closing  bool
 	)
+	poll := time.NewTimer(diskPoll) // waiting for disk space: look again
+	poll.Stop()
+	defer poll.Stop()
 	groupMax := l.opts.SegmentSize / 2
 	syncNow := func() {
 		err := l.fsync()
@@ -449,10 +470,15 @@ func (l *Log) run() {
 		closing = l.qclosed
 		l.qmu.Unlock()
 
-		// Build one group: everything queued that fits, up to groupMax bytes.
+		// Build one group: everything queued that fits, up to groupMax bytes,
+		// under MaxSize and leaving MinFree on the disk.
+		free := int64(-1)
+		if l.minFree > 0 && len(waiting) > 0 {
+			free = l.freeBytes()
+		}
 		var group []*request
 		var gsize int64
-		blocked := false
+		blocked := "" // why the head of waiting cannot be written
 		l.mu.Lock()
 		for len(waiting) > 0 {
 			r := waiting[0]
@@ -467,7 +493,15 @@ func (l *Log) run() {
 				break
 			}
 			if !l.fitsLocked(gsize + r.size) {
-				blocked = len(group) == 0
+				if len(group) == 0 {
+					blocked = BlockedMaxSize
+				}
+				break
+			}
+			if free >= 0 && free-(gsize+r.size) < l.minFree {
+				if len(group) == 0 {
+					blocked = BlockedMinFree
+				}
 				break
 			}
 			if !r.state.CompareAndSwap(reqQueued, reqTaken) {
@@ -482,6 +516,9 @@ func (l *Log) run() {
 
 		if len(group) > 0 {
 			err := l.writeGroup(group)
+			if err == nil {
+				l.setState("", "") // before the fsync, which may fail
+			}
 			switch {
 			case err != nil:
 				for _, r := range group {
@@ -504,15 +541,27 @@ func (l *Log) run() {
 			l.kickGC()
 			continue
 		}
-		if blocked {
+		var pollC <-chan time.Time
+		if blocked != "" {
 			if l.gc() {
 				continue
 			}
-			if l.opts.WhenFull == DropOldest {
+			if blocked == BlockedMaxSize && l.opts.WhenFull == DropOldest {
 				if l.dropOldest(waiting[0].size) {
 					continue
 				}
 			}
+			if blocked == BlockedMinFree {
+				l.mu.Lock()
+				dropped := l.dropSparesLocked()
+				l.mu.Unlock()
+				if dropped || l.rollDelivered() && l.gc() {
+					continue
+				}
+				poll.Reset(diskPoll)
+				pollC = poll.C
+			}
+			l.setState(blocked, l.blockedReason(blocked, free, waiting[0].size))
 			if closing {
 				for _, r := range waiting {
 					if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
@@ -522,6 +571,9 @@ func (l *Log) run() {
 				waiting = waiting[:0]
 				continue
 			}
+		} else if len(waiting) == 0 && l.idleState() {
+			poll.Reset(diskPoll)
+			pollC = poll.C
 		}
 		if closing && len(waiting) == 0 {
 			l.qmu.Lock()
@@ -534,7 +586,7 @@ func (l *Log) run() {
 			continue
 		}
 		var headDone <-chan struct{}
-		if blocked {
+		if blocked != "" {
 			headDone = waiting[0].ctx.Done()
 		}
 		select {
@@ -545,6 +597,7 @@ func (l *Log) run() {
 			timer, timerC = nil, nil
 			syncNow()
 		case <-headDone:
+		case <-pollC:
 		case <-l.closeCh:
 			closing = true
 		}
@@ -558,6 +611,8 @@ func (l *Log) run() {
 func (l *Log) writeGroup(group []*request) error {
 	l.mu.Lock()
 	if l.broken != nil {
+		l.failedAt = time.Now() // the state stays io_error while appends come
+		l.setStateLocked(BlockedIOError, l.broken.Error())
 		l.mu.Unlock()
 		return l.broken
 	}
@@ -593,7 +648,7 @@ func (l *Log) writeGroup(group []*request) error {
 			end = l.cuts[k].pos
 		}
 		if _, err := l.tail.Write(l.wbuf[start:end]); err != nil {
-			return l.fail(fmt.Errorf("wal: write: %w", err))
+			return l.undo(tailPath, size0, added, fmt.Errorf("wal: write: %w", err))
 		}
 		if k == 0 {
 			written = int64(end - start)
@@ -610,10 +665,10 @@ func (l *Log) writeGroup(group []*request) error {
 			sealed, sealedPath = added[k-1].size, added[k-1].path
 		}
 		if err := sealTail(l.tail, sealed); err != nil {
-			return l.fail(fmt.Errorf("wal: seal segment: %w", err))
+			return l.undo(tailPath, size0, added, fmt.Errorf("wal: seal segment: %w", err))
 		}
 		if err := datasync(l.tail); err != nil {
-			return l.fail(fmt.Errorf("wal: fsync: %w", err))
+			return l.undo(tailPath, size0, added, fmt.Errorf("wal: fsync: %w", err))
 		}
 		unmarkRecycled(sealedPath)
 		next := segFile{first: l.cuts[k].first, path: filepath.Join(l.dir, segmentName(l.cuts[k].first))}
@@ -623,7 +678,7 @@ func (l *Log) writeGroup(group []*request) error {
 		if f == nil {
 			var err error
 			if f, err = createSegment(next.path); err != nil {
-				return l.fail(err)
+				return l.undo(tailPath, size0, append(added, next), err)
 			}
 		}
 		l.tail.Close()
@@ -648,14 +703,45 @@ func (l *Log) writeGroup(group []*request) error {
 	return nil
 }
 
+// undo takes a failed group's bytes back out before fail repairs the tail:
+// the tail (tailPath when the group started) is cut back to size0 and the
+// segments the group created are deleted. Nothing of the group was
+// acknowledged or visible to readers; without this, the records a short
+// write left whole (write(2) stops at ENOSPC mid-buffer) would stay in the
+// log while their senders, told the append failed, send them again.
+func (l *Log) undo(tailPath string, size0 int64, added []segFile, err error) error {
+	if l.tail != nil {
+		l.tail.Close()
+		l.tail = nil
+	}
+	for _, a := range added {
+		if rerr := os.Remove(a.path); rerr != nil && !os.IsNotExist(rerr) {
+			l.log.Error("wal: remove segment of a failed write", "segment", filepath.Base(a.path), "err", rerr)
+		}
+		unmarkRecycled(a.path)
+	}
+	if terr := os.Truncate(tailPath, size0); terr != nil {
+		l.log.Error("wal: cut back a failed write; the tail repair keeps its whole records", "err", terr)
+	}
+	return l.fail(err)
+}
+
 // fail handles a failed write or fsync: close the tail, repair it (a partial
 // write leaves a torn entry) and reopen, so later appends work again once the
-// cause (disk full) is gone. The group's appends fail.
+// cause (disk full) is gone. The group's appends fail. It is logged at ERROR
+// when appends start failing or the error changes, else at DEBUG (sources
+// retry failed appends).
 func (l *Log) fail(err error) error {
-	l.log.Error("wal: i/o error; reopening", "err", err)
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state.cause != BlockedIOError || l.state.reason != err.Error() {
+		l.log.Error("wal: i/o error; reopening", "err", err)
+	} else {
+		l.log.Debug("wal: i/o error again; reopening", "err", err)
+	}
+	l.failedAt = time.Now()
+	l.setStateLocked(BlockedIOError, err.Error())
 	l.recoverLocked()
-	l.mu.Unlock()
 	return err
 }
 
@@ -813,13 +899,24 @@ type Stats struct {
 	CorruptRecords                      uint64            // lost to corruption
 	Repairs                             uint64            // segments repaired (truncated or rewritten)
 	Cursors                             map[string]uint64 // committed index per cursor
+	// Blocked is "" while appends go through, else why they wait or fail
+	// (BlockedMinFree, BlockedMaxSize, BlockedIOError); BlockedReason says it
+	// for people; Blocks counts the changes into each cause.
+	Blocked       string
+	BlockedReason string
+	BlockedSince  time.Time
+	Blocks        map[string]uint64
+	FreeBytes     int64 // free space on the WAL's filesystem now; -1: unknown
+	MinFree       int64 // the space appends leave free (Options.MinFree resolved); 0: none
 }
 
 // Stats returns a snapshot.
 func (l *Log) Stats() Stats {
+	free := l.freeBytes()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := Stats{
+		FreeBytes:  free,
 		FirstIndex: l.first, LastIndex: l.last, DurableIndex: l.durable,
 		Bytes: l.bytesLocked(), Segments: len(l.segs),
 		DroppedRecords: l.dropped, CorruptRecords: l.corrupt, Repairs: l.repairs,
@@ -828,6 +925,15 @@ func (l *Log) Stats() Stats {
 	for n, c := range l.cursors {
 		s.Cursors[n] = c.committed.Load()
 	}
+	s.Blocked, s.BlockedReason, s.BlockedSince = l.state.cause, l.state.reason, l.state.since
+	if s.Blocked == "" && l.minFree > 0 && free >= 0 && free < l.minFree {
+		s.Blocked, s.BlockedReason = BlockedMinFree, l.blockedReason(BlockedMinFree, free, 0) // the next append would wait
+	}
+	s.Blocks = make(map[string]uint64, len(l.blocks))
+	for k, v := range l.blocks {
+		s.Blocks[k] = v
+	}
+	s.MinFree = l.minFree
 	return s
 }
 

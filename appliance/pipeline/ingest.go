@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"context"
-	"fmt"
+	"errors"
 	"sync"
 	"time"
 
@@ -43,7 +43,7 @@ func (in *Ingest) EmitRecords(ctx context.Context, recs [][]byte) error {
 	in.m.ingestLatency.Observe(time.Since(t0).Seconds())
 	if err != nil {
 		in.m.ingestErrors.Inc()
-		return fmt.Errorf("ingest: wal append: %w", err)
+		return &AppendError{err}
 	}
 	in.m.ingested.Add(float64(len(recs)))
 	return nil
@@ -84,8 +84,25 @@ func (in *Ingest) Emit(ctx context.Context, evs []protocol.Event) error {
 	}
 	if err != nil {
 		in.m.ingestErrors.Inc()
-		return fmt.Errorf("ingest: wal append: %w", err)
+		return &AppendError{err}
 	}
 	in.m.ingested.Add(float64(len(evs)))
 	return nil
+}
+
+// AppendError is what Emit and EmitRecords return when the WAL did not store
+// a batch. It reports Permanent() when retrying cannot help: the WAL is
+// closed (shutting down), the batch is larger than it takes, or the caller's
+// ctx ended. Otherwise (a failed write: disk full, I/O error; the WAL takes
+// a failed write back out) the source should retry the batch with backoff.
+// An append that waits for space (max_size, min_free) does not fail: it waits.
+type AppendError struct{ Err error }
+
+func (e *AppendError) Error() string { return "ingest: wal append: " + e.Err.Error() }
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// Permanent reports whether retrying the batch cannot help.
+func (e *AppendError) Permanent() bool {
+	return errors.Is(e.Err, wal.ErrClosed) || errors.Is(e.Err, wal.ErrTooLarge) ||
+		errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)
 }

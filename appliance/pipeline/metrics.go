@@ -90,15 +90,16 @@ func (m *outputMetrics) unregister(reg prometheus.Registerer) {
 }
 
 // NewWALCollector exports the WAL's state at scrape time: logpacker_wal_*
-// (size, segments, first and last index, dropped, corrupt, repairs) and
-// each cursor's lag.
+// (size, segments, first and last index, dropped, corrupt, repairs, whether
+// appends wait or fail and why, free disk space and min_free) and each
+// cursor's lag.
 func NewWALCollector(w *wal.Log) prometheus.Collector { return newWALCollector(w) }
 
 // walCollector exports the WAL's state at scrape time.
 type walCollector struct {
 	w                                                       *wal.Log
 	bytes, segments, first, last, dropped, corrupt, repairs *prometheus.Desc
-	lag                                                     *prometheus.Desc
+	lag, blocked, blocks, free, minFree                     *prometheus.Desc
 }
 
 func newWALCollector(w *wal.Log) *walCollector {
@@ -114,11 +115,17 @@ func newWALCollector(w *wal.Log) *walCollector {
 		corrupt:  d("corrupt_records_total", "Records lost to corruption (quarantined, reported)."),
 		repairs:  d("repairs_total", "Torn or zero-filled tails repaired on open."),
 		lag:      d("cursor_lag_records", "Records between a cursor's committed position and the newest record.", "cursor"),
+		blocked: d("append_blocked", "1 while appends wait or fail for this cause: min_free (free disk space below [wal] min_free), "+
+			"max_size (when_full = block), io_error (the last write or fsync failed); /readyz says why.", "cause"),
+		blocks:  d("append_blocks_total", "Times appends started to wait or fail, by cause.", "cause"),
+		free:    d("fs_free_bytes", "Free space on the WAL's filesystem (what unprivileged writers may use)."),
+		minFree: d("min_free_bytes", "Free space the WAL leaves on its filesystem ([wal] min_free resolved); 0: none."),
 	}
 }
 
 func (c *walCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.bytes, c.segments, c.first, c.last, c.dropped, c.corrupt, c.repairs, c.lag} {
+	for _, d := range []*prometheus.Desc{c.bytes, c.segments, c.first, c.last, c.dropped, c.corrupt, c.repairs, c.lag,
+		c.blocked, c.blocks, c.free, c.minFree} {
 		ch <- d
 	}
 }
@@ -138,6 +145,18 @@ func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
 	k(c.dropped, s.DroppedRecords)
 	k(c.corrupt, s.CorruptRecords)
 	k(c.repairs, s.Repairs)
+	for _, cause := range wal.BlockedCauses {
+		v := 0.0
+		if s.Blocked == cause {
+			v = 1
+		}
+		g(c.blocked, v, cause)
+		ch <- prometheus.MustNewConstMetric(c.blocks, prometheus.CounterValue, float64(s.Blocks[cause]), cause)
+	}
+	if s.FreeBytes >= 0 {
+		g(c.free, float64(s.FreeBytes))
+	}
+	g(c.minFree, float64(s.MinFree))
 	for name, committed := range s.Cursors {
 		lag := uint64(0)
 		if s.LastIndex > committed {

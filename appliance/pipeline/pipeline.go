@@ -10,7 +10,10 @@ import (
 
 // Source is an input. Run reads until ctx ends. emit returns nil only once
 // the events are durable in the WAL; a source acknowledges (where its
-// protocol can) or reads on only after that.
+// protocol can) or reads on only after that. An error that reports
+// Permanent() (AppendError: the WAL is closed) will not go away; after any
+// other the batch may be emitted again (a failed write is taken back out of
+// the WAL).
 type Source interface {
 	Run(ctx context.Context, emit EmitFunc) error
 }

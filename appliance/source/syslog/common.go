@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"logpacker/protocol"
 	psyslog "logpacker/protocol/syslog"
 )
@@ -30,6 +32,9 @@ type Common struct {
 func (c *Common) defaults() {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 512
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetricVecs(prometheus.NewRegistry()).Listener(c.Name)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -88,27 +93,38 @@ func (d *decoder) decode(batch []protocol.Event, msg []byte, peer string, framed
 // pipeline overlaps reading+parsing with the WAL append of the previous
 // batch: the reader hands a batch to the emitter whenever it is free, and
 // blocks (back-pressure) when one batch is in flight and the next is full.
+// The emitter stores each batch (storer: retried while the WAL fails it);
+// once the WAL refused one for good (closed), it calls onErr once, and that
+// batch and every later one handed over are counted as dropped.
 type pipeline struct {
 	ch   chan []protocol.Event
 	free chan []protocol.Event // emitted batches, for reuse (emit keeps nothing)
 	done chan error
 }
 
-func startPipeline(ctx context.Context, emit EmitFunc, onErr func(error)) *pipeline {
+func startPipeline(ctx context.Context, c *Common, st *storer, onErr func(error)) *pipeline {
 	p := &pipeline{ch: make(chan []protocol.Event), free: make(chan []protocol.Event, 2), done: make(chan error, 1)}
 	go func() {
 		var err error
+		dropped := 0
 		for batch := range p.ch {
-			if err != nil {
-				continue // drain: the reader is being told to stop
+			if err == nil {
+				if err = st.store(ctx, batch); err != nil {
+					onErr(err)
+				}
 			}
-			if err = emit(ctx, batch); err != nil {
-				onErr(err)
+			if err != nil {
+				dropped += len(batch)
+				c.Metrics.Dropped.Add(float64(len(batch)))
 			}
 			select {
 			case p.free <- batch[:0]:
 			default:
 			}
+		}
+		if dropped > 0 {
+			c.Logger.Error("messages read but not stored: the WAL refused them for good (counted in logpacker_listener_dropped_total)",
+				"listener", c.Name, "dropped", dropped, "err", err)
 		}
 		p.done <- err
 	}()

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -111,6 +112,7 @@ func (d *Dgram) Addr() net.Addr { return d.conns[0].LocalAddr() }
 
 // Close closes every socket (Run does this itself when ctx ends).
 func (d *Dgram) Close() {
+	d.o.Metrics.KernelDrops() // the last count of the sockets' kernel drops is kept
 	for _, c := range d.conns {
 		c.Close()
 	}
@@ -141,22 +143,24 @@ func (d *Dgram) Run(ctx context.Context, emit EmitFunc) error {
 	return nil
 }
 
+// read serves one socket until ctx ends or the WAL refuses for good: it
+// decodes datagrams into batches for the emitter (see pipeline; while the WAL
+// does not take a batch the reader stops and the socket buffer fills, then
+// the kernel drops and counts). Before returning it takes what is still
+// queued in the socket (drain), so a shutdown loses no datagram that had
+// arrived: each is stored, or counted as dropped when the WAL refuses it.
 func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFunc) {
-	transport := "udp"
+	transport, what := "udp", "its datagrams queue in the socket buffer and the kernel drops what does not fit (counted: logpacker_listener_kernel_drops_total)"
 	if d.o.Network == "unixgram" {
-		transport = "unix"
+		transport, what = "unix", "its datagrams queue in the socket buffer, and senders block or get EAGAIN once it is full"
 	}
 	dec := newDecoder(&d.o.Common, transport)
-	var stopped bool
-	var mu sync.Mutex
-	p := startPipeline(emitCtx, emit, func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			stopped = true
-			d.o.Logger.Error("cannot store datagrams; listener stops reading (kernel drops are counted)", "listener", d.o.Name, "err", err)
-			c.SetReadDeadline(time.Now())
-		}
+	var stopped atomic.Bool
+	p := startPipeline(emitCtx, &d.o.Common, newStorer(&d.o.Common, emit, what), func(err error) {
+		// only a permanent error (the WAL is closed): stop reading
+		stopped.Store(true)
+		d.o.Logger.Error("cannot store datagrams: the WAL refused them for good; listener stops reading", "listener", d.o.Name, "err", err)
+		c.SetReadDeadline(time.Now())
 	})
 	// One byte more than the largest message we keep, so we can tell a
 	// datagram was longer (UDP payloads are at most 65507 bytes anyway).
@@ -164,6 +168,12 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 	batch := make([]protocol.Event, 0, d.o.BatchSize)
 	var lastAP netip.AddrPort
 	var lastPeer string
+	peerOf := func(ap netip.AddrPort) string {
+		if ap != lastAP || lastPeer == "" {
+			lastAP, lastPeer = ap, ap.String()
+		}
+		return lastPeer
+	}
 	uc, _ := c.(*net.UDPConn)
 	setDeadline := func(t time.Time) {
 		c.SetReadDeadline(t)
@@ -171,49 +181,13 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			c.SetReadDeadline(time.Now())
 		}
 	}
-	waiting := false // a short deadline is armed to flush a partial batch
-	for {
-		var n int
-		var err error
-		peer := ""
-		if uc != nil {
-			var ap netip.AddrPort
-			n, ap, err = uc.ReadFromUDPAddrPort(buf)
-			if err == nil {
-				if ap != lastAP || lastPeer == "" {
-					lastAP, lastPeer = ap, ap.String()
-				}
-				peer = lastPeer
-			}
-		} else {
-			n, _, err = c.ReadFrom(buf)
-		}
-		if err != nil {
-			if IsTimeout(err) && waiting && ctx.Err() == nil {
-				mu.Lock()
-				st := stopped
-				mu.Unlock()
-				if !st {
-					// quiet for idleFlush: hand over what we have and block again
-					dec.flush()
-					p.send(batch)
-					batch = p.get(d.o.BatchSize)
-					waiting = false
-					setDeadline(time.Time{})
-					continue
-				}
-			}
-			dec.flush()
-			if len(batch) > 0 {
-				p.send(batch)
-			}
-			p.close()
-			return
-		}
+	// take decodes one datagram of n bytes in buf into the batch, and hands
+	// the batch over when it is full or the emitter is idle.
+	take := func(n int, peer string) {
 		d.o.Metrics.Bytes.Add(float64(n))
 		if n == 0 {
 			d.o.Metrics.Empty.Inc()
-			continue
+			return
 		}
 		msg := buf[:n]
 		over := false
@@ -230,6 +204,40 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			dec.flush()
 			batch = p.get(d.o.BatchSize)
 		}
+	}
+	waiting := false // a short deadline is armed to flush a partial batch
+	for {
+		var n int
+		var err error
+		peer := ""
+		if uc != nil {
+			var ap netip.AddrPort
+			n, ap, err = uc.ReadFromUDPAddrPort(buf)
+			if err == nil {
+				peer = peerOf(ap)
+			}
+		} else {
+			n, _, err = c.ReadFrom(buf)
+		}
+		if err != nil {
+			if IsTimeout(err) && waiting && ctx.Err() == nil && !stopped.Load() {
+				// quiet for idleFlush: hand over what we have and block again
+				dec.flush()
+				p.send(batch)
+				batch = p.get(d.o.BatchSize)
+				waiting = false
+				setDeadline(time.Time{})
+				continue
+			}
+			drain(c, buf, 1+2*d.o.ReadBuffer/256, peerOf, take)
+			dec.flush()
+			if len(batch) > 0 {
+				p.send(batch)
+			}
+			p.close()
+			return
+		}
+		take(n, peer)
 		if len(batch) > 0 && !waiting && ctx.Err() == nil {
 			waiting = true
 			setDeadline(time.Now().Add(idleFlush))
@@ -237,5 +245,44 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			waiting = false
 			setDeadline(time.Time{})
 		}
+	}
+}
+
+// drain takes the datagrams queued in c without waiting (the deadline that
+// woke the reader fails ordinary reads at once, so it reads the file
+// descriptor itself, MSG_DONTWAIT, until EAGAIN), at most limit of them
+// (what a full receive buffer holds: a sender that keeps sending cannot hold
+// a shutdown up).
+func drain(c net.PacketConn, buf []byte, limit int, peerOf func(netip.AddrPort) string, take func(n int, peer string)) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	for range limit {
+		var n int
+		var from syscall.Sockaddr
+		var rerr error
+		if err := rc.Control(func(fd uintptr) {
+			for {
+				n, from, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+				if rerr != syscall.EINTR {
+					return
+				}
+			}
+		}); err != nil || rerr != nil {
+			return // EAGAIN: nothing more queued
+		}
+		peer := ""
+		switch sa := from.(type) {
+		case *syscall.SockaddrInet4:
+			peer = peerOf(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)))
+		case *syscall.SockaddrInet6:
+			peer = peerOf(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)))
+		}
+		take(n, peer)
 	}
 }

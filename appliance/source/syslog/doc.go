@@ -15,11 +15,36 @@
 // buffered; UDP: no datagram for 2 ms). The emitter calls emit, which
 // returns once the batch is durable in the WAL. So parsing overlaps the WAL's
 // fsync, at most two batches per connection are in memory, and when the WAL
-// cannot take more (when_full = block) readers stop reading: TCP senders see
-// their windows close (back-pressure, nothing dropped), UDP datagrams queue
-// in the 4 MiB socket buffer and, past it, are dropped by the kernel — which
-// counts them per socket; we export that count per listener as
-// logpacker_listener_kernel_drops_total (from /proc/net/udp{,6}).
+// cannot take more readers stop reading: TCP senders see their windows close
+// (back-pressure, nothing dropped), UDP datagrams queue in the 4 MiB socket
+// buffer and, past it, are dropped by the kernel — which counts them per
+// socket; we export that count per listener as
+// logpacker_listener_kernel_drops_total (the "drops" column of
+// /proc/net/udp{,6} for the listener's sockets; a closed socket keeps its last
+// count).
+//
+// The WAL "cannot take more" in two ways (stall.go). It waits (max_size with
+// when_full = block, free disk space below [wal] min_free): emit does not
+// return. Or a write fails (disk full without min_free, an I/O error): emit
+// returns an error, nothing of the batch was stored, and the emitter emits it
+// again with backoff (50 ms doubling to 2 s, jittered; emit_retries_total)
+// — the listener keeps its sockets and connections. A reader whose emit has
+// waited 1 s or failed is stalled (stalled_readers); the listener logs once
+// per streak (WARN when its first reader stalls, INFO when the last reads
+// again) and counts streaks (stalls_total). Only an error that reports
+// Permanent() (the WAL is closed: shutdown) ends it: a TCP/TLS connection is
+// closed, a datagram listener stops, and every message read and not stored is
+// counted in logpacker_listener_dropped_total and logged.
+//
+// What UDP can lose, and how it is counted: a datagram that reached the
+// socket is stored, or dropped by the kernel because the receive buffer was
+// full (kernel_drops_total), or read and refused for good by the WAL
+// (dropped_total). On shutdown a reader takes what is still queued in its
+// socket (reading without waiting, up to what a full buffer holds) before
+// the socket closes; only datagrams that arrive in the instant between that
+// and the close, or beyond that bound under a flood, are lost uncounted.
+// Datagrams lost before they reach the host (the network, the sender's
+// buffer) are not seen at all.
 //
 // # Framing, size, bad input
 //

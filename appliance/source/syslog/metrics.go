@@ -18,15 +18,20 @@ type Metrics struct {
 	Parsed      prometheus.Counter // messages that parsed cleanly
 	ParseErrors prometheus.Counter // kept raw with parse_error set
 	Truncated   prometheus.Counter // longer than max_message_size: truncated once
-	Dropped     prometheus.Counter // lost in logpacker (never on the ingest path; UDP only when the WAL is closed)
+	Dropped     prometheus.Counter // read but not stored: the WAL refused the batch for good (closed at shutdown, too large)
 	Empty       prometheus.Counter // empty frames skipped
 	Bytes       prometheus.Counter // bytes read from the network
 	Conns       prometheus.Gauge   // open stream connections
 	ConnsTotal  prometheus.Counter // accepted stream connections
 	Rejected    prometheus.Counter // connections refused (max_connections, TLS handshake failures)
+	EmitRetries prometheus.Counter // batches the WAL failed (disk full, I/O error), emitted again
+	Stalled     prometheus.Gauge   // readers not reading: the WAL has not taken their batch (see stall.go)
+	Stalls      prometheus.Counter // times the listener went from reading to stalled
+
+	stall stallState // shared by the listener's readers (stall.go)
 
 	mu      sync.Mutex
-	inodes  map[uint64]struct{} // UDP socket inodes, for the kernel's per-socket drop counter
+	inodes  map[uint64]uint64 // UDP socket inode → its kernel drop count when last read (kept after the socket closed: a counter never goes down)
 	kdrops  *prometheus.Desc
 	udpName string
 }
@@ -34,7 +39,8 @@ type Metrics struct {
 // MetricVecs holds the shared vectors; Listener(name) curries them.
 type MetricVecs struct {
 	received, parsed, parseErrors, truncated, dropped, empty, bytes, connsTotal, rejected *prometheus.CounterVec
-	conns                                                                                 *prometheus.GaugeVec
+	emitRetries, stalls                                                                   *prometheus.CounterVec
+	conns, stalled                                                                        *prometheus.GaugeVec
 	reg                                                                                   prometheus.Registerer
 }
 
@@ -45,20 +51,27 @@ func NewMetricVecs(reg prometheus.Registerer) *MetricVecs {
 		reg.MustRegister(v)
 		return v
 	}
-	conns := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "logpacker", Subsystem: "listener", Name: "connections", Help: "Open stream connections."}, []string{"listener"})
-	reg.MustRegister(conns)
+	gv := func(name, help string) *prometheus.GaugeVec {
+		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "logpacker", Subsystem: "listener", Name: name, Help: help}, []string{"listener"})
+		reg.MustRegister(v)
+		return v
+	}
 	return &MetricVecs{
 		received:    cv("received_total", "Messages received (one event each)."),
 		parsed:      cv("parsed_total", "Messages that parsed without error."),
 		parseErrors: cv("parse_errors_total", "Messages that did not parse; kept raw with parse_error set."),
 		truncated:   cv("truncated_total", "Messages longer than max_message_size, truncated once."),
-		dropped:     cv("dropped_total", "Messages logpacker itself could not keep (UDP and unix datagram only, when the WAL is closed)."),
+		dropped:     cv("dropped_total", "Messages read but not stored: the WAL refused their batch for good (closed while shutting down, or larger than a quarter of max_size)."),
 		empty:       cv("empty_frames_total", "Empty frames or datagrams skipped."),
 		bytes:       cv("bytes_total", "Bytes read from clients."),
 		connsTotal:  cv("connections_total", "Stream connections accepted."),
 		rejected:    cv("rejected_connections_total", "Stream connections refused or failed in the TLS handshake."),
-		conns:       conns,
-		reg:         reg,
+		emitRetries: cv("emit_retries_total", "Batches the WAL failed (disk full, I/O error) and that were emitted again, with backoff."),
+		stalls:      cv("stalls_total", "Times the listener's readers stopped reading because the WAL did not take their batches (each logged)."),
+		conns:       gv("connections", "Open stream connections."),
+		stalled: gv("stalled_readers", "Readers (stream connections, UDP sockets) not reading now: the WAL has not taken their batch for "+
+			"1 s or failed it (TCP/TLS senders are back-pressured; UDP datagrams beyond the socket buffer are dropped by the kernel, counted)."),
+		reg: reg,
 	}
 }
 
@@ -70,6 +83,8 @@ func (v *MetricVecs) Listener(name string) *Metrics {
 		Dropped: v.dropped.WithLabelValues(name), Empty: v.empty.WithLabelValues(name),
 		Bytes: v.bytes.WithLabelValues(name), Conns: v.conns.WithLabelValues(name),
 		ConnsTotal: v.connsTotal.WithLabelValues(name), Rejected: v.rejected.WithLabelValues(name),
+		EmitRetries: v.emitRetries.WithLabelValues(name), Stalled: v.stalled.WithLabelValues(name),
+		Stalls:  v.stalls.WithLabelValues(name),
 		udpName: name,
 	}
 	return m
@@ -97,39 +112,41 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) addInode(ino uint64) {
 	m.mu.Lock()
 	if m.inodes == nil {
-		m.inodes = map[uint64]struct{}{}
+		m.inodes = map[uint64]uint64{}
 	}
-	m.inodes[ino] = struct{}{}
+	m.inodes[ino] = 0
 	m.mu.Unlock()
 }
 
-// KernelDrops sums the kernel's drop counter over this listener's UDP sockets.
+// KernelDrops sums the kernel's drop counter over this listener's UDP
+// sockets: the "drops" column of /proc/net/udp{,6} (sk_drops: the receive
+// buffer was full, or the kernel's UDP memory limit was reached). A socket
+// that was closed keeps the count it had when last read.
 func (m *Metrics) KernelDrops() uint64 {
 	m.mu.Lock()
-	inodes := make(map[uint64]struct{}, len(m.inodes))
-	for k := range m.inodes {
-		inodes[k] = struct{}{}
-	}
-	m.mu.Unlock()
-	if len(inodes) == 0 {
+	defer m.mu.Unlock()
+	if len(m.inodes) == 0 {
 		return 0
 	}
-	var total uint64
 	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
-		total += procUDPDrops(f, inodes)
+		procUDPDrops(f, m.inodes)
+	}
+	var total uint64
+	for _, d := range m.inodes {
+		total += d
 	}
 	return total
 }
 
-// procUDPDrops reads one /proc/net/udp-format file: columns are
-// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops.
-func procUDPDrops(path string, inodes map[uint64]struct{}) uint64 {
+// procUDPDrops reads one /proc/net/udp-format file (columns: sl local rem st
+// tx:rx tr:when retrnsmt uid timeout inode ref pointer drops) and raises the
+// count of each socket in inodes to what the file says.
+func procUDPDrops(path string, inodes map[uint64]uint64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return
 	}
 	defer f.Close()
-	var total uint64
 	sc := bufio.NewScanner(f)
 	sc.Scan() // header
 	for sc.Scan() {
@@ -141,13 +158,14 @@ func procUDPDrops(path string, inodes map[uint64]struct{}) uint64 {
 		if err != nil {
 			continue
 		}
-		if _, ok := inodes[ino]; !ok {
+		last, ok := inodes[ino]
+		if !ok {
 			continue
 		}
-		d, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
-		total += d
+		if d, err := strconv.ParseUint(fs[len(fs)-1], 10, 64); err == nil && d > last {
+			inodes[ino] = d
+		}
 	}
-	return total
 }
 
 func socketInode(fd uintptr) (uint64, error) {

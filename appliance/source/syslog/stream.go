@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"logpacker/protocol"
@@ -144,7 +145,10 @@ func ServeConns(ctx context.Context, l ConnLimits, serve func(ctx, emitCtx conte
 
 // serve reads one connection: frame, parse, batch, emit. TCP has no
 // acknowledgements, so durability is back-pressure: while the WAL cannot
-// take a batch we do not read, and the sender's kernel buffers fill.
+// take a batch (it waits for space, or fails and the batch is emitted again,
+// see stall.go) we do not read, and the sender's kernel buffers fill. Only
+// a permanent refusal (the WAL closed) closes the connection; what was read
+// and not stored then is counted as dropped.
 func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) {
 	peer := c.RemoteAddr().String()
 	log := s.o.Logger.With("listener", s.o.Name, "peer", peer)
@@ -164,14 +168,13 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 	cr := NewCountingReader(ctx, r, c, s.o.IdleTimeout)
 	fr := psyslog.NewFramer(cr, s.o.Parse.MaxSize)
 	dec := newDecoder(&s.o.Common, s.transport)
-	var emitErr error
-	var once sync.Once
-	p := startPipeline(emitCtx, emit, func(err error) {
-		once.Do(func() {
-			emitErr = err
-			log.Error("cannot store events; closing connection", "err", err)
-			c.SetReadDeadline(time.Now())
-		})
+	var refused atomic.Bool
+	st := newStorer(&s.o.Common, emit, "its TCP/TLS senders are back-pressured, nothing is dropped")
+	p := startPipeline(emitCtx, &s.o.Common, st, func(err error) {
+		// only a permanent error (the WAL is closed) ends the connection
+		refused.Store(true)
+		log.Error("cannot store events: the WAL refused them for good; closing the connection", "err", err)
+		c.SetReadDeadline(time.Now())
 	})
 	batch := make([]protocol.Event, 0, s.o.BatchSize)
 	flushCounted := 0
@@ -194,7 +197,7 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 				p.send(batch)
 			}
 			switch {
-			case errors.Is(err, io.EOF), ctx.Err() != nil, emitErr != nil:
+			case errors.Is(err, io.EOF), ctx.Err() != nil, refused.Load():
 			case IsTimeout(err):
 				log.Info("closing idle connection", "idle_timeout", s.o.IdleTimeout)
 			default:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"logpacker/protocol"
 )
@@ -71,6 +72,49 @@ func TestStreamBackPressureAndDrain(t *testing.T) {
 		if want := fmt.Sprintf("m%d", i); ev.Message != want || ev.Transport != "tcp" || ev.Peer == "" {
 			t.Fatalf("event %d: %q transport %q peer %q", i, ev.Message, ev.Transport, ev.Peer)
 		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStreamRetriesFailedEmit: a batch the WAL fails (disk full) is emitted
+// again with backoff while the connection is not read (back-pressure): the
+// connection stays open and every message is stored once, in order.
+func TestStreamRetriesFailedEmit(t *testing.T) {
+	m := NewMetricVecs(prometheus.NewRegistry()).Listener("t")
+	s, err := ListenStream(StreamOptions{Common: Common{Name: "t", BatchSize: 64, Metrics: m}, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{fail: func(call int) error {
+		if call%5 == 2 { // every fifth batch fails once
+			return errDiskFull
+		}
+		return nil
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, r.emit) }()
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const total = 5000
+	for i := 1; i <= total; i++ {
+		if _, err := fmt.Fprintf(c, "<13>1 2026-11-24T10:00:00Z h app - - - m%d\n", i); err != nil {
+			t.Fatalf("connection closed at message %d: %v", i, err)
+		}
+	}
+	waitFor(t, "every message stored", func() bool { return len(r.stored()) >= total })
+	wantSeq(t, r.stored(), "m", total)
+	if v := testutil.ToFloat64(m.EmitRetries); v == 0 {
+		t.Error("no emit was retried: the test proved nothing")
+	}
+	if v, d := testutil.ToFloat64(m.Conns), testutil.ToFloat64(m.Dropped); v != 1 || d != 0 {
+		t.Errorf("open connections %v (want 1), dropped %v", v, d)
 	}
 	cancel()
 	if err := <-done; err != nil {
