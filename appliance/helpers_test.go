@@ -250,10 +250,16 @@ func writeTCPNodeConfig(t *testing.T, dir, id string, tcpPort, httpPort int, ext
 // no acknowledgement: wait for logpacker_wal_last_index before a kill.
 func sendSeq(t *testing.T, addr, app string, total int) {
 	t.Helper()
+	sendSeqRange(t, addr, app, 1, total)
+}
+
+// sendSeqRange sends seq=from … seq=to over one TCP connection.
+func sendSeqRange(t *testing.T, addr, app string, from, to int) {
+	t.Helper()
 	c := dialRetry(t, addr)
 	defer c.Close()
 	w := bufio.NewWriterSize(c, 256<<10)
-	for i := 1; i <= total; i++ {
+	for i := from; i <= to; i++ {
 		fmt.Fprintf(w, "<134>1 2026-11-24T12:00:00Z web-1 %s - - - seq=%d\n", app, i)
 	}
 	if err := w.Flush(); err != nil {

@@ -23,7 +23,7 @@ func TestStoreKillIntegration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: integration test with real processes")
 	}
-	const total = 100_000
+	const chunk = 100_000
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	port, httpPort := freePort(t), freePort(t)
@@ -33,29 +33,46 @@ func TestStoreKillIntegration(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	waitFor := func(what string, ok func() bool) { t.Helper(); lp.waitFor(deadline, what, ok) }
 	walLast := func() float64 { v, _ := scrapeMetric(hp, "logpacker_wal_last_index"); return v }
+	storeLag := func() float64 {
+		v, _ := scrapeMetric(hp, `logpacker_wal_cursor_lag_records{cursor="output.store"}`)
+		return v
+	}
 
-	// All messages into the WAL first (TCP syslog has no acknowledgement:
-	// a kill while sending would lose what the socket held, and prove
-	// nothing about the store).
-	sendSeq(t, fmt.Sprintf("127.0.0.1:%d", port), "storetest", total)
-	waitFor("every message in the WAL", func() bool { return walLast() >= total })
+	// All messages of a chunk into the WAL first (TCP syslog has no
+	// acknowledgement: a kill while sending would lose what the socket held,
+	// and prove nothing about the store).
+	total := 0
+	send := func() {
+		sendSeqRange(t, fmt.Sprintf("127.0.0.1:%d", port), "storetest", total+1, total+chunk)
+		total += chunk
+		waitFor("every message in the WAL", func() bool { return walLast() >= float64(total) })
+	}
+	send()
 
-	// SIGKILL while the store writes: each run must have stored some and
-	// not all (else the kill tested nothing).
-	for k := 1; k <= 3; k++ {
-		waitFor("the store to make progress", func() bool { return delivered(httpPort, "store") >= total/8 })
-		lag, _ := scrapeMetric(hp, `logpacker_wal_cursor_lag_records{cursor="output.store"}`)
+	// SIGKILL while the store writes: each kill must find the store with
+	// some stored and some not (else it tests nothing). When the store
+	// caught up before a kill (a fast store, a slow scrape), another chunk
+	// is sent and the kill tried again: the three kills all count.
+	for k, tries := 1, 0; k <= 3; tries++ {
+		if tries == 10 {
+			t.Fatalf("the store caught up before every kill attempt: the kills would test nothing")
+		}
+		waitFor("the store to make progress", func() bool { return delivered(httpPort, "store") >= 2048 || storeLag() == 0 })
+		lag := storeLag()
 		if lag == 0 {
-			t.Fatalf("kill %d: the store had caught up already: the kill would test nothing", k)
+			t.Logf("kill %d: the store had caught up already; sending %d more", k, chunk)
+			send()
+			continue
 		}
 		lp.kill()
 		t.Logf("kill %d: SIGKILL with %.0f records not yet committed by the store", k, lag)
 		lp.start()
 		waitFor("logpacker to come back", func() bool { _, ok := scrapeMetric(hp, "logpacker_wal_last_index"); return ok })
+		k++
 	}
 	waitFor("the store to catch up", func() bool {
 		lag, ok := scrapeMetric(hp, `logpacker_wal_cursor_lag_records{cursor="output.store"}`)
-		return ok && lag == 0
+		return ok && lag == 0 && walLast() >= float64(total)
 	})
 	lp.cmd.Process.Signal(syscall.SIGTERM)
 	if err := lp.cmd.Wait(); err != nil {
