@@ -175,9 +175,10 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 		return lastPeer
 	}
 	uc, _ := c.(*net.UDPConn)
+	ending := func() bool { return ctx.Err() != nil || stopped.Load() } // shutdown, or refused for good
 	setDeadline := func(t time.Time) {
 		c.SetReadDeadline(t)
-		if ctx.Err() != nil { // lost a race with shutdown: make sure we wake
+		if ending() { // lost a race with the wake-up: make sure we wake
 			c.SetReadDeadline(time.Now())
 		}
 	}
@@ -220,7 +221,7 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			n, _, err = c.ReadFrom(buf)
 		}
 		if err != nil {
-			if IsTimeout(err) && waiting && ctx.Err() == nil && !stopped.Load() {
+			if IsTimeout(err) && waiting && !ending() {
 				// quiet for idleFlush: hand over what we have and block again
 				dec.flush()
 				p.send(batch)
@@ -238,10 +239,10 @@ func (d *Dgram) read(ctx, emitCtx context.Context, c net.PacketConn, emit EmitFu
 			return
 		}
 		take(n, peer)
-		if len(batch) > 0 && !waiting && ctx.Err() == nil {
+		if len(batch) > 0 && !waiting && !ending() {
 			waiting = true
 			setDeadline(time.Now().Add(idleFlush))
-		} else if len(batch) == 0 && waiting && ctx.Err() == nil {
+		} else if len(batch) == 0 && waiting && !ending() {
 			waiting = false
 			setDeadline(time.Time{})
 		}

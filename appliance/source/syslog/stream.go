@@ -165,7 +165,9 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		}
 		r = tc
 	}
-	cr := NewCountingReader(ctx, r, c, s.o.IdleTimeout)
+	rctx, stopReading := context.WithCancel(ctx) // reads end with ctx, or when the WAL refused for good
+	defer stopReading()
+	cr := NewCountingReader(rctx, r, c, s.o.IdleTimeout)
 	fr := psyslog.NewFramer(cr, s.o.Parse.MaxSize)
 	dec := newDecoder(&s.o.Common, s.transport)
 	var refused atomic.Bool
@@ -174,6 +176,7 @@ func (s *Stream) serve(ctx, emitCtx context.Context, c net.Conn, emit EmitFunc) 
 		// only a permanent error (the WAL is closed) ends the connection
 		refused.Store(true)
 		log.Error("cannot store events: the WAL refused them for good; closing the connection", "err", err)
+		stopReading()
 		c.SetReadDeadline(time.Now())
 	})
 	batch := make([]protocol.Event, 0, s.o.BatchSize)

@@ -121,3 +121,39 @@ func TestStreamRetriesFailedEmit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStreamRefusedForGoodIsCounted: when the WAL refuses for good (closed),
+// the connection is closed and every message read is counted as dropped.
+func TestStreamRefusedForGoodIsCounted(t *testing.T) {
+	m := NewMetricVecs(prometheus.NewRegistry()).Listener("t")
+	s, err := ListenStream(StreamOptions{Common: Common{Name: "t", BatchSize: 8, Metrics: m}, Addr: "127.0.0.1:0", IdleTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{fail: func(int) error { return errClosed }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, r.emit) }()
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		for i := 1; i <= 1000; i++ {
+			if _, err := fmt.Fprintf(c, "<13>1 2026-11-24T10:00:00Z h app - - - m%d\n", i); err != nil {
+				return // closed by the node
+			}
+		}
+	}()
+	waitFor(t, "the connection to be closed", func() bool {
+		return testutil.ToFloat64(m.ConnsTotal) == 1 && testutil.ToFloat64(m.Conns) == 0
+	})
+	if rx, d := testutil.ToFloat64(m.Received), testutil.ToFloat64(m.Dropped); rx == 0 || d != rx || len(r.stored()) != 0 {
+		t.Fatalf("received %v, dropped %v, stored %d: want every message read counted as dropped", rx, d, len(r.stored()))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
