@@ -79,29 +79,42 @@ func TestStreamBackPressureAndDrain(t *testing.T) {
 	}
 }
 
+// serveStream runs a TCP listener with o whose batches go to r, and dials
+// it. stop ends the listener and checks Run's result.
+func serveStream(t *testing.T, o StreamOptions, r *recorder) (m *Metrics, c net.Conn, stop func()) {
+	t.Helper()
+	m = NewMetricVecs(prometheus.NewRegistry()).Listener("t")
+	o.Name, o.Metrics, o.Addr = "t", m, "127.0.0.1:0"
+	s, err := ListenStream(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, r.emit) }()
+	if c, err = net.Dial("tcp", s.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return m, c, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestStreamRetriesFailedEmit: a batch the WAL fails (disk full) is emitted
 // again with backoff while the connection is not read (back-pressure): the
 // connection stays open and every message is stored once, in order.
 func TestStreamRetriesFailedEmit(t *testing.T) {
-	m := NewMetricVecs(prometheus.NewRegistry()).Listener("t")
-	s, err := ListenStream(StreamOptions{Common: Common{Name: "t", BatchSize: 64, Metrics: m}, Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := &recorder{fail: func(call int) error {
 		if call%5 == 2 { // every fifth batch fails once
 			return errDiskFull
 		}
 		return nil
 	}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, r.emit) }()
-	c, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	m, c, stop := serveStream(t, StreamOptions{Common: Common{BatchSize: 64}}, r)
 	const total = 5000
 	for i := 1; i <= total; i++ {
 		if _, err := fmt.Fprintf(c, "<13>1 2026-11-24T10:00:00Z h app - - - m%d\n", i); err != nil {
@@ -116,29 +129,14 @@ func TestStreamRetriesFailedEmit(t *testing.T) {
 	if v, d := testutil.ToFloat64(m.Conns), testutil.ToFloat64(m.Dropped); v != 1 || d != 0 {
 		t.Errorf("open connections %v (want 1), dropped %v", v, d)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // TestStreamRefusedForGoodIsCounted: when the WAL refuses for good (closed),
 // the connection is closed and every message read is counted as dropped.
 func TestStreamRefusedForGoodIsCounted(t *testing.T) {
-	m := NewMetricVecs(prometheus.NewRegistry()).Listener("t")
-	s, err := ListenStream(StreamOptions{Common: Common{Name: "t", BatchSize: 8, Metrics: m}, Addr: "127.0.0.1:0", IdleTimeout: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := &recorder{fail: func(int) error { return errClosed }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, r.emit) }()
-	c, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	m, c, stop := serveStream(t, StreamOptions{Common: Common{BatchSize: 8}, IdleTimeout: time.Hour}, r)
 	go func() {
 		for i := 1; i <= 1000; i++ {
 			if _, err := fmt.Fprintf(c, "<13>1 2026-11-24T10:00:00Z h app - - - m%d\n", i); err != nil {
@@ -152,8 +150,5 @@ func TestStreamRefusedForGoodIsCounted(t *testing.T) {
 	if rx, d := testutil.ToFloat64(m.Received), testutil.ToFloat64(m.Dropped); rx == 0 || d != rx || len(r.stored()) != 0 {
 		t.Fatalf("received %v, dropped %v, stored %d: want every message read counted as dropped", rx, d, len(r.stored()))
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
