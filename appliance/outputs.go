@@ -128,7 +128,7 @@ func newOutputKind(typ string) *outputKind {
 			owns: func() (string, string) { return "dir", o.Dir },
 			open: func(e outputEnv) (pipeline.Sink, error) {
 				oo := o
-				oo.Dir, oo.Logger = e.path(o.Dir), e.n.log
+				oo.Dir, oo.Logger, oo.Origin = e.path(o.Dir), e.n.log, e.n.origin
 				st, err := store.Open(oo)
 				if err != nil {
 					return nil, err
@@ -365,6 +365,17 @@ type storeOutput struct {
 
 func (s storeOutput) Write(ctx context.Context, evs []protocol.Event) error {
 	if err := s.Store.Write(ctx, evs); err != nil {
+		return err
+	}
+	s.hub.Publish(evs)
+	return nil
+}
+
+// SendIndexed is the output loop's way in (a pipeline.IndexedSink): the
+// store confirms the batch at its next checkpoint; the live tail gets it now
+// (it is in the WAL already).
+func (s storeOutput) SendIndexed(ctx context.Context, evs []protocol.Event, idx []uint64, done func(error)) error {
+	if err := s.Store.SendIndexed(ctx, evs, idx, done); err != nil {
 		return err
 	}
 	s.hub.Publish(evs)

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,87 @@ import (
 // Searcher is what the API searches (a *store.Store).
 type Searcher interface {
 	Search(ctx context.Context, q store.Query) (store.Result, error)
+	Hits(ctx context.Context, q store.Query, step time.Duration) (store.Hits, error)
+	Facets(ctx context.Context, q store.Query, limit int) (map[string][]store.FacetValue, error)
+}
+
+const noStore = "no searchable store: [output.store] is off (enabled = false, or auto on a relay); turn it on or add an [output.NAME] with type = store"
+
+// storeQuery reads the store's query parameters from r, less those named in
+// own, whose values it returns (empty when absent): a bad parameter is
+// answered with 400 and ok is false.
+func (a *api) storeQuery(w http.ResponseWriter, r *http.Request, own ...string) (q store.Query, vals map[string]string, ok bool) {
+	if a.o.Store == nil {
+		writeError(w, http.StatusServiceUnavailable, noStore, "")
+		return q, nil, false
+	}
+	v := r.URL.Query()
+	vals = map[string]string{}
+	for _, k := range own {
+		if len(v[k]) > 1 {
+			writeError(w, http.StatusBadRequest, "store: bad query: "+k+": given more than once", k)
+			return q, nil, false
+		}
+		vals[k] = strings.TrimSpace(v.Get(k))
+		v.Del(k)
+	}
+	q, err := store.ParseQuery(v)
+	if err != nil {
+		if !queryError(w, err) {
+			writeError(w, http.StatusBadRequest, err.Error(), "")
+		}
+		return q, nil, false
+	}
+	return q, vals, true
+}
+
+// storeFailed answers an error of the store: 400 for bad input, else 500.
+func (a *api) storeFailed(w http.ResponseWriter, what string, err error) {
+	if queryError(w, err) {
+		return
+	}
+	a.o.Logger.Error("api: "+what+" failed", "err", err)
+	writeError(w, http.StatusInternalServerError, what+" failed: "+err.Error(), "")
+}
+
+// hits answers GET /api/v1/hits: the histogram of a query (the search
+// parameters but limit and cursor, and step: a duration such as 1h, 5m, 30s;
+// empty picks one for about 100 buckets).
+func (a *api) hits(w http.ResponseWriter, r *http.Request) {
+	q, vals, ok := a.storeQuery(w, r, "step")
+	if !ok {
+		return
+	}
+	var step time.Duration
+	if s := vals["step"]; s != "" {
+		var err error
+		if step, err = time.ParseDuration(s); err != nil || step <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("store: bad query: step: %q is not a duration (1h, 5m, 30s)", s), "step")
+			return
+		}
+	}
+	h, err := a.o.Store.Hits(r.Context(), q, step)
+	if err != nil {
+		a.storeFailed(w, "hits", err)
+		return
+	}
+	writeJSON(w, h)
+}
+
+// facets answers GET /api/v1/facets: the top values of host, app, severity
+// and tags among the events a query selects (the search parameters but
+// cursor; limit is the values per field, 1-100, default 10).
+func (a *api) facets(w http.ResponseWriter, r *http.Request) {
+	q, _, ok := a.storeQuery(w, r)
+	if !ok {
+		return
+	}
+	f, err := a.o.Store.Facets(r.Context(), q, q.Limit)
+	if err != nil {
+		a.storeFailed(w, "facets", err)
+		return
+	}
+	writeJSON(w, map[string]any{"facets": f})
 }
 
 type api struct{ o Options }
@@ -61,24 +143,13 @@ func queryError(w http.ResponseWriter, err error) bool {
 }
 
 func (a *api) search(w http.ResponseWriter, r *http.Request) {
-	if a.o.Store == nil {
-		writeError(w, http.StatusServiceUnavailable, "no searchable store: [output.store] is off (enabled = false, or auto on a relay); turn it on or add an [output.NAME] with type = store", "")
-		return
-	}
-	q, err := store.ParseQuery(r.URL.Query())
-	if err != nil {
-		if !queryError(w, err) {
-			writeError(w, http.StatusBadRequest, err.Error(), "")
-		}
+	q, _, ok := a.storeQuery(w, r)
+	if !ok {
 		return
 	}
 	res, err := a.o.Store.Search(r.Context(), q)
 	if err != nil {
-		if queryError(w, err) {
-			return
-		}
-		a.o.Logger.Error("api: search failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "search failed: "+err.Error(), "")
+		a.storeFailed(w, "search", err)
 		return
 	}
 	if res.Events == nil {
@@ -96,7 +167,7 @@ var keepalive = 15 * time.Second
 
 func (a *api) stream(w http.ResponseWriter, r *http.Request) {
 	if a.o.Hub == nil {
-		writeError(w, http.StatusServiceUnavailable, "no searchable store: [output.store] is off (enabled = false, or auto on a relay); turn it on or add an [output.NAME] with type = store", "")
+		writeError(w, http.StatusServiceUnavailable, noStore, "")
 		return
 	}
 	v := r.URL.Query()

@@ -116,6 +116,76 @@ func TestSearchAndPaging(t *testing.T) {
 	}
 }
 
+// TestHitsAndFacets: the histogram counts every event once, in its bucket,
+// for the query's conditions; the facets give the top values per field.
+func TestHitsAndFacets(t *testing.T) {
+	ts, _ := server(t, 1000, "")
+	base := time.Now().UTC().Add(-time.Hour)
+	from := base.Truncate(time.Minute)
+	q := "from=" + url.QueryEscape(from.Format(time.RFC3339)) + "&to=" + url.QueryEscape(from.Add(20*time.Minute).Format(time.RFC3339))
+	code, body := get(t, ts, "/api/v1/hits?step=1m&"+q)
+	var h store.Hits
+	if err := json.Unmarshal(body, &h); code != 200 || err != nil {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	if h.Total != 1000 || len(h.Buckets) != 20 || h.StepSec != 60 {
+		t.Fatalf("total %d, %d buckets of %vs; want 1000 in 20 of 60s", h.Total, len(h.Buckets), h.StepSec)
+	}
+	var sum uint64
+	for i, b := range h.Buckets {
+		// event i was received at base + i s
+		want := 0
+		for j := range 1000 {
+			if r := base.Add(time.Duration(j) * time.Second); !r.Before(b.Time) && r.Before(b.Time.Add(time.Minute)) {
+				want++
+			}
+		}
+		if b.Count != uint64(want) || !b.Time.Equal(from.Add(time.Duration(i)*time.Minute)) {
+			t.Fatalf("bucket %d: %s %d, want %d", i, b.Time, b.Count, want)
+		}
+		sum += b.Count
+	}
+	if sum != 1000 {
+		t.Fatalf("buckets sum to %d", sum)
+	}
+	// with conditions: timeout (every 10th) on web-0 (every 3rd)
+	code, body = get(t, ts, "/api/v1/hits?q=timeout&host=web-0&"+q)
+	if err := json.Unmarshal(body, &h); code != 200 || err != nil || h.Total != 34 {
+		t.Fatalf("%d: total %d, want 34: %s", code, h.Total, body)
+	}
+
+	code, body = get(t, ts, "/api/v1/facets?limit=3&"+q)
+	var f struct {
+		Facets map[string][]store.FacetValue `json:"facets"`
+	}
+	if err := json.Unmarshal(body, &f); code != 200 || err != nil {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	want := map[string][]store.FacetValue{
+		"host":     {{Value: "web-0", Count: 334}, {Value: "web-1", Count: 333}, {Value: "web-2", Count: 333}},
+		"app":      {{Value: "app", Count: 1000}},
+		"severity": {{Value: "emerg", Count: 125}, {Value: "alert", Count: 125}, {Value: "crit", Count: 125}},
+		"tags":     {},
+	}
+	if fmt.Sprint(f.Facets) != fmt.Sprint(want) {
+		t.Fatalf("facets %v, want %v", f.Facets, want)
+	}
+	for _, bad := range []struct{ path, param string }{
+		{"/api/v1/hits?step=fortnight", "step"},
+		{"/api/v1/hits?step=1ms", "step"},
+		{"/api/v1/hits?step=1s&from=2020-01-01T00:00:00Z", "step"},
+		{"/api/v1/hits?q=%22open", "q"},
+		{"/api/v1/facets?limit=101", "limit"},
+		{"/api/v1/facets?colour=red", "colour"},
+	} {
+		code, body := get(t, ts, bad.path)
+		var e errorBody
+		if err := json.Unmarshal(body, &e); err != nil || code != 400 || e.Parameter != bad.param {
+			t.Errorf("%s: %d %s (want 400 naming %q)", bad.path, code, body, bad.param)
+		}
+	}
+}
+
 func TestBadParametersAre400(t *testing.T) {
 	ts, _ := server(t, 0, "")
 	for _, c := range []struct{ query, param string }{

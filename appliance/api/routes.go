@@ -13,7 +13,7 @@ import (
 // Options are what the node's HTTP listener serves from. A nil field
 // answers its routes with 503 (Store, Hub) or leaves them out (the rest).
 type Options struct {
-	Store   Searcher              // GET /api/v1/events; nil: no store output
+	Store   Searcher              // GET /api/v1/events, /hits, /facets; nil: no store output
 	Hub     *Hub                  // GET /api/v1/events/stream
 	Token   string                // non-empty: required as a bearer token on the authenticated routes
 	Metrics prometheus.Gatherer   // GET /metrics
@@ -45,6 +45,8 @@ func (a *api) routes() []route {
 	r = append(r,
 		route{"GET /api/v1/events", true, http.HandlerFunc(a.search)},
 		route{"GET /api/v1/events/stream", true, http.HandlerFunc(a.stream)},
+		route{"GET /api/v1/hits", true, http.HandlerFunc(a.hits)},
+		route{"GET /api/v1/facets", true, http.HandlerFunc(a.facets)},
 	)
 	if o.Status != nil {
 		r = append(r, route{"GET /api/v1/status", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

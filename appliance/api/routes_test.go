@@ -24,6 +24,7 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 	want := map[string]bool{
 		"GET /healthz": false, "GET /readyz": false, "GET /metrics": false,
 		"GET /api/v1/events": true, "GET /api/v1/events/stream": true, "GET /api/v1/status": true,
+		"GET /api/v1/hits": true, "GET /api/v1/facets": true,
 		"GET /api/v1/cluster": true, "/debug/pprof/": true, "/debug/pprof/profile": true,
 		"/debug/pprof/trace": true, "/debug/pprof/cmdline": true, "/debug/pprof/symbol": true,
 	}
@@ -64,7 +65,7 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 		}
 	}
 	// without the optional parts their routes are not served
-	if p := Paths(Options{}); len(p) != 9 {
-		t.Errorf("Paths(Options{}) = %v, want the probes, events, stream and pprof", p)
+	if p := Paths(Options{}); len(p) != 11 {
+		t.Errorf("Paths(Options{}) = %v, want the probes, events, stream, hits, facets and pprof", p)
 	}
 }

@@ -135,6 +135,17 @@ type Consumer struct {
 	stopMu   sync.Mutex
 	stopped  bool               // Stop was called
 	stopRead context.CancelFunc // ends run's stage 1
+
+	// spare holds the buffers of batches an IndexedSink copied, for stage 1
+	// to reuse: batches in flight keep none.
+	spare chan batchBufs
+}
+
+// batchBufs are a batch's reusable buffers.
+type batchBufs struct {
+	rbuf []byte
+	evs  []protocol.Event
+	idx  []uint64
 }
 
 // batchWork is one batch on its way through the consumer's two stages.
@@ -142,6 +153,7 @@ type batchWork struct {
 	rbuf []byte           // read buffer the records alias (reused)
 	recs []wal.Record     // the batch as read (RecordSink with a matcher: the records selected)
 	evs  []protocol.Event // plain Sink: the decoded batch (events selected)
+	idx  []uint64         // IndexedSink: evs[i]'s WAL index
 	data []byte           // PreparedSink: the encoded batch (events selected)
 	n    int              // events to deliver (selected and decodable)
 	last uint64           // WAL index of the batch's last record read
@@ -150,6 +162,9 @@ type batchWork struct {
 	// WindowSink: the batch's outcome, once done is closed
 	done chan struct{}
 	err  error
+	// released: an IndexedSink copied the batch and its buffers went back
+	// to be reused; it cannot be sent again.
+	released bool
 }
 
 // prepareChunk is how many events a PreparedSink encodes per call: records are
@@ -187,6 +202,8 @@ func (c *Consumer) run(ctx context.Context) error {
 	ps, _ := c.sink.(PreparedSink)
 	ws, _ := c.sink.(WindowSink)
 	rs, _ := c.sink.(RecordSink)
+	is, _ := c.sink.(IndexedSink)
+	c.spare = make(chan batchBufs, 2)
 	window := 1
 	if ws != nil {
 		window = max(1, ws.Window())
@@ -213,7 +230,12 @@ func (c *Consumer) run(ctx context.Context) error {
 				// Prepare and Send copy what they need, and a batch in flight
 				// keeps its own buffer until it is committed: reuse it.
 				if w.rbuf == nil {
-					w.rbuf = make([]byte, 0, readBufSize)
+					select {
+					case b := <-c.spare:
+						w.rbuf, w.evs, w.idx = b.rbuf, b.evs, b.idx
+					default:
+						w.rbuf = make([]byte, 0, readBufSize)
+					}
 				}
 				recs, err = c.cur.NextInto(rctx, c.batch, c.maxBytes, w.rbuf)
 			} else {
@@ -235,7 +257,7 @@ func (c *Consumer) run(ctx context.Context) error {
 			if ps != nil {
 				w.data, w.n = w.data[:0], 0
 				for start := 0; start < len(recs); start += prepareChunk {
-					chunk = c.decode(chunk[:0], w.m, recs[start:min(start+prepareChunk, len(recs))], true)
+					chunk = c.decode(chunk[:0], nil, w.m, recs[start:min(start+prepareChunk, len(recs))], true)
 					w.n += len(chunk)
 					w.data = ps.Prepare(w.data, chunk)
 				}
@@ -245,7 +267,12 @@ func (c *Consumer) run(ctx context.Context) error {
 				}
 				w.n = len(w.recs) // forwarded as they are
 			} else {
-				w.evs = c.decode(w.evs[:0], w.m, recs, true)
+				var idx *[]uint64
+				if is != nil {
+					w.idx = w.idx[:0]
+					idx = &w.idx
+				}
+				w.evs = c.decode(w.evs[:0], idx, w.m, recs, true)
 				w.n = len(w.evs)
 			}
 			select {
@@ -268,7 +295,7 @@ func (c *Consumer) run(ctx context.Context) error {
 		events := func() []protocol.Event { return w.evs }
 		if ps != nil {
 			write = func(ctx context.Context) error { return ps.WritePrepared(ctx, w.data) }
-			events = func() []protocol.Event { return c.decode(nil, w.m, w.recs, false) }
+			events = func() []protocol.Event { return c.decode(nil, nil, w.m, w.recs, false) }
 		}
 		if err := c.deliver(ctx, w.n, events, write); err != nil {
 			return nil // ctx ended while retrying; the batch is replayed on restart
@@ -329,6 +356,7 @@ func (c *Consumer) fill(ctx context.Context, recs []wal.Record) []wal.Record {
 // purpose, and nothing unACKed is skipped.
 func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, todo <-chan *batchWork,
 	free chan<- *batchWork, readErr <-chan error) error {
+	is, _ := c.sink.(IndexedSink)
 	var inflight []*batchWork
 	in := todo
 	done := func(w *batchWork) {
@@ -347,15 +375,28 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 		return nil
 	}
 	send := func(ctx context.Context, w *batchWork, done func(error)) error {
-		if rs != nil {
+		switch {
+		case rs != nil:
 			return rs.SendRecords(ctx, w.recs, done)
+		case is != nil:
+			if err := is.SendIndexed(ctx, w.evs, w.idx, done); err != nil {
+				return err
+			}
+			// It copied the batch: its buffers serve the next one.
+			select {
+			case c.spare <- batchBufs{w.rbuf[:0], w.evs[:0], w.idx[:0]}:
+			default:
+			}
+			w.rbuf, w.evs, w.idx, w.recs = nil, nil, nil, nil
+			w.released = true
+			return nil
 		}
 		return ws.Send(ctx, w.evs, done)
 	}
 	// events gives a batch as events, for the dead-letter file.
 	events := func(w *batchWork) func() []protocol.Event {
 		if rs != nil { // not decoded yet: report what does not decode
-			return func() []protocol.Event { return c.decode(nil, w.m, w.recs, true) }
+			return func() []protocol.Event { return c.decode(nil, nil, w.m, w.recs, true) }
 		}
 		return func() []protocol.Event { return w.evs }
 	}
@@ -406,7 +447,7 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 				done(w)
 				continue
 			}
-			w.err = nil
+			w.err, w.released = nil, false
 			w.done = make(chan struct{})
 			d := w.done
 			if err := send(ctx, w, func(err error) { w.err = err; close(d) }); err != nil {
@@ -417,6 +458,9 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 		case <-oldest:
 			w := inflight[0]
 			err := w.err
+			if err != nil && w.released {
+				return fmt.Errorf("output %s: a batch it had taken failed (replayed from the WAL on restart): %w", c.name, err)
+			}
 			if err != nil && !IsPermanent(err) {
 				// Let the rest settle (a failed link fails them all at once),
 				// then send again, in order, what was not delivered.
@@ -433,6 +477,8 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 				for _, v := range inflight {
 					if v.err == nil {
 						// delivered
+					} else if v.released {
+						return fmt.Errorf("output %s: a batch it had taken failed (replayed from the WAL on restart): %w", c.name, v.err)
 					} else if err := retry(v); err != nil {
 						return nil // ctx ended; replayed on restart
 					}
@@ -466,11 +512,12 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 	}
 }
 
-// decode appends the events of recs that m selects (nil: all) to evs. An
-// undecodable record is skipped, and with report it goes to the dead-letter
-// file and the events not selected are counted (report is set once per
-// record: when stage 1 reads it).
-func (c *Consumer) decode(evs []protocol.Event, m *match.Matcher, recs []wal.Record, report bool) []protocol.Event {
+// decode appends the events of recs that m selects (nil: all) to evs, and,
+// when idx is not nil, their WAL indexes to *idx. An undecodable record is
+// skipped, and with report it goes to the dead-letter file and the events
+// not selected are counted (report is set once per record: when stage 1
+// reads it).
+func (c *Consumer) decode(evs []protocol.Event, idx *[]uint64, m *match.Matcher, recs []wal.Record, report bool) []protocol.Event {
 	filtered := 0
 	for _, r := range recs {
 		var ev protocol.Event
@@ -489,6 +536,9 @@ func (c *Consumer) decode(evs []protocol.Event, m *match.Matcher, recs []wal.Rec
 			ev.ID = protocol.ID{Node: c.nodeID, Seq: r.Index}
 		}
 		evs = append(evs, ev)
+		if idx != nil {
+			*idx = append(*idx, r.Index)
+		}
 	}
 	if report && filtered > 0 {
 		c.m.filtered.Add(float64(filtered))

@@ -68,6 +68,20 @@ type RecordSink interface {
 	SendRecords(ctx context.Context, recs []wal.Record, done func(error)) error
 }
 
+// IndexedSink is a WindowSink that is given each event's WAL index (idx[i]
+// is evs[i]'s record) and copies all it needs of evs and idx before
+// SendIndexed returns: the embedded store, which keeps hundreds of batches in
+// flight until its engine has them on disk, and removes a replayed window's
+// duplicates by index. Since it copies, the batch's buffers are reused as
+// soon as SendIndexed returns. It reports a failure only by SendIndexed's
+// error (the batch is then retried with its events): done is called with nil
+// once the events are durable; an error given to done ends the consumer
+// (the batch's events are gone from memory; a restart replays them).
+type IndexedSink interface {
+	WindowSink
+	SendIndexed(ctx context.Context, evs []protocol.Event, idx []uint64, done func(error)) error
+}
+
 // Reopener is implemented by sinks that hold files an operator may rotate
 // away (SIGHUP reopens them).
 type Reopener interface {

@@ -1,13 +1,11 @@
 package store
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -149,9 +147,10 @@ func parseSeverity(v string) (protocol.Severity, error) {
 	return sev, nil
 }
 
-// ParseText turns the user's text into an FTS5 query. Its syntax is small
-// and every input either parses or gets a clear error; FTS5's own operators
-// are never taken from the user:
+// ParseText turns the user's text into a LogsQL filter on the message. Its
+// syntax is small and every input either parses or gets a clear error;
+// LogsQL's own operators are never taken from the user (every term is a
+// quoted, case-insensitive phrase or prefix: i("disk"), i("time"*)):
 //
 //   - words separated by spaces must all occur (in any order, any case,
 //     diacritics ignored): disk full
@@ -170,7 +169,7 @@ func ParseText(text string) (string, error) {
 		return "", errors.New("text is longer than 4096 bytes")
 	}
 	var out []string
-	// Control characters (NUL would end the query inside SQLite) separate words.
+	// Control characters separate words.
 	s := strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
@@ -224,17 +223,17 @@ func ParseText(text string) (string, error) {
 			}
 			return "", errors.New(`empty phrase ""`)
 		}
-		q := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+		q := "i(" + strconv.Quote(term)
 		if prefix {
 			q += "*"
 		}
-		out = append(out, q)
+		out = append(out, q+")")
 	}
 	return strings.Join(out, " "), nil
 }
 
-// searchable: the term has a token for FTS5's unicode61 tokenizer (a letter,
-// digit or other non-separator; we are stricter and ask for a letter or digit).
+// searchable: the term has a word character for the engine's tokenizer (a
+// letter or digit).
 func searchable(term string) bool {
 	for _, r := range term {
 		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
@@ -244,19 +243,22 @@ func searchable(term string) bool {
 	return false
 }
 
-// cursor is the position after the last event of a page.
+// cursor is the position after the last event of a page: its received
+// time and ID. Pages are ordered by (received, node, seq), newest first.
 type cursor struct {
 	received int64 // unix ns
-	id       string
+	node     string
+	seq      uint64
 }
 
-const cursorVersion = 1
+const cursorVersion = 2
 
-// encodeCursor: base64url(version, varint received, id), opaque to callers.
+// encodeCursor: base64url(version, varint received, uvarint seq, node), opaque to callers.
 func encodeCursor(c cursor) string {
 	b := []byte{cursorVersion}
 	b = binary.AppendVarint(b, c.received)
-	b = append(b, c.id...)
+	b = binary.AppendUvarint(b, c.seq)
+	b = append(b, c.node...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -273,195 +275,24 @@ func decodeCursor(s string) (cursor, error) {
 	if n <= 0 {
 		return cursor{}, bad
 	}
-	id := b[1+n:]
-	if len(id) == 0 || !utf8.Valid(id) {
+	seq, m := binary.Uvarint(b[1+n:])
+	if m <= 0 {
 		return cursor{}, bad
 	}
-	return cursor{received: r, id: string(id)}, nil
+	node := b[1+n+m:]
+	if len(node) == 0 || !utf8.Valid(node) {
+		return cursor{}, bad
+	}
+	return cursor{received: r, node: string(node), seq: seq}, nil
 }
 
-// Search returns the events q selects, newest first by (received, id),
-// from the newest day file back, at most q.Limit of them, and a cursor for
-// the rest. Paging with Next returns every event stored before the first
-// page exactly once; events that arrive meanwhile with a newer received time
-// are not in later pages (they are on a new first page). Bad input is a
-// *QueryError.
-func (s *Store) Search(ctx context.Context, q Query) (Result, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
+// before reports whether a sorts after b in a page (is older).
+func (a cursor) before(b cursor) bool {
+	if a.received != b.received {
+		return a.received < b.received
 	}
-	if limit > MaxLimit {
-		return Result{}, &QueryError{"limit", fmt.Errorf("%d: at most %d", limit, MaxLimit)}
+	if a.node != b.node {
+		return a.node < b.node
 	}
-	var fts string
-	if q.Text != "" {
-		var err error
-		if fts, err = ParseText(q.Text); err != nil {
-			return Result{}, &QueryError{"q", err}
-		}
-	}
-	var cur *cursor
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return Result{}, &QueryError{"cursor", err}
-		}
-		cur = &c
-	}
-	// The conditions, the same on every day file.
-	var where []string
-	var args []any
-	// Text alone, or with From and severity: walk the text's matches newest
-	// rid first and stop early (searchDayText). With a host, app or tag,
-	// which may select few of them, or an end time (the received index
-	// finds the range), let SQLite use their index.
-	stream := fts != "" && q.Host == "" && q.App == "" && q.Tag == "" && q.To.IsZero() && !noTextStreaming
-	if fts != "" && !stream {
-		where = append(where, "e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-		args = append(args, fts)
-	}
-	if !q.From.IsZero() {
-		where = append(where, "e.received >= ?")
-		args = append(args, q.From.UnixNano())
-	}
-	if !q.To.IsZero() {
-		where = append(where, "e.received < ?")
-		args = append(args, q.To.UnixNano())
-	}
-	if q.Severity != nil {
-		where = append(where, "e.severity <= ?")
-		args = append(args, int(*q.Severity))
-	}
-	if q.Host != "" {
-		where = append(where, "e.host = ?")
-		args = append(args, q.Host)
-	}
-	if q.App != "" {
-		where = append(where, "e.app = ?")
-		args = append(args, q.App)
-	}
-	if q.Tag != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM json_each(e.json, '$.tags') WHERE value = ?)")
-		args = append(args, q.Tag)
-	}
-	if cur != nil {
-		where = append(where, "(e.received, e.id) < (?, ?)")
-		args = append(args, cur.received, cur.id)
-	}
-	stmt := "SELECT e.received, e.id, e.json FROM events e"
-	if len(where) > 0 {
-		stmt += " WHERE " + strings.Join(where, " AND ")
-	}
-	stmt += " ORDER BY e.received DESC, e.id DESC LIMIT ?"
-	var text *textScan
-	if stream {
-		text = &textScan{
-			stmt: "SELECT events_fts.rowid, e.received, e.id FROM events_fts JOIN events e ON e.rid = events_fts.rowid" +
-				" WHERE " + strings.Join(append([]string{"events_fts MATCH ?"}, where...), " AND ") +
-				" ORDER BY events_fts.rowid DESC",
-			fallback: "SELECT e.received, e.id, e.json FROM events e WHERE " +
-				strings.Join(append([]string{"e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"}, where...), " AND ") +
-				" ORDER BY e.received DESC, e.id DESC LIMIT ?",
-			args: append([]any{fts}, args...),
-			from: math.MinInt64,
-		}
-		if !q.From.IsZero() {
-			text.from = q.From.UnixNano()
-		}
-	}
-
-	// Day files that can hold a match, newest first.
-	lo, hi := "", "9999-99-99"
-	if !q.From.IsZero() {
-		lo = q.From.UTC().Format(dayLayout)
-	}
-	if !q.To.IsZero() {
-		hi = q.To.UTC().Format(dayLayout)
-	}
-	if cur != nil {
-		if c := time.Unix(0, cur.received).UTC().Format(dayLayout); c < hi {
-			hi = c
-		}
-	}
-	var res Result
-	var last cursor
-	more := false
-	for _, name := range s.dayFiles() {
-		if name < lo || name > hi {
-			continue
-		}
-		// with the page full, this asks the day for one more match: is there a next page?
-		var n bool
-		var err error
-		if text != nil {
-			n, err = s.searchDayText(ctx, name, text, limit-len(res.Events)+1, &res, &last, limit)
-		} else {
-			n, err = s.searchDay(ctx, name, stmt, args, limit-len(res.Events)+1, &res, &last, limit)
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		if n {
-			more = true
-			break
-		}
-	}
-	if more && len(res.Events) > 0 {
-		res.Next = encodeCursor(last)
-	}
-	return res, nil
-}
-
-// searchDay appends the matches of one day file to res (up to limit events
-// in all) and reports whether it had more than fit.
-func (s *Store) searchDay(ctx context.Context, name, stmt string, args []any, fetch int, res *Result, last *cursor, limit int) (bool, error) {
-	d, err := s.acquire(name, false)
-	if err != nil || d == nil {
-		return false, err
-	}
-	defer s.release(d)
-	return s.searchRows(ctx, d.db, name, stmt, args, fetch, res, last, limit)
-}
-
-// searchRows runs stmt (received, id, json, newest first, LIMIT ? last) and
-// appends its rows to res.
-func (s *Store) searchRows(ctx context.Context, db querier, name, stmt string, args []any, fetch int, res *Result, last *cursor, limit int) (bool, error) {
-	rows, err := db.QueryContext(ctx, stmt, append(args[:len(args):len(args)], fetch)...)
-	if err != nil {
-		return false, s.queryErr(name, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c cursor
-		var js []byte
-		if err := rows.Scan(&c.received, &c.id, &js); err != nil {
-			return false, fmt.Errorf("store: %s: %w", name, err)
-		}
-		if addToPage(res, last, limit, c, js) {
-			return true, nil
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return false, s.queryErr(name, err)
-	}
-	return false, nil
-}
-
-// addToPage appends one event to the page, or reports that the page is full
-// (there is a next page).
-func addToPage(res *Result, last *cursor, limit int, c cursor, js []byte) (full bool) {
-	if len(res.Events) == limit {
-		return true
-	}
-	res.Events = append(res.Events, json.RawMessage(js))
-	*last = c
-	return false
-}
-
-func (s *Store) queryErr(name string, err error) error {
-	if strings.Contains(err.Error(), "fts5:") { // ParseText lets none through; kept as a guard
-		return &QueryError{"q", err}
-	}
-	return fmt.Errorf("store: search %s: %w", name, err)
+	return a.seq < b.seq
 }

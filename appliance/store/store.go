@@ -2,36 +2,49 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
 
 	"logpacker/protocol"
-	"logpacker/wal/durable"
 )
 
 // Options configures a Store.
 type Options struct {
-	// Dir holds the day files (YYYY-MM-DD.db); created if missing.
+	// Dir holds the engine's files (partitions/YYYYMMDD, one per UTC day of
+	// received time); created if missing.
 	Dir string
-	// Retention: whole days whose every event was received longer ago than
-	// this are deleted. 0 keeps everything.
+	// Retention: days whose every event was received longer ago than this
+	// are deleted. 0 keeps everything.
 	Retention time.Duration
+	// MaxDisk caps the bytes the store may use: the oldest days are deleted
+	// to stay under it. 0: no cap.
+	MaxDisk int64
+	// MinFree is the free space the store's filesystem must keep: below it
+	// the store takes no events (Send and Write fail, the output retries,
+	// its WAL cursor stays) until space is freed. Default 64 MiB.
+	MinFree int64
+	// Origin is the node's event origin (protocol.Origin of its ID and WAL
+	// epoch): with each event's WAL index it lets the store find, after a
+	// crash, which events of the replayed window it already has. Empty:
+	// replays are not checked (Write's callers that do not replay).
+	Origin string
 	// Logger gets retention and open problems. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
-	// RetentionInterval is how often retention runs after Open. Default 1h.
-	RetentionInterval time.Duration
+	// FlushInterval is how often events taken by Send are made durable and
+	// confirmed. Default 1s.
+	FlushInterval time.Duration
 	// Enabled is the enabled key of a type = store section, read by the
 	// node, not by Open (which ignores it): "true", "false" or "auto" (on
 	// for a root, which has no [relay] upstream; off for a relay, which
@@ -39,275 +52,124 @@ type Options struct {
 	Enabled string
 }
 
-const (
-	dayLayout  = "2006-01-02"
-	fileSuffix = ".db"
-)
-
-// Store is the embedded searchable store: an appliance.Sink and a Search.
-// Write is safe for concurrent use (writes are serialised); Search runs in
-// parallel with writes and with other searches.
+// Store is the embedded searchable store: a pipeline sink (Write, Send,
+// SendIndexed) and Search, Hits and Facets. Safe for concurrent use.
 type Store struct {
-	dir       string
-	retention time.Duration
-	log       *slog.Logger
-	now       func() time.Time
+	vl      *logstorage.Storage
+	dir     string
+	origin  string
+	log     *slog.Logger
+	now     func() time.Time
+	retain  time.Duration
+	flushIv time.Duration
 
-	wmu sync.Mutex // serialises Write (one writer per SQLite file anyway)
-
-	mu     sync.Mutex
-	days   map[string]*day // by "YYYY-MM-DD"
-	closed bool
-
-	stop chan struct{}
-	done chan struct{}
+	mu      sync.Mutex
+	pending []func(error)   // done of batches taken since the last checkpoint
+	touched map[int64]bool  // days (unix days) written since the last checkpoint
+	replay  *replayWindow   // the first batches after Open: what is already stored
+	closed  bool
+	ckMu    sync.Mutex // one checkpoint at a time
+	stop    chan struct{}
+	stopped chan struct{}
 }
 
-// day is one day file. refs counts users (Write, Search); a day dropped by
-// retention is closed and deleted when the last user releases it.
-type day struct {
-	name    string
-	path    string
-	db      *sql.DB
-	refs    int
-	dropped bool
-	ins     map[int]*sql.Stmt // prepared multi-row INSERTs by row count (Write only, under s.wmu)
+var quietOnce sync.Once
+
+// quietEngine prepares the engine's process-wide settings, which it keeps
+// in the standard flag set: its INFO lines (a snapshot per checkpoint) stay
+// out of the node's log (its warnings and errors still go to stderr), and
+// the flag set counts as parsed, which its memory limits insist on (the
+// logpacker command parses its own flag sets, never the standard one).
+func quietEngine() {
+	quietOnce.Do(func() {
+		if f := flag.Lookup("loggerLevel"); f != nil {
+			_ = f.Value.Set("WARN")
+		}
+		if !flag.Parsed() {
+			_ = flag.CommandLine.Parse(nil)
+		}
+	})
 }
 
-// Open opens (creating if needed) the store in opts.Dir, drops expired days
-// and starts the hourly retention check.
-func Open(opts Options) (*Store, error) {
+// Open opens (creating if needed) the store in opts.Dir.
+func Open(opts Options) (s *Store, err error) {
 	if opts.Dir == "" {
 		return nil, errors.New("store: no directory")
-	}
-	if strings.ContainsAny(opts.Dir, "?#") {
-		return nil, fmt.Errorf("store: directory %q: '?' and '#' are not allowed", opts.Dir)
 	}
 	if opts.Retention < 0 {
 		return nil, fmt.Errorf("store: negative retention %s", opts.Retention)
 	}
-	s := &Store{dir: opts.Dir, retention: opts.Retention, log: opts.Logger, now: opts.Now,
-		days: map[string]*day{}, stop: make(chan struct{}), done: make(chan struct{})}
-	if s.log == nil {
-		s.log = slog.Default()
+	if opts.MaxDisk < 0 || opts.MinFree < 0 {
+		return nil, errors.New("store: negative disk limit")
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = time.Second
+	}
+	if opts.MinFree == 0 {
+		opts.MinFree = 64 << 20
+	}
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	ents, err := os.ReadDir(s.dir)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	if err := migrateSQLite(opts.Dir, opts.Logger); err != nil {
+		return nil, err
 	}
-	for _, e := range ents {
-		name, ok := dayName(e.Name())
-		if !ok || e.IsDir() {
-			continue
+	quietEngine()
+	retention := opts.Retention
+	if retention == 0 {
+		retention = 100 * 365 * 24 * time.Hour
+	}
+	cfg := &logstorage.StorageConfig{
+		Retention:              retention,
+		MaxBackfillAge:         retention,
+		FutureRetention:        2 * 24 * time.Hour,
+		MaxDiskSpaceUsageBytes: opts.MaxDisk,
+		MinFreeDiskSpaceBytes:  opts.MinFree,
+		FlushInterval:          opts.FlushInterval,
+	}
+	defer func() {
+		if r := recover(); r != nil { // the engine panics on what it cannot open
+			s, err = nil, fmt.Errorf("store: open %s: %v", opts.Dir, r)
 		}
-		s.days[name] = &day{name: name, path: filepath.Join(s.dir, e.Name())}
+	}()
+	s = &Store{vl: logstorage.MustOpenStorage(opts.Dir, cfg), dir: opts.Dir, origin: opts.Origin,
+		log: opts.Logger, now: opts.Now, retain: opts.Retention, flushIv: opts.FlushInterval,
+		touched: map[int64]bool{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if s.origin != "" {
+		s.replay = &replayWindow{}
 	}
-	if _, err := s.DropExpired(s.now()); err != nil {
-		s.log.Warn("store: retention failed", "err", err)
-	}
-	iv := opts.RetentionInterval
-	if iv <= 0 {
-		iv = time.Hour
-	}
-	go s.retentionLoop(iv)
+	go s.flushLoop()
 	return s, nil
 }
 
-// dayName reports whether file is a day file, and its day.
-func dayName(file string) (string, bool) {
-	name, ok := strings.CutSuffix(file, fileSuffix)
-	if !ok {
-		return "", false
+// migrateSQLite moves the day files of the SQLite store that came before
+// (YYYY-MM-DD.db) out of the way, into Dir/sqlite-old, so the engine does
+// not trip over them; they are not converted.
+func migrateSQLite(dir string, log *slog.Logger) error {
+	old, _ := filepath.Glob(filepath.Join(dir, "????-??-??.db*"))
+	if len(old) == 0 {
+		return nil
 	}
-	if _, err := time.Parse(dayLayout, name); err != nil {
-		return "", false
+	dst := filepath.Join(dir, "sqlite-old")
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
-	return name, true
-}
-
-func (s *Store) retentionLoop(iv time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			if _, err := s.DropExpired(s.now()); err != nil {
-				s.log.Warn("store: retention failed", "err", err)
-			}
+	for _, f := range old {
+		if err := os.Rename(f, filepath.Join(dst, filepath.Base(f))); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 	}
-}
-
-// expired reports whether every event of day d (received that UTC day) is
-// older than the retention at now.
-func (s *Store) expired(d time.Time, now time.Time) bool {
-	return s.retention > 0 && !d.AddDate(0, 0, 1).After(now.Add(-s.retention))
-}
-
-// DropExpired deletes the day files whose whole day lies before
-// now - Retention and returns their days. Open and an hourly timer call it.
-// A day still in use by a Search is deleted when that search ends.
-func (s *Store) DropExpired(now time.Time) ([]string, error) {
-	var dropped []string
-	var errs []error
-	s.mu.Lock()
-	for name, d := range s.days {
-		t, _ := time.Parse(dayLayout, name)
-		if !s.expired(t, now) {
-			continue
-		}
-		delete(s.days, name)
-		d.dropped = true
-		dropped = append(dropped, name)
-		if d.refs == 0 {
-			errs = append(errs, d.remove())
-		}
-	}
-	s.mu.Unlock()
-	sort.Strings(dropped)
-	if len(dropped) > 0 {
-		s.log.Info("store: retention dropped day files", "days", dropped, "retention", s.retention)
-	}
-	return dropped, errors.Join(errs...)
-}
-
-// remove closes and deletes the day's files (the database, its -wal and -shm).
-func (d *day) remove() error {
-	var errs []error
-	if d.db != nil {
-		errs = append(errs, d.close())
-	}
-	for _, suf := range []string{"", "-wal", "-shm", "-journal"} {
-		if err := os.Remove(d.path + suf); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("store: drop %s: %w", d.name, err)
-	}
+	log.Warn("store: the SQLite day files of an older version were moved aside (not converted)", "dir", dst, "files", len(old))
 	return nil
 }
 
-// schema is run on every day file when it is opened. See doc.go.
-const schema = `
-CREATE TABLE IF NOT EXISTS events (
-  rid      INTEGER PRIMARY KEY,
-  id       TEXT NOT NULL UNIQUE,
-  time     INTEGER,
-  received INTEGER NOT NULL,
-  host     TEXT NOT NULL COLLATE NOCASE,
-  app      TEXT NOT NULL,
-  severity INTEGER NOT NULL,
-  facility INTEGER NOT NULL,
-  message  TEXT NOT NULL,
-  json     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_received ON events(received, id);
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_host ON events(host, received);
-CREATE INDEX IF NOT EXISTS events_app ON events(app, received);
-CREATE INDEX IF NOT EXISTS events_severity ON events(severity, received);
-CREATE TABLE IF NOT EXISTS blocks (
-  lo           INTEGER PRIMARY KEY,
-  hi           INTEGER NOT NULL,
-  max_received INTEGER NOT NULL
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-  message, content='events', content_rowid='rid', tokenize='unicode61 remove_diacritics 2'
-);
-`
-
-// acquire returns day name's handle with a reference taken, opening the
-// file first; create says whether a missing file may be created. It returns
-// nil (and no error) for a day without a file when create is false.
-func (s *Store) acquire(name string, create bool) (*day, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("store: closed")
-	}
-	d := s.days[name]
-	if d == nil {
-		if !create {
-			return nil, nil
-		}
-		d = &day{name: name, path: filepath.Join(s.dir, name+fileSuffix)}
-	}
-	if d.db == nil {
-		_, statErr := os.Stat(d.path)
-		db, err := openDB(d.path)
-		if err != nil {
-			return nil, fmt.Errorf("store: open %s: %w", d.path, err)
-		}
-		if errors.Is(statErr, os.ErrNotExist) {
-			// a new file: make its directory entry durable before anything in it counts
-			if err := durable.SyncDir(s.dir); err != nil {
-				db.Close()
-				return nil, fmt.Errorf("store: sync %s: %w", s.dir, err)
-			}
-		}
-		d.db = db
-		s.days[name] = d
-	}
-	d.refs++
-	return d, nil
-}
-
-func (s *Store) release(d *day) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d.refs--
-	if d.refs == 0 && (d.dropped || s.closed) {
-		if d.dropped {
-			if err := d.remove(); err != nil {
-				s.log.Warn("store: retention failed", "err", err)
-			}
-		} else if d.db != nil {
-			d.close()
-		}
-	}
-}
-
-// close closes the day's prepared statements and database.
-func (d *day) close() error {
-	for _, st := range d.ins {
-		st.Close()
-	}
-	d.ins = nil
-	err := d.db.Close()
-	d.db = nil
-	return err
-}
-
-func openDB(path string) (*sql.DB, error) {
-	// Pragmas are per connection; the driver runs these on each one it opens.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(2)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// Close stops retention and closes every day file (searches still running
-// finish first).
+// Close confirms what was taken (a last checkpoint) and closes the engine.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -317,200 +179,147 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
-	<-s.done
-	s.wmu.Lock() // a Write in progress finishes
-	defer s.wmu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
-	for _, d := range s.days {
-		if d.refs == 0 && d.db != nil {
-			errs = append(errs, d.close())
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// dayOf is the UTC day an event is stored under: its received time (the
-// event's time when it has none, which ingest never leaves so).
-func dayOf(ev *protocol.Event) time.Time {
-	t := ev.Received
-	if t.IsZero() {
-		t = ev.Time
-	}
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// insertChunks are the row counts of the multi-row INSERTs Write uses, largest
-// first: a day's rows go in as many statements of insertChunks[0] rows as
-// fit, the rest with the smaller ones. 64 rows are 576 parameters, far below
-// SQLite's limit of 32766.
-var insertChunks = [...]int{64, 16, 4, 1}
-
-const insertCols = 9
-
-// insertSQL is the INSERT of n rows: INSERT … VALUES (…),(…) ON CONFLICT (id) DO NOTHING.
-func insertSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO events (id, time, received, host, app, severity, facility, message, json) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?)")
-	}
-	b.WriteString(" ON CONFLICT (id) DO NOTHING")
-	return b.String()
-}
-
-// insertStmt returns the day's prepared INSERT of n rows (prepared once per
-// day file, then per connection by database/sql as needed). Called with s.wmu held.
-func (d *day) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st := d.ins[n]; st != nil {
-		return st, nil
-	}
-	st, err := d.db.PrepareContext(ctx, insertSQL(n))
-	if err != nil {
-		return nil, err
-	}
-	if d.ins == nil {
-		d.ins = map[int]*sql.Stmt{}
-	}
-	d.ins[n] = st
-	return st, nil
-}
-
-// Write stores evs: one transaction per day file the batch touches, each
-// committed (and fsynced) before Write returns. An event whose ID is stored
-// already is skipped, so a batch written again is stored once. Events of
-// days that retention has already dropped are skipped and logged.
-func (s *Store) Write(ctx context.Context, evs []protocol.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	now := s.now()
-	// Group by day, keeping WAL order within each.
-	var order []time.Time
-	byDay := map[time.Time][]int{}
-	expired := 0
-	for i := range evs {
-		d := dayOf(&evs[i])
-		if s.expired(d, now) {
-			expired++
-			continue
-		}
-		if _, ok := byDay[d]; !ok {
-			order = append(order, d)
-		}
-		byDay[d] = append(byDay[d], i)
-	}
-	if expired > 0 {
-		s.log.Info("store: skipped events older than the retention", "events", expired, "retention", s.retention)
-	}
-	var w writeBuf
-	for _, d := range order {
-		dd, err := s.acquire(d.Format(dayLayout), true)
-		if err != nil {
-			return err
-		}
-		err = s.writeDay(ctx, dd, evs, byDay[d], &w)
-		s.release(dd)
-		if err != nil {
-			return err
-		}
-	}
+	<-s.stopped
+	s.checkpoint()
+	s.vl.MustClose()
 	return nil
 }
 
-func (s *Store) writeDay(ctx context.Context, d *day, evs []protocol.Event, idx []int, w *writeBuf) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: %s: begin: %w", d.name, err)
+// ErrReadOnly is Send's and Write's error while the store's filesystem has
+// less than MinFree bytes free: the output retries, the WAL keeps the events.
+var ErrReadOnly = errors.New("store: the disk is nearly full (less than min_free left): not taking events")
+
+// ErrClosed is the error of a write to a closed store.
+var ErrClosed = errors.New("store: closed")
+
+// Write stores evs and returns once they are durable: a checkpoint per
+// call. The output loop uses SendIndexed, which shares checkpoints between
+// batches; Write is for callers that write now and then.
+func (s *Store) Write(ctx context.Context, evs []protocol.Event) error {
+	done := make(chan error, 1)
+	if err := s.add(evs, nil, func(err error) { done <- err }); err != nil {
+		return err
 	}
-	defer tx.Rollback()
-	// Rows this transaction adds get rids above the largest before it
-	// (INTEGER PRIMARY KEY: max+1); they are indexed for FTS with one
-	// statement at the end. A duplicate id adds no row, so nothing to index.
-	var maxRid int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM events").Scan(&maxRid); err != nil {
-		return fmt.Errorf("store: %s: %w", d.name, err)
+	s.checkpoint()
+	return <-done
+}
+
+// Send is SendIndexed without WAL indexes (no replay check).
+func (s *Store) Send(ctx context.Context, evs []protocol.Event, done func(error)) error {
+	return s.add(evs, nil, done)
+}
+
+// SendIndexed takes evs (idx[i] is evs[i]'s WAL index) into the engine and
+// calls done once a checkpoint has them on disk (within FlushInterval). It
+// copies what it needs before it returns. The first batches after Open may
+// be a replay of events taken before a crash: those the engine already has
+// are skipped (see replayWindow).
+func (s *Store) SendIndexed(ctx context.Context, evs []protocol.Event, idx []uint64, done func(error)) error {
+	return s.add(evs, idx, done)
+}
+
+// Window is how many batches the output loop keeps in flight: enough for a
+// second of the fastest ingest at the default batch size.
+func (s *Store) Window() int { return 1024 }
+
+func (s *Store) add(evs []protocol.Event, idx []uint64, done func(error)) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
 	}
-	for len(idx) > 0 {
-		n := insertChunks[len(insertChunks)-1]
-		for _, c := range insertChunks {
-			if c <= len(idx) {
-				n = c
-				break
+	if s.vl.IsReadOnly() {
+		return ErrReadOnly
+	}
+	if idx != nil && s.replay != nil {
+		var err error
+		if evs, idx, err = s.skipReplayed(evs, idx); err != nil {
+			return err
+		}
+	}
+	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
+	defer logstorage.PutLogRows(lr)
+	var rb rowBuilder
+	days := map[int64]bool{}
+	for i := range evs {
+		var wi uint64
+		if idx != nil {
+			wi = idx[i]
+		}
+		ts := rb.build(&evs[i], s.origin, wi)
+		lr.MustAdd(logstorage.TenantID{}, ts, rb.fields, 2)
+		days[ts/int64(24*time.Hour)] = true
+	}
+	s.vl.MustAddRows(lr)
+	s.mu.Lock()
+	s.pending = append(s.pending, done)
+	for d := range days {
+		s.touched[d] = true
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) flushLoop() {
+	defer close(s.stopped)
+	t := time.NewTicker(s.flushIv)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.checkpoint()
+		}
+	}
+}
+
+// checkpoint makes every event taken so far durable, then confirms their
+// batches: the engine's row buffers become in-memory parts (DebugFlush), and
+// a snapshot of each day written to writes those parts to files and syncs
+// them (the snapshot itself, hard links, is deleted at once).
+func (s *Store) checkpoint() {
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	s.mu.Lock()
+	pend, touched := s.pending, s.touched
+	s.pending, s.touched = nil, map[int64]bool{}
+	s.mu.Unlock()
+	if len(pend) == 0 {
+		return
+	}
+	s.vl.DebugFlush()
+	days := make([]int64, 0, len(touched))
+	for d := range touched {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		name := time.Unix(d*86400, 0).UTC().Format("20060102")
+		for _, p := range s.vl.PartitionSnapshotMustCreate(name) {
+			if err := s.vl.PartitionSnapshotDelete(p); err != nil {
+				s.log.Warn("store: delete checkpoint snapshot", "path", p, "err", err)
 			}
 		}
-		st, err := d.insertStmt(ctx, n)
-		if err != nil {
-			return fmt.Errorf("store: %s: prepare: %w", d.name, err)
-		}
-		args := w.rows(evs, idx[:n])
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("store: %s: insert: %w", d.name, err)
-		}
-		idx = idx[n:]
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO events_fts(rowid, message) SELECT rid, message FROM events WHERE rid > ?", maxRid); err != nil {
-		return fmt.Errorf("store: %s: index: %w", d.name, err)
+	for _, done := range pend {
+		done(nil)
 	}
-	// The rids this transaction added and their newest received time: what
-	// lets a text search stop early (see searchDayText).
-	if _, err := tx.ExecContext(ctx, "INSERT INTO blocks (lo, hi, max_received) "+
-		"SELECT min(rid), max(rid), max(received) FROM events WHERE rid > ? HAVING count(*) > 0", maxRid); err != nil {
-		return fmt.Errorf("store: %s: blocks: %w", d.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: %s: commit: %w", d.name, err)
-	}
-	return nil
 }
 
-// writeBuf is Write's scratch space, reused across chunks: the arguments of
-// one multi-row INSERT, and one byte buffer holding the rows' ids and JSON
-// (converted to strings once per chunk, not per row).
-type writeBuf struct {
-	args []any
-	b    []byte
-	offs []int
+// Partitions lists the stored days (YYYYMMDD), oldest first.
+func (s *Store) Partitions() []string {
+	ps := s.vl.PartitionList()
+	slices.Sort(ps)
+	return ps
 }
 
-// rows returns the INSERT arguments of evs[idx...], insertCols per row.
-func (w *writeBuf) rows(evs []protocol.Event, idx []int) []any {
-	w.b, w.offs = w.b[:0], append(w.offs[:0], 0)
-	for _, i := range idx {
-		w.b = evs[i].ID.AppendText(w.b)
-		w.offs = append(w.offs, len(w.b))
-		w.b = evs[i].AppendJSON(w.b)
-		w.offs = append(w.offs, len(w.b))
-	}
-	all := string(w.b) // one allocation for the chunk's ids and JSON
-	w.args = w.args[:0]
-	for k, i := range idx {
-		ev := &evs[i]
-		var tm any
-		if !ev.Time.IsZero() {
-			tm = ev.Time.UnixNano()
-		}
-		w.args = append(w.args, all[w.offs[2*k]:w.offs[2*k+1]], tm, ev.Received.UnixNano(), ev.Host, ev.App,
-			int64(ev.Severity), int64(ev.Facility), ev.Message, all[w.offs[2*k+1]:w.offs[2*k+2]])
-	}
-	return w.args
-}
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
 
-// dayFiles returns the known days, newest first.
-func (s *Store) dayFiles() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.days))
-	for n := range s.days {
-		names = append(names, n)
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(names)))
-	return names
+// dayStart parses a partition name.
+func dayStart(name string) (time.Time, bool) {
+	t, err := time.Parse("20060102", strings.TrimSpace(name))
+	return t, err == nil
 }

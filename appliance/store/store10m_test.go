@@ -113,8 +113,8 @@ func BenchmarkStore10M(b *testing.B) {
 	const reps, slowReps, slow = 9, 3, 500 * time.Millisecond
 	fmt.Printf("\nstore: %d events, %d day files, %.1f GB on disk; insert %.0f events/s (batches of %d, synchronous=FULL)\n\n",
 		n, days, float64(size)/1e9, rate, batch)
-	fmt.Printf("| %-28s | %6s | %4s | %9s | %9s | %9s | %17s |\n", "search (limit 100)", "events", "runs", "first ms", "median ms", "max ms", "plain SQL med. ms")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", dashes(30), dashes(8), dashes(6), dashes(11), dashes(11), dashes(11), dashes(19))
+	fmt.Printf("| %-28s | %6s | %4s | %9s | %9s | %9s |\n", "search (limit 100)", "events", "runs", "first ms", "median ms", "max ms")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|\n", dashes(30), dashes(8), dashes(6), dashes(11), dashes(11), dashes(11))
 	time1 := func(name string, q Query) (ds []time.Duration, got int) {
 		for i := 0; i < reps && (i < slowReps || ds[0] < slow); i++ {
 			t := time.Now()
@@ -132,17 +132,7 @@ func BenchmarkStore10M(b *testing.B) {
 		first := ds[0]
 		slices.Sort(ds)
 		med := ds[len(ds)/2]
-		// a text search without host/app/tag streams (searchDayText): the
-		// plain SQL query it replaces, for comparison
-		plain := "-"
-		if c.q.Text != "" && c.q.Host == "" && c.q.App == "" && c.q.Tag == "" && c.q.To.IsZero() {
-			noTextStreaming = true
-			pds, _ := time1(c.name, c.q)
-			noTextStreaming = false
-			slices.Sort(pds)
-			plain = fmt.Sprintf("%.2f", ms(pds[len(pds)/2]))
-		}
-		fmt.Printf("| %-28s | %6d | %4d | %9.2f | %9.2f | %9.2f | %17s |\n", c.name, got, len(ds), ms(first), ms(med), ms(ds[len(ds)-1]), plain)
+		fmt.Printf("| %-28s | %6d | %4d | %9.2f | %9.2f | %9.2f |\n", c.name, got, len(ds), ms(first), ms(med), ms(ds[len(ds)-1]))
 		b.ReportMetric(ms(med), "ms/"+metricName(c.name))
 	}
 	fmt.Println()
