@@ -3,7 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
-		"fmt"
+	"fmt"
 	"math"
 	"regexp"
 	"slices"

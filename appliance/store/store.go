@@ -64,9 +64,9 @@ type Store struct {
 	flushIv time.Duration
 
 	mu      sync.Mutex
-	pending []func(error)   // done of batches taken since the last checkpoint
-	touched map[int64]bool  // days (unix days) written since the last checkpoint
-	replay  *replayWindow   // the first batches after Open: what is already stored
+	pending []func(error)  // done of batches taken since the last checkpoint
+	touched map[int64]bool // days (unix days) written since the last checkpoint
+	replay  *replayWindow  // the first batches after Open: what is already stored
 	closed  bool
 	ckMu    sync.Mutex // one checkpoint at a time
 	stop    chan struct{}

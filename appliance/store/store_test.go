@@ -18,7 +18,7 @@ import (
 
 // base is three days ago at 23:00 UTC: within any retention the tests use
 // (the engine applies retention by the wall clock).
-var base = time.Now().UTC().Truncate(24*time.Hour).Add(-3*24*time.Hour + 23*time.Hour)
+var base = time.Now().UTC().Truncate(24 * time.Hour).Add(-3*24*time.Hour + 23*time.Hour)
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -126,7 +126,7 @@ func TestReplaySkipsStored(t *testing.T) {
 	}
 	s := open()
 	evs, idx := mk(1, 300)
-	sendAll(t, s, evs[:100], idx[:100])  // confirmed: the cursor is at 100
+	sendAll(t, s, evs[:100], idx[:100]) // confirmed: the cursor is at 100
 	sendAll(t, s, evs[100:], idx[100:]) // stored, but say the cursor commit was lost
 	s.Close()
 	s = open()
