@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +31,10 @@ func (q Query) filter() (string, error) {
 		and = append(and, colSeverity+":<="+strconv.Itoa(int(*q.Severity)))
 	}
 	if q.Host != "" {
-		and = append(and, colHost+":~"+strconv.Quote("(?i)^"+regexp.QuoteMeta(q.Host)+"$"))
+		and = append(and, colHost+":equals_common_case("+strconv.Quote(q.Host)+")")
 	}
 	if q.App != "" {
-		and = append(and, "{"+colApp+"="+strconv.Quote(q.App)+"}")
+		and = append(and, colApp+":="+strconv.Quote(q.App))
 	}
 	if q.Tag != "" {
 		and = append(and, colTags+":json_array_contains_any("+strconv.Quote(q.Tag)+")")

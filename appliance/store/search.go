@@ -149,14 +149,15 @@ func parseSeverity(v string) (protocol.Severity, error) {
 
 // ParseText turns the user's text into a LogsQL filter on the message. Its
 // syntax is small and every input either parses or gets a clear error;
-// LogsQL's own operators are never taken from the user (every term is a
-// quoted, case-insensitive phrase or prefix: i("disk"), i("time"*)):
+// LogsQL's own operators are never taken from the user (every term is
+// quoted; see textFilter for how case is matched):
 //
-//   - words separated by spaces must all occur (in any order, any case,
-//     diacritics ignored): disk full
+//   - words separated by spaces must all occur (in any order, in their
+//     common cases: disk, Disk, DISK): disk full
 //   - "double quotes" make a phrase: the words next to each other, in order;
 //     "" inside a phrase is a literal quote
-//   - a trailing * makes a prefix: time* matches timeout, timestamps
+//   - a trailing * makes a prefix, in any case: time* matches timeout,
+//     Timestamps
 //
 // Words are split like the message (letters and digits; punctuation
 // separates), so 10.0.0.1 is the phrase 10 0 0 1 and user=bob is user bob.
@@ -223,13 +224,41 @@ func ParseText(text string) (string, error) {
 			}
 			return "", errors.New(`empty phrase ""`)
 		}
-		q := "i(" + strconv.Quote(term)
-		if prefix {
-			q += "*"
-		}
-		out = append(out, q+")")
+		out = append(out, textFilter(term, prefix))
 	}
 	return strings.Join(out, " "), nil
+}
+
+// maxCaseVariants caps the capitals of a term searched in its common cases:
+// each capital doubles the phrases the engine looks for.
+const maxCaseVariants = 6
+
+// textFilter is the engine's filter for one term. A word or phrase is
+// searched in its common cases (contains_common_case of the term with each
+// word capitalised: as typed, lower case, UPPER CASE, Capitalised, with any
+// of its capitals lowered), which the engine's per-block bloom filters
+// answer quickly; a prefix, or a term with too many capitals for that, is
+// matched in any case (i(…), which reads every message of the range).
+func textFilter(term string, prefix bool) string {
+	if !prefix {
+		var b strings.Builder
+		start, upper := true, 0
+		for _, r := range term {
+			if start && unicode.IsLower(r) {
+				r = unicode.ToUpper(r)
+			}
+			if unicode.IsUpper(r) {
+				upper++
+			}
+			start = !(unicode.IsLetter(r) || unicode.IsDigit(r))
+			b.WriteRune(r)
+		}
+		if upper <= maxCaseVariants {
+			return colMsg + ":contains_common_case(" + strconv.Quote(b.String()) + ")"
+		}
+		return "i(" + strconv.Quote(term) + ")"
+	}
+	return "i(" + strconv.Quote(term) + "*)"
 }
 
 // searchable: the term has a word character for the engine's tokenizer (a

@@ -248,7 +248,7 @@ func (s *Store) add(evs []protocol.Event, idx []uint64, done func(error)) error 
 			wi = idx[i]
 		}
 		ts := rb.build(&evs[i], s.origin, wi)
-		lr.MustAdd(logstorage.TenantID{}, ts, rb.fields, 2)
+		lr.MustAdd(logstorage.TenantID{}, ts, rb.fields, 0)
 		days[ts/int64(24*time.Hour)] = true
 	}
 	s.vl.MustAddRows(lr)

@@ -3,9 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +39,7 @@ func BenchmarkStore10M(b *testing.B) {
 		b.Fatalf("%s=%q: want a number of events >= 10000", storeBenchEnv, env)
 	}
 	const days, batch = 4, 2048
-	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days-1)
 	end := start.AddDate(0, 0, days)
 	step := end.Sub(start) / time.Duration(n)
 	s := openTest(b, b.TempDir(), 0, end)
@@ -44,15 +49,30 @@ func BenchmarkStore10M(b *testing.B) {
 	var g benchGen
 	evs := make([]protocol.Event, batch)
 	var writing time.Duration
+	var pending sync.WaitGroup
+	// rawBytes approximates the RFC 5424 line of each event:
+	// len(message)+len(host)+len(app) + rawHeader (PRI, version, timestamp,
+	// procid, msgid, structured data, separators, newline).
+	const rawHeader = 60
+	var rawBytes, msgBytes int64
+	ru0 := rusage(b)
 	t0, lastReport := time.Now(), 0
 	fmt.Printf("store: filling %d events over %d day files in batches of %d\n", n, days, batch)
 	for seq := 0; seq < n; seq += batch {
 		k := min(batch, n-seq)
 		for i := range k {
 			g.event(&evs[i], seq+i, start.Add(time.Duration(seq+i)*step))
+			rawBytes += int64(len(evs[i].Message) + len(evs[i].Host) + len(evs[i].App) + rawHeader)
+			msgBytes += int64(len(evs[i].Message))
 		}
 		w0 := time.Now()
-		if err := s.Write(ctx, evs[:k]); err != nil {
+		pending.Add(1)
+		if err := s.Send(ctx, evs[:k], func(err error) {
+			if err != nil {
+				b.Error(err)
+			}
+			pending.Done()
+		}); err != nil {
 			b.Fatal(err)
 		}
 		writing += time.Since(w0)
@@ -62,15 +82,45 @@ func BenchmarkStore10M(b *testing.B) {
 			lastReport = done
 		}
 	}
+	w0 := time.Now()
+	pending.Wait() // every batch confirmed by a checkpoint: on disk
+	writing += time.Since(w0)
+	fillWall := time.Since(t0)
+	ru1 := rusage(b)
 	rate := float64(n) / writing.Seconds()
 	var size int64
-	if ents, err := os.ReadDir(s.dir); err == nil {
-		for _, e := range ents {
+	filepath.WalkDir(s.dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
 			if fi, err := e.Info(); err == nil {
 				size += fi.Size()
 			}
 		}
+		return nil
+	})
+	dbSize := size
+	cpu := cpuSeconds(ru1) - cpuSeconds(ru0)
+	userS := tv(ru1.Utime) - tv(ru0.Utime)
+	sysS := tv(ru1.Stime) - tv(ru0.Stime)
+	cpuPerM := cpu / (float64(n) / 1e6)
+	rssMiB := float64(ru1.Maxrss) / 1024 // Linux: KiB
+	fmt.Printf("\nstore: fill: %d events in %.1f s wall (%.1f s in Write): %.0f events/s (Write only), %.0f events/s (wall)\n",
+		n, fillWall.Seconds(), writing.Seconds(), rate, float64(n)/fillWall.Seconds())
+	fmt.Printf("store: fill CPU (getrusage RUSAGE_SELF, whole process incl. event generation): %.1f s user + %.1f s sys = %.1f s, %.2f CPU s per 1M events\n",
+		userS, sysS, cpu, cpuPerM)
+	fmt.Printf("store: peak RSS (ru_maxrss) after the fill: %.1f MiB\n", rssMiB)
+	fmt.Printf("store: on disk: %d bytes, %.1f bytes/event\n", dbSize, float64(size)/float64(n))
+	fmt.Printf("store: raw syslog approx. (len(message)+len(host)+len(app)+%d): %.1f bytes/event avg (message alone %.1f): %.2f bytes on disk per raw syslog byte\n",
+		rawHeader, float64(rawBytes)/float64(n), float64(msgBytes)/float64(n), float64(size)/float64(rawBytes))
+	if out, err := exec.Command("du", "-sb", s.dir).Output(); err == nil {
+		fmt.Printf("store: du -sb: %s", out)
 	}
+	if out, err := exec.Command("du", "-s", "--block-size=1", s.dir).Output(); err == nil {
+		fmt.Printf("store: du (allocated): %s", out)
+	}
+	b.ReportMetric(cpuPerM, "cpu-s/1M-events")
+	b.ReportMetric(rssMiB, "peak-rss-MiB")
+	b.ReportMetric(float64(size)/float64(n), "disk-bytes/event")
+	b.ReportMetric(float64(size)/float64(rawBytes), "disk-bytes/raw-byte")
 
 	// Typical searches. The deep pages start from a cursor 50 pages (5,000
 	// events) back, taken by paging there first (or the last page, if fewer).
@@ -114,7 +164,7 @@ func BenchmarkStore10M(b *testing.B) {
 	fmt.Printf("\nstore: %d events, %d day files, %.1f GB on disk; insert %.0f events/s (batches of %d, synchronous=FULL)\n\n",
 		n, days, float64(size)/1e9, rate, batch)
 	fmt.Printf("| %-28s | %6s | %4s | %9s | %9s | %9s |\n", "search (limit 100)", "events", "runs", "first ms", "median ms", "max ms")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|\n", dashes(30), dashes(8), dashes(6), dashes(11), dashes(11), dashes(11))
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", dashes(30), dashes(8), dashes(6), dashes(11), dashes(11), dashes(11), dashes(19))
 	time1 := func(name string, q Query) (ds []time.Duration, got int) {
 		for i := 0; i < reps && (i < slowReps || ds[0] < slow); i++ {
 			t := time.Now()
@@ -137,8 +187,71 @@ func BenchmarkStore10M(b *testing.B) {
 	}
 	fmt.Println()
 	b.ReportMetric(rate, "insert-events/s")
+
+	// Aggregations over a 24 h window in the middle of the data (it spans
+	// two day files: 12 h of each).
+	hStats, fStats := aggregates(b, s, mid.Add(-12*time.Hour), mid.Add(12*time.Hour))
+	b.ReportMetric(ms(hStats[0]), "ms/histogram-24h-median")
+	b.ReportMetric(ms(hStats[1]), "ms/histogram-24h-max")
+	b.ReportMetric(ms(fStats[0]), "ms/facets-top10-24h-median")
+	b.ReportMetric(ms(fStats[1]), "ms/facets-top10-24h-max")
+	if r := rusage(b); r.Maxrss != ru1.Maxrss {
+		fmt.Printf("store: peak RSS at the end (after searches): %.1f MiB\n", float64(r.Maxrss)/1024)
+	}
 }
 
+func rusage(b *testing.B) syscall.Rusage {
+	var r syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func cpuSeconds(r syscall.Rusage) float64 { return tv(r.Utime) + tv(r.Stime) }
+
+// aggregates times a 24 h histogram (counts per hour: Hits) and the top-10
+// facets of host, app, severity and tags (Facets) over [from, to), 5 runs
+// each, prints the results and returns the median and max of each.
+func aggregates(b *testing.B, s *Store, from, to time.Time) (hist, facets [2]time.Duration) {
+	ctx := context.Background()
+	q := Query{From: from, To: to}
+	var hs, fs []time.Duration
+	var total uint64
+	var top string
+	for range 5 {
+		t := time.Now()
+		h, err := s.Hits(ctx, q, time.Hour)
+		hs = append(hs, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		total = h.Total
+		t = time.Now()
+		f, err := s.Facets(ctx, q, 10)
+		fs = append(fs, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		top = fmt.Sprintf("host %v, severity %v", f["host"][:1], f["severity"][:1])
+	}
+	fmt.Printf("\n| aggregation (24 h, %d events)           | runs |  first ms | median ms |    max ms |\n", total)
+	fmt.Printf("|%s|%s|%s|%s|%s|\n", dashes(42), dashes(6), dashes(11), dashes(11), dashes(11))
+	for _, r := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"histogram, 24 hourly counts", hs}, {"top-10 facets host+app+severity+tags", fs}} {
+		first := r.ds[0]
+		slices.Sort(r.ds)
+		fmt.Printf("| %-40s | %4d | %9.1f | %9.1f | %9.1f |\n", r.name, len(r.ds), ms(first), ms(r.ds[len(r.ds)/2]), ms(r.ds[len(r.ds)-1]))
+	}
+	fmt.Printf("store: top values: %s\n", top)
+	slices.Sort(hs)
+	slices.Sort(fs)
+	return [2]time.Duration{hs[2], hs[4]}, [2]time.Duration{fs[2], fs[4]}
+}
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func dashes(n int) string { return string(slices.Repeat([]byte{'-'}, n)) }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -432,17 +433,19 @@ func TestParseQuery(t *testing.T) {
 }
 
 func TestParseText(t *testing.T) {
+	cc := func(p string) string { return "_msg:contains_common_case(" + strconv.Quote(p) + ")" }
 	tests := []struct{ in, want, err string }{
-		{"disk full", `i("disk") i("full")`, ""},
-		{`  "timed out"  conn*`, `i("timed out") i("conn"*)`, ""},
-		{`"say ""hi"""`, `i("say \"hi\"")`, ""},
-		{`"phrase"* x`, `i("phrase"*) i("x")`, ""},
-		{"AND OR NOT NEAR(a b) | stats", `i("AND") i("OR") i("NOT") i("NEAR(a") i("b)") i("|") i("stats")`, "no letters"},
-		{"AND OR NOT NEAR(a b)", `i("AND") i("OR") i("NOT") i("NEAR(a") i("b)")`, ""},
-		{"10.0.0.1", `i("10.0.0.1")`, ""},
-		{"x:y^z-", `i("x:y^z-")`, ""},
-		{"résumé", `i("résumé")`, ""},
-		{"a\x00b\tc\n", `i("a") i("b") i("c")`, ""},
+		{"disk full", cc("Disk") + " " + cc("Full"), ""},
+		{`  "timed out"  conn*`, cc("Timed Out") + ` i("conn"*)`, ""},
+		{`"say ""hi"""`, cc(`Say "Hi"`), ""},
+		{`"phrase"* x`, `i("phrase"*) ` + cc("X"), ""},
+		{"AND OR NOT NEAR(a b)", cc("AND") + " " + cc("OR") + " " + cc("NOT") + " " + cc("NEAR(A") + " " + cc("B)"), ""},
+		{"10.0.0.1", cc("10.0.0.1"), ""},
+		{"x:y^z-", cc("X:Y^Z-"), ""},
+		{"résumé", cc("Résumé"), ""},
+		{"McDonald", cc("McDonald"), ""},
+		{"ABCDEFG", `i("ABCDEFG")`, ""},
+		{"a\x00b\tc\n", cc("A") + " " + cc("B") + " " + cc("C"), ""},
 		{`"open`, "", "unterminated"},
 		{"*", "", "no letters"},
 		{"- x", "", "no letters"},
