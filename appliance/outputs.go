@@ -129,6 +129,9 @@ func newOutputKind(typ string) *outputKind {
 			open: func(e outputEnv) (pipeline.Sink, error) {
 				oo := o
 				oo.Dir, oo.Logger, oo.Origin = e.path(o.Dir), e.n.log, e.n.origin
+				if oo.MinFree == 0 { // auto: write on into the WAL's reserve (see store.Options)
+					oo.MinFree = max(1<<20, e.n.wal.Stats().MinFree/4)
+				}
 				st, err := store.Open(oo)
 				if err != nil {
 					return nil, err

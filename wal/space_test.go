@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"logpacker/internal/tmpfstest"
 )
 
 // fakeDisk makes statFS report free bytes from the returned value and a
@@ -177,45 +178,6 @@ func TestMinFreeAuto(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size bytes at a temporary directory for the
-// test (root only).
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("SKIP (-short): mounts a tmpfs")
-	}
-	if os.Geteuid() != 0 {
-		// not skipped: the disk-full behaviour must be proven wherever make
-		// test runs (CI runs it as root, as make deps needs)
-		t.Fatal("mounting a tmpfs needs root: run the tests as root, or with -short to leave this test out")
-	}
-	dir := t.TempDir()
-	if b, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, b)
-	}
-	t.Cleanup(func() {
-		if b, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, b)
-		}
-	})
-	return dir
-}
-
-// fill leaves about keep bytes free on dir's filesystem; the returned
-// function frees the space again.
-func fill(t *testing.T, dir string, keep int64) func() {
-	t.Helper()
-	free, _, err := statFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "filler")
-	if err := os.WriteFile(p, make([]byte, free-keep), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return func() { os.Remove(p) }
-}
-
 // TestDiskFullWriteIsUndone: a write that runs out of space (a short write,
 // then ENOSPC) fails the append and takes its bytes back out, in the tail
 // and in segments it rolled into, so the retried batch is stored once; the
@@ -229,12 +191,12 @@ func TestDiskFullWriteIsUndone(t *testing.T) {
 		{"after a roll", 90 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := mountTmpfs(t, "2m")
+			dir := tmpfstest.Mount(t, "2m")
 			l := openT(t, Options{Dir: filepath.Join(dir, "wal"), SegmentSize: 64 << 10})
 			defer l.Close()
 			c, _ := l.OpenCursor("out")
 			appendN(t, l, 1, 10, 1000)
-			free := fill(t, dir, tc.keep)
+			free := tmpfstest.Fill(t, dir, tc.keep)
 			batch := make([][]byte, 150) // 150 KB: does not fit, crosses segments
 			for i := range batch {
 				batch[i] = payload(uint64(11+i), 1000)

@@ -19,7 +19,8 @@ func DefaultOptions() Options {
 // Set parses one key of a type = store [output.NAME] section (documented in
 // appliance/server.ini.default): enabled (auto | true | false), dir (not
 // empty; the node resolves it against data_dir), retention (14d, 36h,
-// 1d12h; 0 keeps everything). The node handles type, batch_size,
+// 1d12h; 0 keeps everything), max_disk (a size, 0: no cap), min_free (auto,
+// 0 in Options, which the node resolves; or a size, at least 1m). The node handles type, batch_size,
 // flush_interval and the match keys. A key it does not know gives an error
 // wrapping option.ErrUnknownKey.
 func (o *Options) Set(key, value string) error {
@@ -30,6 +31,14 @@ func (o *Options) Set(key, value string) error {
 		return option.NonEmpty(&o.Dir, value)
 	case "retention":
 		return option.Retention(&o.Retention, value)
+	case "max_disk":
+		return option.Size(&o.MaxDisk, value, 0, 1<<62)
+	case "min_free":
+		if value == "auto" {
+			o.MinFree = 0
+			return nil
+		}
+		return option.Size(&o.MinFree, value, 1<<20, 1<<62)
 	}
 	return option.UnknownKey("store")
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
@@ -31,7 +32,10 @@ type Options struct {
 	MaxDisk int64
 	// MinFree is the free space the store's filesystem must keep: below it
 	// the store takes no events (Send and Write fail, the output retries,
-	// its WAL cursor stays) until space is freed. Default 64 MiB.
+	// its WAL cursor stays) until space is freed. 0 (auto): 1 MiB; the node
+	// makes auto a quarter of its WAL's min_free, so that the store goes on
+	// writing into the WAL's reserve, and the node drains by itself, when
+	// they share a disk.
 	MinFree int64
 	// Origin is the node's event origin (protocol.Origin of its ID and WAL
 	// epoch): with each event's WAL index it lets the store find, after a
@@ -62,6 +66,7 @@ type Store struct {
 	now     func() time.Time
 	retain  time.Duration
 	flushIv time.Duration
+	minFree int64
 
 	mu      sync.Mutex
 	pending []func(error)  // done of batches taken since the last checkpoint
@@ -112,7 +117,7 @@ func Open(opts Options) (s *Store, err error) {
 		opts.FlushInterval = time.Second
 	}
 	if opts.MinFree == 0 {
-		opts.MinFree = 64 << 20
+		opts.MinFree = 1 << 20
 	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -139,7 +144,7 @@ func Open(opts Options) (s *Store, err error) {
 		}
 	}()
 	s = &Store{vl: logstorage.MustOpenStorage(opts.Dir, cfg), dir: opts.Dir, origin: opts.Origin,
-		log: opts.Logger, now: opts.Now, retain: opts.Retention, flushIv: opts.FlushInterval,
+		log: opts.Logger, now: opts.Now, retain: opts.Retention, flushIv: opts.FlushInterval, minFree: opts.MinFree,
 		touched: map[int64]bool{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if s.origin != "" {
 		s.replay = &replayWindow{}
@@ -229,7 +234,7 @@ func (s *Store) add(evs []protocol.Event, idx []uint64, done func(error)) error 
 	if closed {
 		return ErrClosed
 	}
-	if s.vl.IsReadOnly() {
+	if s.diskFull() {
 		return ErrReadOnly
 	}
 	if idx != nil && s.replay != nil {
@@ -259,6 +264,16 @@ func (s *Store) add(evs []protocol.Event, idx []uint64, done func(error)) error 
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// diskFull reports whether the store's filesystem has less than MinFree
+// bytes free: a statfs per batch (the engine's own check caches it for 2 s).
+func (s *Store) diskFull() bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return false // the engine's writes will tell
+	}
+	return int64(st.Bavail)*st.Bsize < s.minFree
 }
 
 func (s *Store) flushLoop() {

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"logpacker/internal/tmpfstest"
 	"logpacker/protocol"
 )
 
@@ -515,4 +518,44 @@ func FuzzParseText(f *testing.F) {
 			t.Fatalf("%q: parsed, but search failed: %v", s, err)
 		}
 	})
+}
+
+// TestDiskFull: below min_free the store takes no events (a clear error;
+// the output retries and its WAL cursor stays), what it has stays
+// searchable, and it takes events again once space is freed.
+func TestDiskFull(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "64m")
+	s, err := Open(Options{Dir: filepath.Join(mnt, "store"), Logger: quiet(), MinFree: 16 << 20, Origin: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := func(from int) ([]protocol.Event, []uint64) {
+		var evs []protocol.Event
+		var idx []uint64
+		for i := from; i < from+1000; i++ {
+			evs = append(evs, ev(uint64(i), base.Add(time.Duration(i)*time.Millisecond), "h", "a", 6, fmt.Sprintf("disk %d", i)))
+			idx = append(idx, uint64(i))
+		}
+		return evs, idx
+	}
+	evs, idx := batch(1)
+	sendAll(t, s, evs, idx)
+	free := tmpfstest.Fill(t, mnt, 8<<20)
+	evs, idx = batch(1001)
+	err = s.SendIndexed(context.Background(), evs, idx, func(error) { t.Error("done called for a refused batch") })
+	if !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("SendIndexed with 8 MiB free (min_free 16 MiB) = %v, want ErrReadOnly", err)
+	}
+	if err := s.Write(context.Background(), evs); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Write = %v, want ErrReadOnly", err)
+	}
+	if got := search(t, s, Query{Limit: 5000}); len(got) != 1000 {
+		t.Fatalf("%d events searchable while full, want 1000", len(got))
+	}
+	free()
+	sendAll(t, s, evs, idx) // the output's retry
+	if got := search(t, s, Query{Limit: 5000}); len(got) != 2000 {
+		t.Fatalf("%d events after space was freed, want 2000", len(got))
+	}
 }
