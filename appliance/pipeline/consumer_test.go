@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -707,5 +708,107 @@ func TestConsumerStop(t *testing.T) {
 	c.Unregister(reg)
 	if mfs, _ := reg.Gather(); len(mfs) != 0 {
 		t.Fatalf("after Unregister %d metric families remain, first %s", len(mfs), mfs[0].GetName())
+	}
+}
+
+// indexedSink records what SendIndexed gets, refuses every 7th call at once
+// (the store's disk-full error: retried with the same batch) and confirms
+// the rest from another goroutine; failAsync makes it report one batch
+// failed through done instead.
+type indexedSink struct {
+	mu        sync.Mutex
+	calls     int
+	got       []string // "index:message", in the order delivered
+	failAsync bool
+}
+
+func (s *indexedSink) Window() int  { return 16 }
+func (s *indexedSink) Close() error { return nil }
+func (s *indexedSink) Write(context.Context, []protocol.Event) error {
+	panic("Write on an IndexedSink")
+}
+func (s *indexedSink) Send(context.Context, []protocol.Event, func(error)) error {
+	panic("Send on an IndexedSink")
+}
+
+func (s *indexedSink) SendIndexed(_ context.Context, evs []protocol.Event, idx []uint64, done func(error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if len(evs) != len(idx) {
+		return permanentErr{fmt.Errorf("%d events, %d indexes", len(evs), len(idx))}
+	}
+	if s.calls%7 == 0 {
+		return errors.New("disk full")
+	}
+	for i := range evs {
+		s.got = append(s.got, fmt.Sprintf("%d:%s", idx[i], evs[i].Message)) // copies: the buffers are reused
+	}
+	err := error(nil)
+	if s.failAsync && s.calls == 3 {
+		err = errors.New("lost after taking it")
+	}
+	go done(err)
+	return nil
+}
+
+// TestConsumerIndexedSink: an IndexedSink gets each event's WAL index next
+// to it (also with a matcher passing some over), every event once and in
+// order across its synchronous refusals; its batches' buffers are reused at
+// once (it copies); a failure it reports through done ends Run with an
+// error (the batch is gone from memory: a restart replays it).
+func TestConsumerIndexedSink(t *testing.T) {
+	l, cur, dir, log := testCursor(t)
+	const n = 2000
+	var recs [][]byte
+	for i := 1; i <= n; i++ {
+		recs = append(recs, (&protocol.Event{Message: fmt.Sprintf("m%d", i), Severity: protocol.Severity(i % 8), Count: 1}).AppendBinary(nil))
+	}
+	if _, err := l.Append(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	m, err := match.Parse(map[string]string{"severity": "warning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &indexedSink{}
+	c := &Consumer{name: "output.test", nodeID: "n1", cur: cur, sink: sink, batch: 50, maxBytes: 1 << 20,
+		log: log, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+		deadPath: filepath.Join(dir, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+	c.SetMatch(m)
+	runUntilEnd(t, c)
+	deadline := time.Now().Add(30 * time.Second)
+	for cur.Committed() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed %d of %d", cur.Committed(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sink.mu.Lock()
+	var want []string
+	for i := 1; i <= n; i++ {
+		if i%8 <= 4 { // warning and worse
+			want = append(want, fmt.Sprintf("%d:m%d", i, i))
+		}
+	}
+	if !slices.Equal(sink.got, want) {
+		t.Fatalf("got %d events (first %v), want %d with their indexes, in order", len(sink.got), sink.got[:min(5, len(sink.got))], len(want))
+	}
+	sink.mu.Unlock()
+
+	// A failure reported through done ends Run.
+	l2, cur2, dir2, log2 := testCursor(t)
+	if _, err := l2.Append(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	c2 := &Consumer{name: "output.test", nodeID: "n1", cur: cur2, sink: &indexedSink{failAsync: true}, batch: 50, maxBytes: 1 << 20,
+		log: log2, m: newOutputMetrics(prometheus.NewRegistry(), "test"),
+		deadPath: filepath.Join(dir2, "dead.jsonl"), backoffLo: time.Millisecond, backoffHi: 2 * time.Millisecond}
+	err = c2.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "lost after taking it") {
+		t.Fatalf("Run = %v, want the failure reported through done", err)
+	}
+	if got := cur2.Committed(); got >= 150 {
+		t.Fatalf("committed %d: past the failed third batch", got)
 	}
 }
