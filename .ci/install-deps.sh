@@ -11,6 +11,8 @@
 #             dnsmasq on 127.0.0.1 with a high port and its records on the command line
 #   loggen    (package syslog-ng-core, UNPACKED into .cache/sng, never installed:
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
+#   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
+#             built from its Go module (go install, CGO off) into .cache/bin
 #
 # Idempotent: when everything is present it only runs a few dpkg-query/stat calls.
 # Installing needs root; when something is missing and we are not root it fails and
@@ -91,6 +93,20 @@ else
 	rm -rf "$SNG"
 	mv "$SNG.new" "$SNG"
 	say "unpacked $(basename "$deb") into $SNG (not installed: it conflicts with rsyslog)"
+fi
+
+# VictoriaLogs for the victorialogs output's tests: built from the Go module proxy, pinned.
+VL_VERSION=v1.52.1
+VL_BIN=$CACHE/bin/victoria-logs
+if [ -x "$VL_BIN" ] && [ "$(cat "$VL_BIN.version" 2>/dev/null)" = "$VL_VERSION" ]; then
+	say "victoria-logs present: $VL_BIN ($VL_VERSION)"
+else
+	say "building victoria-logs $VL_VERSION into $CACHE/bin (go install)"
+	mkdir -p "$CACHE/bin"
+	GOBIN=$CACHE/bin CGO_ENABLED=0 "${GO:-go}" install \
+		"github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$VL_VERSION"
+	echo "$VL_VERSION" >"$VL_BIN.version"
+	say "built $VL_BIN"
 fi
 
 # Catch a missing shared library now rather than in the middle of a benchmark.

@@ -137,7 +137,7 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		{"relp unknown key", "[relp]\nwindow = 128\n", 2, "[relp] window: unknown key"},
 		{"wal cap below segments", "[wal]\nmax_size = 1m\nsegment_size = 1m\n", 0, "at least twice segment_size"},
 		// [output.NAME] sections and match keys
-		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, elasticsearch, store)"},
+		{"output without type", "[node]\nid = a\n[output.alerts]\npath = a.jsonl\n", 3, "[output.alerts]: type is required (file, mysql, elasticsearch, victorialogs, store)"},
 		{"unknown output type", "[output.es]\ntype = elastic\n", 2, "[output.es] type: unknown output type \"elastic\""},
 		{"output.file of another type", "[output.file]\ntype = mysql\n", 2, "[output.file] type: [output.file] is always type = file"},
 		{"file output without path", "[output.alerts]\ntype = file\nseverity = err\n", 1, "[output.alerts]: path is required"},

@@ -18,6 +18,7 @@ import (
 	"logpacker/appliance/sink/elastic"
 	"logpacker/appliance/sink/file"
 	"logpacker/appliance/sink/mysql"
+	"logpacker/appliance/sink/victorialogs"
 	"logpacker/appliance/store"
 	"logpacker/protocol"
 )
@@ -40,7 +41,7 @@ type OutputOptions interface {
 // OutputConfig is one [output.NAME] section.
 type OutputConfig struct {
 	Name  string        // NAME: the WAL cursor is output.NAME, metrics say output="NAME"
-	Type  string        // file | mysql | elasticsearch | store ([output.file] is always file, [output.store] store)
+	Type  string        // file | mysql | elasticsearch | victorialogs | store ([output.file] is always file, [output.store] store)
 	Match match.Matcher // which events the output gets (match keys); none set: all
 	// BatchSize: events per write at most.
 	BatchSize int
@@ -48,7 +49,7 @@ type OutputConfig struct {
 	// waits up to this long for more events; 0 sends what there is at once.
 	FlushInterval time.Duration
 	// Options are the type's own keys: *file.Options, *mysql.Options,
-	// *elastic.Options or *store.Options.
+	// *elastic.Options, *victorialogs.Options or *store.Options.
 	Options OutputOptions
 	// On: the node opens this output (false: [output.file] path = empty,
 	// or a store with enabled = false, or auto on a relay). Set by validation.
@@ -87,7 +88,7 @@ type outputEnv struct {
 func (e outputEnv) path(p string) string { return e.n.cfg.DataPath(p) }
 
 // outputTypeNames lists the output types, in the order errors name them.
-var outputTypeNames = []string{"file", "mysql", "elasticsearch", "store"}
+var outputTypeNames = []string{"file", "mysql", "elasticsearch", "victorialogs", "store"}
 
 // newOutputKind is the one switch on an output's type: its options, with
 // the package's defaults, and how the node opens it. nil: no such type.
@@ -120,6 +121,16 @@ func newOutputKind(typ string) *outputKind {
 				oo.Name, oo.Logger = e.name, e.n.log
 				oo.DeadLetter = filepath.Join(e.n.cfg.Node.DataDir, "deadletter-"+e.name+"-items.jsonl")
 				return elastic.New(oo)
+			}}
+	case "victorialogs":
+		// A PreparedSink: batches are whatever the WAL has (no flush_interval).
+		o := victorialogs.DefaultOptions()
+		return &outputKind{opts: &o,
+			open: func(e outputEnv) (pipeline.Sink, error) {
+				oo := o
+				oo.Name, oo.Logger = e.name, e.n.log
+				oo.TLSCA = e.path(o.TLSCA) // relative: under data_dir
+				return victorialogs.New(oo)
 			}}
 	case "store":
 		o := store.DefaultOptions()

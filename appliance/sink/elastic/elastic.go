@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"logpacker/appliance/internal/counters"
 	"logpacker/protocol"
 )
 
@@ -69,20 +69,20 @@ const (
 // Sink writes events to Elasticsearch with the _bulk API. Write is safe for
 // concurrent use but the output loop calls it from one goroutine.
 type Sink struct {
-	es         *elasticsearch.Client
-	transport  http.RoundTripper
-	log        *slog.Logger
-	name       string
-	deadPath   string
-	timeout    time.Duration
-	backoffLo  time.Duration // between rounds of retried items
-	backoffHi  time.Duration
-	indexed    atomic.Uint64
-	duplicates atomic.Uint64
-	retried    atomic.Uint64
-	dead       atomic.Uint64
-	tmplErrors atomic.Uint64
-	descs      []*prometheus.Desc // of statsMetrics, for Collect
+	es                   *elasticsearch.Client
+	transport            http.RoundTripper
+	log                  *slog.Logger
+	name                 string
+	deadPath             string
+	timeout              time.Duration
+	backoffLo            time.Duration // between rounds of retried items
+	backoffHi            time.Duration
+	indexed              atomic.Uint64
+	duplicates           atomic.Uint64
+	retried              atomic.Uint64
+	dead                 atomic.Uint64
+	tmplErrors           atomic.Uint64
+	*counters.Set[Stats] // prometheus.Collector (metrics.go)
 
 	tmplMode     string
 	tmplName     string
@@ -144,8 +144,8 @@ func New(opts Options) (*Sink, error) {
 		transport: opts.Transport,
 		tmplMode:  opts.Template,
 		tmplName:  opts.TemplateName,
-		descs:     statsDescs(opts.Name),
 	}
+	s.Set = newMetrics(s, opts.Name)
 	if s.tmplMode == "" {
 		s.tmplMode = TemplateCreate
 	}
