@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,8 @@ const (
 	colSeq       = "seq"   // the event ID's sequence number
 	colSeverity  = "severity"
 	colFacility  = "facility"
-	colEvTime    = "time" // the message's own time, RFC 3339
+	colEvTime    = "time" // the message's own time: received minus it, in ns (a number the engine stores compactly, not words)
+	colEvTZ      = "tz"   // the message time's zone offset, seconds east of UTC (absent: UTC)
 	colProcID    = "procid"
 	colMsgID     = "msgid"
 	colSD        = "sd"   // JSON
@@ -65,7 +67,10 @@ func (b *rowBuilder) build(e *protocol.Event, origin string, wi uint64) int64 {
 	num(colSeverity, uint64(e.Severity))
 	num(colFacility, uint64(e.Facility))
 	if !e.Time.IsZero() {
-		add(colEvTime, e.Time.Format(time.RFC3339Nano))
+		add(colEvTime, strconv.FormatInt(e.Received.UnixNano()-e.Time.UnixNano(), 10))
+		if _, off := e.Time.Zone(); off != 0 {
+			add(colEvTZ, strconv.Itoa(off))
+		}
 	}
 	add(colProcID, e.ProcID)
 	add(colMsgID, e.MsgID)
@@ -141,11 +146,16 @@ func eventOf(row []logstorage.Field) (protocol.Event, error) {
 	fac, _ := strconv.ParseUint(get(colFacility), 10, 8)
 	e.Severity, e.Facility = protocol.Severity(sev), protocol.Facility(fac)
 	if t := get(colEvTime); t != "" {
-		tm, err := time.Parse(time.RFC3339Nano, t)
+		d, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
-			return e, err
+			return e, fmt.Errorf("time %q: %w", t, err)
 		}
-		e.Time = tm
+		off, _ := strconv.Atoi(get(colEvTZ))
+		loc := time.UTC
+		if off != 0 {
+			loc = time.FixedZone("", off)
+		}
+		e.Time = time.Unix(0, e.Received.UnixNano()-d).In(loc)
 	}
 	e.ProcID, e.MsgID = get(colProcID), get(colMsgID)
 	if v := get(colSD); v != "" {
