@@ -65,7 +65,8 @@
 // Retention (default 14 d) drops whole days whose end is older than it (the
 // engine checks at Open and hourly) and events received before it are not
 // stored. MaxDisk (max_disk) drops the oldest days while the store is
-// larger. Below MinFree free bytes on its filesystem (a statfs per batch)
+// larger (at Open, then every 10 s; the newest two days are always kept:
+// TestMaxDisk). Below MinFree free bytes on its filesystem (a statfs per batch)
 // SendIndexed and Write return ErrReadOnly: the output retries with backoff,
 // its cursor stays and the WAL keeps the events; what is stored stays
 // searchable, and writing resumes once space is freed (TestDiskFull). The

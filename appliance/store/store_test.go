@@ -559,3 +559,41 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("%d events after space was freed, want 2000", len(got))
 	}
 }
+
+// TestMaxDisk: over max_disk the oldest days are deleted (when the store
+// opens, then every 10 s); the engine always keeps the newest two.
+func TestMaxDisk(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	s := openTest(t, dir, 0, now)
+	var batch []protocol.Event
+	for d := range 6 {
+		for i := range 100 {
+			batch = append(batch, ev(uint64(d*100+i), now.AddDate(0, 0, -d).Add(-time.Duration(i)*time.Second), "h", "a", 6, "a day's event"))
+		}
+	}
+	if err := s.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Partitions()); n != 6 {
+		t.Fatalf("%d partitions, want 6", n)
+	}
+	s.Close()
+	s, err := Open(Options{Dir: dir, Logger: quiet(), MaxDisk: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for deadline := time.Now().Add(30 * time.Second); len(s.Partitions()) > 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions 30 s after opening with max_disk = 1 byte: %v", s.Partitions())
+		}
+	}
+	want := []string{now.AddDate(0, 0, -1).Format("20060102"), now.Format("20060102")}
+	if got := s.Partitions(); !slices.Equal(got, want) {
+		t.Fatalf("partitions %v, want the newest two %v", got, want)
+	}
+	if got := search(t, s, Query{Limit: 1000}); len(got) != 200 || got[0] != "n1:0" {
+		t.Fatalf("%d events kept, want the newest two days' 200", len(got))
+	}
+}
