@@ -47,6 +47,13 @@ func TestOptionsSet(t *testing.T) {
 		{"retention", "2w", nil, `"2w" is not a retention (e.g. 14d, 36h, 1d12h; 0 keeps everything)`},
 		{"retention", "10m", nil, "10m0s is below the minimum 1h"},
 		{"retention", "", nil, "is not a retention"},
+		{"max_disk", "20g", func(o *Options) bool { return o.MaxDisk == 20<<30 }, ""},
+		{"max_disk", "0", func(o *Options) bool { return o.MaxDisk == 0 }, ""},
+		{"max_disk", "lots", nil, "is not a size"},
+		{"min_free", "auto", func(o *Options) bool { return o.MinFree == 0 }, ""},
+		{"min_free", "256m", func(o *Options) bool { return o.MinFree == 256<<20 }, ""},
+		{"min_free", "10k", nil, "out of range"},
+		{"min_free", "", nil, "is not a size"},
 	} {
 		o := DefaultOptions()
 		o.Dir = "before"
@@ -55,7 +62,7 @@ func TestOptionsSet(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, option.ErrUnknownKey) {
 				t.Errorf("Set(%s, %q): err = %v, want %q", tt.key, tt.value, err, tt.err)
 			}
-			if want := DefaultOptions(); o.Enabled != want.Enabled || o.Dir != "before" || o.Retention != want.Retention {
+			if want := DefaultOptions(); o.Enabled != want.Enabled || o.Dir != "before" || o.Retention != want.Retention || o.MaxDisk != want.MaxDisk || o.MinFree != want.MinFree {
 				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.key, tt.value, o)
 			}
 			continue
