@@ -1,13 +1,10 @@
 package store
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"logpacker/appliance/option"
 	"logpacker/appliance/option/optiontest"
 )
 
@@ -29,10 +26,14 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestOptionsSet(t *testing.T) {
-	for _, tt := range []struct {
-		key, value string
-		want       func(*Options) bool
-		err        string
+	optiontest.CheckSet(t, func() Options {
+		o := DefaultOptions()
+		o.Dir = "before"
+		return o
+	}, (*Options).Set, []struct {
+		Key, Value string
+		Want       func(*Options) bool
+		Err        string
 	}{
 		{"enabled", "auto", func(o *Options) bool { return o.Enabled == "auto" }, ""},
 		{"enabled", "false", func(o *Options) bool { return o.Enabled == "false" }, ""},
@@ -54,23 +55,7 @@ func TestOptionsSet(t *testing.T) {
 		{"min_free", "256m", func(o *Options) bool { return o.MinFree == 256<<20 }, ""},
 		{"min_free", "10k", nil, "out of range"},
 		{"min_free", "", nil, "is not a size"},
-	} {
-		o := DefaultOptions()
-		o.Dir = "before"
-		err := o.Set(tt.key, tt.value)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, option.ErrUnknownKey) {
-				t.Errorf("Set(%s, %q): err = %v, want %q", tt.key, tt.value, err, tt.err)
-			}
-			if want := DefaultOptions(); o.Enabled != want.Enabled || o.Dir != "before" || o.Retention != want.Retention || o.MaxDisk != want.MaxDisk || o.MinFree != want.MinFree {
-				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.key, tt.value, o)
-			}
-			continue
-		}
-		if err != nil || !tt.want(&o) {
-			t.Errorf("Set(%s, %q) = %v: %+v", tt.key, tt.value, err, o)
-		}
-	}
+	})
 	o := DefaultOptions()
 	optiontest.UnknownKeys(t, "store", o.Set, "path", "dsn", "Dir")
 }
