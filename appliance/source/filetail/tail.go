@@ -942,6 +942,9 @@ func (s *Source) readAll(ctx context.Context, emit pipeline.EmitFunc, st *stream
 			return total, nil
 		}
 		if n > 0 {
+			if t.f != nil && t.FPLen < FingerprintSize && !t.oneShot {
+				s.samePrefix(t, t.pos+int64(n))
+			}
 			t.eof = false
 			t.idleSince = time.Now()
 			s.consume(st, t, s.buf[:n])
