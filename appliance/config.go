@@ -86,6 +86,9 @@ type Config struct {
 	// Outputs are the [output.NAME] sections, in the order they first
 	// appear ([output.file], from the defaults, first).
 	Outputs []*OutputConfig
+	// Sources are the [source.NAME] sections (inputs that are not
+	// listeners: type = file), in file order.
+	Sources []*SourceConfig
 
 	// values are the keys as read, section → key → value (trimmed): the
 	// embedded defaults, then the file's. A reload compares them
@@ -310,6 +313,12 @@ func applyINI(cfg *Config, name string, data []byte) error {
 			}
 			continue
 		}
+		if strings.HasPrefix(sname, "source.") {
+			if err := applySource(cfg, name, lines, sec); err != nil {
+				return err
+			}
+			continue
+		}
 		if comp, ok := componentSections[sname]; ok {
 			set := comp(cfg)
 			for _, k := range sec.Keys() {
@@ -329,7 +338,7 @@ func applyINI(cfg *Config, name string, data []byte) error {
 		}
 		if !known {
 			return &ConfigError{File: name, Line: lines.sections[sname], Section: sname,
-				Err: fmt.Errorf("unknown section (known: %s, output.NAME)", knownSections())}
+				Err: fmt.Errorf("unknown section (known: %s, output.NAME, source.NAME)", knownSections())}
 		}
 		for _, k := range sec.Keys() {
 			set, ok := keys[k.Name()]

@@ -77,13 +77,16 @@ type Node struct {
 	fatal    chan error
 }
 
-// namedSource is a running input: a [listen] key's listener.
+// namedSource is a running input: a [listen] key's listener, or a
+// [source.NAME] (named "source.NAME", no address).
 type namedSource struct {
 	name   string
 	src    pipeline.Source
 	addr   net.Addr
 	coll   prometheus.Collector // its own metrics (relp, relay), or nil
 	cancel context.CancelFunc   // stops it (set by Start)
+	stop   func()               // stops it after its current emit (file sources), or nil
+	done   chan struct{}        // closed when Run returned (set by Start)
 }
 
 // output is a running output: its consumer, and what the node keeps to
@@ -140,6 +143,9 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 		return nil, err
 	}
 	if err := n.bindSources(); err != nil {
+		return nil, err
+	}
+	if err := n.openSources(); err != nil {
 		return nil, err
 	}
 	if n.cluster == nil {
@@ -460,15 +466,20 @@ func (n *Node) startOutput(o *output) {
 // startSource runs an input (Start, or a reload after Start).
 func (n *Node) startSource(s *namedSource) {
 	ctx, cancel := context.WithCancel(n.ictx)
-	s.cancel = cancel
+	s.cancel, s.done = cancel, make(chan struct{})
 	n.inWG.Add(1)
 	go func() {
 		defer n.inWG.Done()
+		defer close(s.done)
 		if err := s.src.Run(ctx, n.ingest.Emit); err != nil {
 			n.log.Error("input stopped", "input", s.name, "err", err)
 			n.fatal <- err
 		}
 	}()
+	if s.addr == nil {
+		n.log.Info("input started", "input", s.name)
+		return
+	}
 	n.log.Info("listening", "input", s.name, "addr", s.addr.String())
 }
 

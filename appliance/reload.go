@@ -92,6 +92,11 @@ const outputStopGrace = 10 * time.Second
 //     one stopped (it emits what it had read); a failed bind keeps the old
 //     listener and is reported. Listeners whose address did not change keep
 //     their sockets;
+//   - a [source.NAME] added: started; removed: stopped after the batch it
+//     is emitting (its checkpoint stays, so adding it back resumes it);
+//     changed: stopped, then started with the new keys from its
+//     checkpoint (a section that does not open is reported and the old
+//     source keeps running);
 //   - [cluster] nodes: the new ones are joined (a removed one is not made
 //     to leave: stop that node).
 //
@@ -120,6 +125,7 @@ func (n *Node) Reload(cfg *Config) {
 		}
 	}
 	n.reloadOutputs(cfg, keys, fail)
+	n.reloadSources(cfg, keys, fail)
 	n.reloadRelayMatch(cfg, keys["relay"])
 	n.reloadListeners(cfg, keys["listen"], fail)
 	n.reloadClusterNodes(cfg, keys["cluster"])

@@ -245,5 +245,3 @@ func Config(hits []Hit) string {
 	}
 	return b.String()
 }
-
-

@@ -37,6 +37,10 @@ const usage = `usage:
   logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
                                      read syslog (lines or octet-counted frames) on stdin, print
                                      one JSON event per line: see how a node reads your devices
+  logpacker scan [-root DIR] [-write FILE]
+                                     find the logs of known software on this host (by path and by
+                                     content), print a [source.NAME] section for each app and format
+                                     (or write them to FILE), each file with why; progress on stderr
   logpacker wal verify DIR           check every WAL record (CRC, framing, order); exit 1 if any
                                      is damaged (DIR: data_dir/wal, or data_dir)
   logpacker wal dump [-node ID] DIR  print every intact WAL record as a JSON event (IDs: the node
@@ -78,6 +82,8 @@ func main() {
 		err = cmdCheck(args)
 	case "parse":
 		err = cmdParse(args, os.Stdin, os.Stdout)
+	case "scan":
+		err = cmdScan(args, os.Stdout, os.Stderr)
 	case "wal":
 		err = cmdWAL(args, os.Stdout)
 	case "cert":

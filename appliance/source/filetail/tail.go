@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -78,6 +79,8 @@ type Source struct {
 	buf     []byte
 	b       batch
 	dirty   bool
+	stop     chan struct{}
+	stopOnce sync.Once
 	// crashAfterEmit (tests): when it reports true after an emit, flush
 	// stops there, as a kill between the WAL append and the checkpoint.
 	crashAfterEmit func() bool
@@ -186,7 +189,7 @@ func New(o Options) (*Source, error) {
 		o.Tags = append(slices.Clone(o.Tags), o.App)
 	}
 	s := &Source{o: o, log: o.Logger.With("source", o.Name), streams: map[string]*stream{},
-		byIno: map[[2]uint64]*tracked{}, rec: map[[2]uint64][]recEnd{}, buf: make([]byte, 64<<10)}
+		byIno: map[[2]uint64]*tracked{}, rec: map[[2]uint64][]recEnd{}, buf: make([]byte, 64<<10), stop: make(chan struct{})}
 	if err := os.MkdirAll(filepath.Dir(o.StateFile), 0o750); err != nil {
 		return nil, fmt.Errorf("source/file %s: %w", o.Name, err)
 	}
@@ -281,18 +284,30 @@ func (s *Source) Run(ctx context.Context, emit pipeline.EmitFunc) error {
 			return err
 		}
 		if busy {
-			if ctx.Err() != nil {
+			select {
+			case <-ctx.Done():
 				return nil
+			case <-s.stop:
+				return nil
+			default:
 			}
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.stop:
+			return nil
 		case <-time.After(s.o.PollInterval):
 		}
 	}
 }
+
+// Stop makes Run return after the cycle it is in: its emit finished and
+// its checkpoint written (a reload stops a source this way; cancelling
+// Run's ctx may interrupt an emit, which the WAL recovery at the next
+// start covers).
+func (s *Source) Stop() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // cycle globs, services every stream once and flushes. busy: it read something.
 func (s *Source) cycle(ctx context.Context, emit pipeline.EmitFunc) (bool, error) {
