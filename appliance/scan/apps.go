@@ -24,6 +24,10 @@ type Sniff struct {
 	Format string
 }
 
+// accessSniff is an NCSA common/combined log line (nginx, Apache: the
+// path tells which; by content alone, nginx).
+const accessSniff = `^\S+ \S+ \S+ \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "[A-Z]+ \S+ [^"]*" \d{3} `
+
 func r(glob, format string) Rule { return Rule{glob, format} }
 
 func sn(re, format string) Sniff { return Sniff{regexp.MustCompile(re), format} }
@@ -93,10 +97,10 @@ var Apps = []App{
 		Sniff: []Sniff{sn(`^\d{4}-\d{2}-\d{2}T[\d:]+: PM2 log: `, "raw")}},
 	{Name: "nginx", Files: []Rule{r("var/log/nginx/access.log", "access"), r("var/log/nginx/*access*.log", "access"), r("var/log/nginx/error.log", "nginx_error"),
 		r("var/log/nginx/*error*.log", "nginx_error")},
-		Sniff: []Sniff{sn(`^\d{4}/\d{2}/\d{2} [\d:]+ \[\w+\] \d+#\d+: `, "nginx_error")}},
+		Sniff: []Sniff{sn(`^\d{4}/\d{2}/\d{2} [\d:]+ \[\w+\] \d+#\d+: `, "nginx_error"), sn(accessSniff, "access")}},
 	{Name: "apache", Files: []Rule{r("var/log/apache2/*access*.log", "access"), r("var/log/httpd/*access_log", "access"), r("var/log/apache2/*error*.log", "apache_error"),
 		r("var/log/httpd/*error_log", "apache_error")},
-		Sniff: []Sniff{sn(`^\[\w{3} \w{3} \d{2} [\d:.]+ \d{4}\] \[(\w+:)?\w+\] \[pid \d+`, "apache_error")}},
+		Sniff: []Sniff{sn(`^\[\w{3} \w{3} \d{2} [\d:.]+ \d{4}\] \[(\w+:)?\w+\] \[pid \d+`, "apache_error"), sn(accessSniff, "access")}},
 	{Name: "tomcat", Files: []Rule{r("var/log/tomcat*/catalina.out", "log4j"), r("var/log/tomcat*/catalina.*.log", "log4j"), r("opt/tomcat/logs/catalina.out", "log4j"),
 		r("var/log/tomcat*/localhost_access_log*.txt", "access")},
 		Sniff: []Sniff{sn(`^\d{2}-\w{3}-\d{4} [\d:.]+ (INFO|WARNING|SEVERE) \[[^\]]+\] org\.apache\.(catalina|coyote)`, "log4j")}},

@@ -65,7 +65,7 @@ func init() {
 		{Name: "apache_error", Desc: "Apache 2.2/2.4 error log", new: rx(`^\[(\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] \[(?:[\w-]+:)?(\w+)\](?: \[pid (\d+))?`,
 			[]string{"Mon Jan 02 15:04:05.000000 2006", "Mon Jan 02 15:04:05 2006"}, 1, 2, 3, nil)},
 		{Name: "mysql", Desc: "MySQL / MariaDB error log (5.x, 8.x, MariaDB 10+)", new: newMySQL},
-		{Name: "postgresql", Desc: "PostgreSQL server log (default log_line_prefix)", Multiline: `^\d{4}-\d{2}-\d{2} `, new: newPostgres},
+		{Name: "postgresql", Desc: "PostgreSQL server log (default log_line_prefix)", Multiline: `^\d{4}-\d{2}-\d{2}\s`, new: newPostgres},
 		{Name: "redis", Desc: "Redis server log", new: rx(`^(\d+):[XCSM] (\d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3}) ([.\-*#]) `,
 			[]string{"02 Jan 2006 15:04:05.000"}, 2, 3, 1, map[string]protocol.Severity{".": protocol.SevDebug, "-": protocol.SevInfo, "*": protocol.SevNotice, "#": protocol.SevWarning})},
 		{Name: "mongodb", Desc: "MongoDB log (4.4+ JSON, older text)", new: newMongo},

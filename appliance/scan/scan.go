@@ -141,7 +141,21 @@ func (s *scanner) consider(p string, a *App, ru Rule) {
 	s.looked++
 	s.current = filepath.Dir(p)
 	s.progress(false)
-	app, format, why := s.sniff(p)
+	counts, formatOf, nlines := s.sniff(p)
+	app, best := "", 0
+	for _, a := range Apps { // table order breaks ties
+		if counts[a.Name] > best {
+			app, best = a.Name, counts[a.Name]
+		}
+	}
+	if a != nil && counts[a.Name] > 0 && counts[a.Name] >= best {
+		app = a.Name // its own sniffers agree with the path, as much as any other's
+	}
+	why := ""
+	if app != "" {
+		why = fmt.Sprintf("content: %d of %d lines look like %s (%s)", counts[app], nlines, app, formatOf[app])
+	}
+	format := formatOf[app]
 	rel, _ := filepath.Rel(s.o.Root, p)
 	shown := "/" + filepath.ToSlash(rel)
 	switch {
@@ -149,9 +163,6 @@ func (s *scanner) consider(p string, a *App, ru Rule) {
 		w := []string{"path matches " + ru.Glob}
 		if app == a.Name {
 			w = append(w, why)
-			if format != "" {
-				ru.Format = format
-			}
 		} else if fi.Size() == 0 {
 			w = append(w, "empty")
 		} else {
@@ -167,19 +178,20 @@ func (s *scanner) consider(p string, a *App, ru Rule) {
 	}
 }
 
-// sniff reads the first lines of p and returns the app (and its format)
-// whose sniffers match the most lines.
-func (s *scanner) sniff(p string) (app, format, why string) {
+// sniff reads the first lines of p and counts, per app, the lines its
+// sniffers match (and the format of its sniffer that matched most).
+func (s *scanner) sniff(p string) (counts map[string]int, formatOf map[string]string, nlines int) {
+	counts, formatOf = map[string]int{}, map[string]string{}
 	f, err := os.Open(p)
 	if err != nil {
-		return "", "", ""
+		return
 	}
 	defer f.Close()
 	head := make([]byte, 16<<10)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	if bytes.IndexByte(head, 0) >= 0 { // binary (wtmp, lastlog, journal files)
-		return "", "", ""
+		return
 	}
 	var lines []string
 	sc := bufio.NewScanner(bytes.NewReader(head))
@@ -189,7 +201,6 @@ func (s *scanner) sniff(p string) (app, format, why string) {
 			lines = append(lines, l)
 		}
 	}
-	best := 0
 	for _, a := range Apps {
 		for _, sn := range a.Sniff {
 			k := 0
@@ -198,13 +209,12 @@ func (s *scanner) sniff(p string) (app, format, why string) {
 					k++
 				}
 			}
-			if k > best {
-				best, app, format = k, a.Name, sn.Format
-				why = fmt.Sprintf("content: %d of %d lines look like %s (%s)", k, len(lines), a.Name, format)
+			if k > counts[a.Name] {
+				counts[a.Name], formatOf[a.Name] = k, sn.Format
 			}
 		}
 	}
-	return app, format, why
+	return counts, formatOf, len(lines)
 }
 
 // Config renders hits as [source.NAME] sections to paste into server.ini:
@@ -230,7 +240,10 @@ func Config(hits []Hit) string {
 	for _, k := range order {
 		name := k.app
 		if names[k.app] > 1 {
-			name = k.app + "_" + k.format
+			name = k.format
+			if !strings.HasPrefix(k.format, k.app+"_") {
+				name = k.app + "_" + k.format
+			}
 		}
 		b.WriteString("\n")
 		var paths []string
