@@ -36,4 +36,3 @@ func cmdScan(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "scan: %d logs, written to %s\n", len(hits), *write)
 	return nil
 }
-

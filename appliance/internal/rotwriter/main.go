@@ -205,7 +205,7 @@ func main() {
 	}
 	el := time.Since(start)
 	out := map[string]any{"seconds": el.Seconds(), "rotations": cycle, "header_lines": 30,
-		"seq": map[string]int{"main": mainS.seq, "trace": trace.seq, "small": small.seq, "shared-a": sa.seq, "shared-b": sb.seq},
+		"seq":   map[string]int{"main": mainS.seq, "trace": trace.seq, "small": small.seq, "shared-a": sa.seq, "shared-b": sb.seq},
 		"files": map[string]int{"main": mainS.files, "trace": trace.files, "small": small.files, "shared-a": sa.files, "shared-b": sb.files}}
 	check(json.NewEncoder(os.Stdout).Encode(out))
 }

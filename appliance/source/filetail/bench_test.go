@@ -76,7 +76,9 @@ func benchTail(b *testing.B, line func(i int) string, mod func(*Options)) {
 
 // BenchmarkTailRaw: lines as they are (no format).
 func BenchmarkTailRaw(b *testing.B) {
-	benchTail(b, func(i int) string { return fmt.Sprintf("main seq=%d %s", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") }, nil)
+	benchTail(b, func(i int) string {
+		return fmt.Sprintf("main seq=%d %s", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+	}, nil)
 }
 
 // BenchmarkTailParseAccess: nginx access lines through the access parser.

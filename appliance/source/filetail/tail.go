@@ -69,16 +69,16 @@ type Options struct {
 
 // Source tails files. It implements pipeline.Source.
 type Source struct {
-	o       Options
-	log     *slog.Logger
-	cp      *checkpoint
-	fresh   bool // no checkpoint existed: ReadFromEnd applies to files found now
-	streams map[string]*stream
-	byIno   map[[2]uint64]*tracked // every open file, across streams
-	rec     map[[2]uint64][]recEnd
-	buf     []byte
-	b       batch
-	dirty   bool
+	o        Options
+	log      *slog.Logger
+	cp       *checkpoint
+	fresh    bool // no checkpoint existed: ReadFromEnd applies to files found now
+	streams  map[string]*stream
+	byIno    map[[2]uint64]*tracked // every open file, across streams
+	rec      map[[2]uint64][]recEnd
+	buf      []byte
+	b        batch
+	dirty    bool
 	stop     chan struct{}
 	stopOnce sync.Once
 	// crashAfterEmit (tests): when it reports true after an emit, flush
