@@ -128,6 +128,25 @@ type tracked struct {
 	eof       bool
 	idleSince time.Time
 	toEOF     bool // recovered as done: skip to its end
+	gzBroken  bool // the compressed file ended early: reopened at the next poll
+}
+
+// reopenGz opens t's compressed file again and skips to t.pos.
+func (t *tracked) reopenGz() error {
+	f, err := os.Open(t.name)
+	if err != nil {
+		return err
+	}
+	zr, err := gzip.NewReader(f)
+	if err == nil {
+		_, err = io.CopyN(io.Discard, zr, t.pos)
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	t.gz, t.gzf = zr, f
+	return nil
 }
 
 type pending struct {
@@ -656,7 +675,9 @@ func (s *Source) siblings(st *stream) []sibling {
 	return out
 }
 
-// gzPrefix reads the first n bytes of a compressed file's content.
+// gzPrefix reads the first n bytes of a compressed file's content. It
+// fails (io.ErrUnexpectedEOF) when the file ends before n bytes of content
+// without a gzip trailer: it is still being written.
 func gzPrefix(p string, n int) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -668,27 +689,35 @@ func gzPrefix(p string, n int) ([]byte, error) {
 		return nil, err
 	}
 	buf := make([]byte, n)
-	k, err := io.ReadFull(zr, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return buf[:k], err
+	k := 0
+	for k < n {
+		m, err := zr.Read(buf[k:])
+		k += m
+		if errors.Is(err, io.EOF) {
+			break // the whole content, shorter than n
+		}
+		if err != nil {
+			return buf[:k], err
+		}
 	}
 	return buf[:k], nil
 }
 
-// contentPrefix is the first n bytes of a sibling's content.
-func contentPrefix(sb sibling, n int) []byte {
+// contentPrefix is the first n bytes of a sibling's content; ok is false
+// when a compressed file is not whole yet (gzip is still writing it).
+func contentPrefix(sb sibling, n int) ([]byte, bool) {
 	if sb.gz {
-		b, _ := gzPrefix(sb.path, n)
-		return b
+		b, err := gzPrefix(sb.path, n)
+		return b, err == nil
 	}
 	f, err := os.Open(sb.path)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	defer f.Close()
 	buf := make([]byte, n)
 	k, _ := f.ReadAt(buf, 0)
-	return buf[:k]
+	return buf[:k], true
 }
 
 // findContent finds the file whose content is id's (same first bytes)
@@ -701,7 +730,7 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 		if sb.dev == skipDev && sb.ino == skipIno || !sb.gz && sb.size <= from && from > 0 {
 			continue
 		}
-		if b := contentPrefix(sb, id.FPLen); len(b) != id.FPLen || fingerprint(b) != id.FP {
+		if b, _ := contentPrefix(sb, id.FPLen); len(b) != id.FPLen || fingerprint(b) != id.FP {
 			continue
 		}
 		if s.byIno[[2]uint64{sb.dev, sb.ino}] != nil {
@@ -759,7 +788,10 @@ func (s *Source) known(st *stream, sb sibling) bool {
 	if st.cur != nil {
 		ids = append(ids, st.cur.ident)
 	}
-	pre := contentPrefix(sb, FingerprintSize)
+	pre, whole := contentPrefix(sb, FingerprintSize)
+	if !whole {
+		return true // being compressed: looked at again at the next rotation, whole
+	}
 	for _, id := range ids {
 		if id.FPLen == 0 {
 			if !sb.gz && id.Dev == sb.dev && id.Ino == sb.ino {
@@ -784,7 +816,7 @@ func (s *Source) unseen(st *stream, curDev, curIno uint64) []*tracked {
 		if sb.mtime.Before(since) || sb.dev == curDev && sb.ino == curIno || s.known(st, sb) {
 			continue
 		}
-		pre := contentPrefix(sb, FingerprintSize)
+		pre, _ := contentPrefix(sb, FingerprintSize)
 		id := ident{Dev: sb.dev, Ino: sb.ino, FP: fingerprint(pre), FPLen: len(pre)}
 		var t *tracked
 		if sb.gz {
@@ -947,6 +979,12 @@ func (s *Source) readAll(ctx context.Context, emit pipeline.EmitFunc, st *stream
 	for {
 		var n int
 		var err error
+		if t.gzBroken && t.gz == nil {
+			if err := t.reopenGz(); err != nil {
+				t.eof = false
+				return total, nil // not yet
+			}
+		}
 		switch {
 		case t.gz != nil:
 			n, err = t.gz.Read(s.buf)
@@ -969,6 +1007,17 @@ func (s *Source) readAll(ctx context.Context, emit pipeline.EmitFunc, st *stream
 					return total, err
 				}
 			}
+		}
+		if err != nil && t.gz != nil && !errors.Is(err, io.EOF) {
+			// a compressed file that ends early: gzip is still writing it.
+			// Open it again at the next poll and go on from t.pos.
+			if !t.gzBroken {
+				s.log.Info("source/file: compressed file not whole yet; read again later", "file", t.name, "err", err)
+			}
+			t.gzBroken, t.eof = true, false
+			t.gzf.Close()
+			t.gz, t.gzf = nil, nil
+			return total, nil
 		}
 		if err != nil || n == 0 {
 			if err != nil && !errors.Is(err, io.EOF) {
