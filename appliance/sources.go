@@ -81,13 +81,17 @@ func applySource(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 }
 
 // checkSourceName: NAME becomes a file name and the events' source field.
-func checkSourceName(n string) error {
+func checkSourceName(n string) error { return checkSectionName("source", n) }
+
+// checkSectionName checks the NAME of a [KIND.NAME] section: 1-64 letters,
+// digits, '-' and '_'.
+func checkSectionName(kind, n string) error {
 	if n == "" || len(n) > 64 {
-		return fmt.Errorf("source name must be 1-64 characters: [source.NAME]")
+		return fmt.Errorf("%s name must be 1-64 characters: [%s.NAME]", kind, kind)
 	}
 	for _, r := range n {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("source name %q: only letters, digits, '-' and '_' are allowed", n)
+			return fmt.Errorf("%s name %q: only letters, digits, '-' and '_' are allowed", kind, n)
 		}
 	}
 	return nil

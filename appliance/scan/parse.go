@@ -125,15 +125,26 @@ func parseTime(s string, loc *time.Location, layouts ...string) (time.Time, bool
 	return time.Time{}, false
 }
 
+// notFormat is the ParseErr of text that is not in the format.
+const notFormat = "not in the app's log format"
+
+// submatch is re's match of text, or nil with ev.ParseErr set.
+func submatch(re *regexp.Regexp, text string, ev *protocol.Event) []string {
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		ev.ParseErr = notFormat
+	}
+	return m
+}
+
 // rx is a regexp format: group ti is the time (layouts, in loc), li the
 // level (sev maps it, else severityOf), pi the process ID; 0: none.
 func rx(re string, layouts []string, ti, li, pi int, sev map[string]protocol.Severity) func(*time.Location) ParseFunc {
 	r := regexp.MustCompile(re)
 	return func(loc *time.Location) ParseFunc {
 		return func(text string, ev *protocol.Event) {
-			m := r.FindStringSubmatch(text)
+			m := submatch(r, text, ev)
 			if m == nil {
-				ev.ParseErr = "not in the app's log format"
 				return
 			}
 			if ti > 0 {
@@ -184,9 +195,8 @@ var accessRe = regexp.MustCompile(`^(\S+) \S+ (\S+) \[([^\]]+)\] "([^"]*)" (\d{3
 
 func newAccess(loc *time.Location) ParseFunc {
 	return func(text string, ev *protocol.Event) {
-		m := accessRe.FindStringSubmatch(text)
+		m := submatch(accessRe, text, ev)
 		if m == nil {
-			ev.ParseErr = "not in the app's log format"
 			return
 		}
 		if t, ok := parseTime(m[3], loc, "02/Jan/2006:15:04:05 -0700"); ok {
@@ -228,7 +238,7 @@ func newMySQL(loc *time.Location) ParseFunc {
 			}
 			return
 		}
-		ev.ParseErr = "not in the app's log format"
+		ev.ParseErr = notFormat
 	}
 }
 
@@ -236,9 +246,8 @@ var pgRe = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)(
 
 func newPostgres(loc *time.Location) ParseFunc {
 	return func(text string, ev *protocol.Event) {
-		m := pgRe.FindStringSubmatch(text)
+		m := submatch(pgRe, text, ev)
 		if m == nil {
-			ev.ParseErr = "not in the app's log format"
 			return
 		}
 		l := loc
@@ -334,7 +343,7 @@ func newMongo(loc *time.Location) ParseFunc {
 			ev.Severity, _ = severityOf(m[2])
 			return
 		}
-		ev.ParseErr = "not in the app's log format"
+		ev.ParseErr = notFormat
 	}
 }
 
@@ -350,7 +359,7 @@ func newElastic(loc *time.Location) ParseFunc {
 			ev.Severity, _ = severityOf(m[2])
 			return
 		}
-		ev.ParseErr = "not in the app's log format"
+		ev.ParseErr = notFormat
 	}
 }
 
@@ -369,9 +378,8 @@ var log4jLayouts = []string{
 
 func newLog4j(loc *time.Location) ParseFunc {
 	return func(text string, ev *protocol.Event) {
-		m := log4jTimeRe.FindStringSubmatch(text)
+		m := submatch(log4jTimeRe, text, ev)
 		if m == nil {
-			ev.ParseErr = "not in the app's log format"
 			return
 		}
 		t, ok := parseTime(m[1], loc, log4jLayouts...)
@@ -410,9 +418,8 @@ var oracleRe = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+
 
 func newOracle(loc *time.Location) ParseFunc {
 	return func(text string, ev *protocol.Event) {
-		m := oracleRe.FindStringSubmatch(text)
+		m := submatch(oracleRe, text, ev)
 		if m == nil {
-			ev.ParseErr = "not in the app's log format"
 			return
 		}
 		ev.Time, _ = parseTime(m[1], loc, time.RFC3339Nano)
@@ -427,7 +434,7 @@ var dmesgRe = regexp.MustCompile(`^\[\s*\d+\.\d+\] `)
 func newDmesg(*time.Location) ParseFunc {
 	return func(text string, ev *protocol.Event) {
 		if !dmesgRe.MatchString(text) {
-			ev.ParseErr = "not in the app's log format"
+			ev.ParseErr = notFormat
 			return
 		}
 		ev.App, ev.Facility = "kernel", protocol.FacKern

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,20 +31,12 @@ func (c *collector) emit(_ context.Context, evs []protocol.Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ev := range evs {
-		ev.Fields = maps(ev.Fields)
+		ev.Fields = maps.Clone(ev.Fields)
 		ev.Tags = slices.Clone(ev.Tags)
 		ev.Received = time.Now()
 		c.evs = append(c.evs, ev)
 	}
 	return nil
-}
-
-func maps(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func (c *collector) messages() []string {
@@ -114,16 +107,22 @@ func (r *runner) stop() {
 	}
 }
 
-// waitLines waits until n events arrived (no timing threshold: the test's
-// deadline bounds it), then checks they are want exactly, in order.
-func (r *runner) expect(want []string) {
-	r.t.Helper()
+// settle waits until done holds for the messages so far (the test's
+// deadline bounds it: no timing threshold), then a moment more, in which a
+// duplicate would arrive, and returns them.
+func (r *runner) settle(done func([]string) bool) []string {
 	deadline := time.Now().Add(20 * time.Second)
-	for len(r.c.messages()) < len(want) && time.Now().Before(deadline) {
+	for !done(r.c.messages()) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // a duplicate would arrive now
-	got := r.c.messages()
+	time.Sleep(50 * time.Millisecond)
+	return r.c.messages()
+}
+
+// expect checks that the events are want exactly, in order.
+func (r *runner) expect(want []string) {
+	r.t.Helper()
+	got := r.settle(func(m []string) bool { return len(m) >= len(want) })
 	if !slices.Equal(got, want) {
 		i := 0
 		for i < len(got) && i < len(want) && got[i] == want[i] {
@@ -290,28 +289,13 @@ func TestSmallAndSharedPrefix(t *testing.T) {
 	r.start(nil)
 	count := func(want map[string]int) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		var got map[string]int
-		for time.Now().Before(deadline) {
-			got = map[string]int{}
-			for _, m := range r.c.messages() {
-				got[m]++
-			}
-			ok := true
-			for k, v := range want {
-				if got[k] != v {
-					ok = false
-				}
-			}
-			if ok && len(r.c.messages()) == sum(want) {
-				time.Sleep(50 * time.Millisecond)
-				if len(r.c.messages()) == sum(want) {
-					return
-				}
-			}
-			time.Sleep(5 * time.Millisecond)
+		got := map[string]int{}
+		for _, m := range r.settle(func(m []string) bool { return len(m) >= sum(want) }) {
+			got[m]++
 		}
-		t.Fatalf("got %v, want %v", got, want)
+		if !maps.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
 	}
 	want := map[string]int{"s1": 1, "a1": 1, "b1": 1, "# same header line for both files, padding padding": 80}
 	count(want)
@@ -479,13 +463,7 @@ func TestReadFromEnd(t *testing.T) {
 	f.Close()
 	g := &lineGen{}
 	g.write(t, filepath.Join(dir, "later.log"), 2)
-	r.c.mu.Lock()
-	r.c.mu.Unlock()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(r.c.messages()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	got := r.c.messages()
+	got := r.settle(func(m []string) bool { return len(m) >= 3 })
 	slices.Sort(got)
 	want := append([]string{"new"}, g.want...)
 	slices.Sort(want)
