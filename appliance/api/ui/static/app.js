@@ -246,7 +246,7 @@ let lastHits = null;
 async function runSearch() {
   searchCtl?.abort();
   const ctl = searchCtl = new AbortController();
-  const st = cur;
+  const st = cur, shown = location.search;
   const [from, to] = timeBounds(st);
   const base = filterParams(st);
   if (from) base.set('from', from);
@@ -264,6 +264,7 @@ async function runSearch() {
     drawHist(hits);
     drawFacets(facets.facets || {});
     drawEvents(events, hits.total);
+    document.body.dataset.shown = shown; // what is drawn (tests wait for it)
   } catch (err) {
     if (ctl !== searchCtl || err.name === 'AbortError') return;
     showError(err);
@@ -480,6 +481,7 @@ function drawEvents(res, total) {
     b.onclick = () => go({ cursor: res.next }, { page: page + 1 });
   }
   $('newer').disabled = !cur.cursor;
+  $('pager').hidden = !res.events.length && !cur.cursor;
   $('older2').parentElement.parentElement.hidden = res.events.length < 20;
 }
 function emptyNote() {
