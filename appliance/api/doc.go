@@ -21,6 +21,11 @@
 // event it saw and reconnect. A comment line is sent every 15 s to keep
 // proxies from closing an idle stream.
 //
+// The web UI (package ui) is served at / and /ui/ by the same listener; it
+// reads only these routes, sending the token from the browser tab (see
+// ui's doc for how). Every route, with whether it needs the token, is in
+// one list in routes.go.
+//
 // Authentication: with a token configured, every request must carry
 // "Authorization: Bearer <token>" (compared in constant time), else 401.
 // The node refuses to start an HTTP listener that is not on loopback
