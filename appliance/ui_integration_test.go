@@ -29,19 +29,22 @@ import (
 // it); the live tail gets a message sent with `logger` while it is open,
 // filtered on the server; pause (the button, then scrolling up) counts
 // the events skipped; the cluster page shows the node, its WAL and the
-// cluster; on a phone-sized screen nothing overflows sideways. Screenshots
+// cluster, and a leaf's page its parent; on a phone-sized screen nothing overflows sideways. Screenshots
 // of each step are kept in a directory the test prints
 // ($LOGPACKER_UI_SCREENSHOTS, else a new one under the temp directory).
 func TestWebUIIntegration(t *testing.T) {
 	chromium := need(t, "chromium")
 	logger := need(t, "logger")
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	tcpPort, httpPort := freePort(t), freePort(t)
+	// a root (store, cluster of one, token) and a leaf relaying to it
+	bin, dir, ca := relayFixture(t, "ui-node", "ui-leaf")
+	tcpPort, httpPort, relayPort, leafTCP, leafHTTP := freePort(t), freePort(t), freeUDPPort(t), freePort(t), freePort(t)
 	const token = "ui-test-token"
-	cfg := writeTCPNodeConfig(t, dir, "ui-node", tcpPort, httpPort, fmt.Sprintf(
-		"[api]\ntoken = %s\n[cluster]\nbind = 127.0.0.1:%d\nrelay_addr = 127.0.0.1:%d\n", token, freePort(t), freePort(t)))
+	cfg := writeNodeINI(t, dir, "ui-node", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\nrelay = 127.0.0.1:%d\n"+
+		"[relay]\n%s[api]\ntoken = %s\n[cluster]\nbind = 127.0.0.1:%d\n", tcpPort, httpPort, relayPort, relayKeys(ca), token, freePort(t)))
 	p := runBinary(t, bin, cfg, dir, "node")
+	leafCfg := writeNodeINI(t, dir, "ui-leaf", fmt.Sprintf("[listen]\nsyslog_udp =\nsyslog_tcp = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\n[relay]\n%supstream = 127.0.0.1:%d\n",
+		leafTCP, leafHTTP, relayKeys(ca), relayPort))
+	runBinary(t, bin, leafCfg, dir, "leaf")
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	syslogAddr := fmt.Sprintf("127.0.0.1:%d", tcpPort)
 	get := func(path string, v any) int {
@@ -117,7 +120,8 @@ func TestWebUIIntegration(t *testing.T) {
 		t.Fatalf("start chromium: %v", err)
 	}
 	// every console error and uncaught exception of the page fails the test
-	// (but the browser's note of the 401s that make the page ask for the token)
+	// (but the browser's notes of the 401s that make the page ask for the
+	// token and of the 400s for the bad query the test types)
 	var consoleMu sync.Mutex
 	var consoleErrs []string
 	go func() {
@@ -125,7 +129,7 @@ func TestWebUIIntegration(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if m.IsException() || m.Type == "error" && !strings.Contains(m.Text, "status of 401") {
+			if m.IsException() || m.Type == "error" && !strings.Contains(m.Text, "status of 401") && !strings.Contains(m.Text, "status of 400") {
 				consoleMu.Lock()
 				consoleErrs = append(consoleErrs, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m))
 				consoleMu.Unlock()
@@ -152,7 +156,12 @@ func TestWebUIIntegration(t *testing.T) {
 	}
 	b.shot("1-search")
 
+	// a query the store refuses: the error shows, the box is marked
+	b.do("type a bad query", chromedp.Click(chromedp.ID("q")), chromedp.SendKeys(chromedp.ID("q"), "!!!"+kb.Enter))
+	b.wait("the error", `!document.getElementById('error').hidden && document.getElementById('error').textContent.includes('q') && document.getElementById('q').getAttribute('aria-invalid') === 'true'`)
+	b.shot("1b-bad-query")
 	// a query typed (Enter submits)
+	b.do("clear the query box", chromedp.Evaluate[chromedp.Void](`document.getElementById('q').value = ''`))
 	b.do("type a query", chromedp.Click(chromedp.ID("q")), chromedp.SendKeys(chromedp.ID("q"), "timeout"+kb.Enter))
 	b.wait("the query's results", fmt.Sprintf(`document.getElementById('hist').dataset.total === '%d' && location.search.includes('q=timeout') && document.querySelectorAll('#events details.ev').length === %d`, wantTimeout, wantTimeout))
 	if bad := b.eval(`[...document.querySelectorAll('#events .m')].filter(m => !m.textContent.includes('timeout')).length`); bad != 0 {
@@ -235,6 +244,11 @@ func TestWebUIIntegration(t *testing.T) {
 	b.shot("7-cluster")
 	b.do("open the patterns tab", chromedp.Click(chromedp.ID("tab-patterns")))
 	b.wait("the patterns placeholder", `document.getElementById('view-patterns').textContent.includes('Not available yet')`)
+	// the leaf's cluster page: its parent (connected once it has sent), and the parent's cluster
+	sendTCP(t, fmt.Sprintf("127.0.0.1:%d", leafTCP), "<14>1 2026-12-01T10:00:00Z leaf-host leafapp - - - from the leaf\n")
+	b.do("open the leaf's cluster page", chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/?view=cluster", leafHTTP)))
+	b.wait("the leaf's parent", fmt.Sprintf(`(() => { const u = document.getElementById('c-upstream'); return u && u.textContent.includes('127.0.0.1:%d (ui-node)') && u.textContent.includes("The parent's cluster"); })()`, relayPort))
+	b.shot("7b-leaf-cluster")
 
 	// a phone-sized screen: nothing wider than it
 	b.do("phone-sized", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Navigate(searchURL+"&q=timeout"))

@@ -268,7 +268,15 @@ async function runSearch() {
   } catch (err) {
     if (ctl !== searchCtl || err.name === 'AbortError') return;
     showError(err);
-    $('total').textContent = '';
+    // nothing stale under the error
+    lastHits = null;
+    for (const id of ['total', 'histinfo', 'pageinfo']) $(id).textContent = '';
+    for (const id of ['hist', 'facets', 'events']) $(id).replaceChildren();
+    delete $('hist').dataset.total;
+    $('hist')._geo = null;
+    $('pager').hidden = true;
+    $('older2').parentElement.parentElement.hidden = true;
+    document.querySelector('.results .empty')?.remove();
   } finally {
     if (ctl === searchCtl) document.body.classList.remove('busy');
   }
