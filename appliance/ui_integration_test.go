@@ -189,7 +189,7 @@ func TestWebUIIntegration(t *testing.T) {
 	b.do("reload", chromedp.Reload())
 	b.wait("the same view after a reload", fmt.Sprintf(`document.getElementById('hist').dataset.total === '%d' && document.getElementById('q').value === 'timeout' && document.querySelector('#chips [data-filter="host"]') !== null`, wantTimeoutDB))
 	// a drag across the histogram zooms in: from and to in the URL change
-	box := b.evalJSON(`(() => { const r = document.getElementById('hist').getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`)
+	box := evalAs[map[string]float64](b, `(() => { const r = document.getElementById('hist').getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`)
 	before := b.evalString(`location.search`)
 	y := box["y"] + box["h"]/2
 	b.do("drag across the histogram", chromedp.DragAndDropXY(box["x"]+box["w"]*0.3, y, box["x"]+box["w"]*0.7, y))
@@ -295,27 +295,14 @@ func (b *uiBrowser) wait(what, expr string) {
 	}
 }
 
-func (b *uiBrowser) eval(expr string) float64 {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](expr))
-	if err != nil {
-		b.fail(expr, err)
-	}
-	return v
-}
+func (b *uiBrowser) eval(expr string) float64 { b.t.Helper(); return evalAs[float64](b, expr) }
 
-func (b *uiBrowser) evalString(expr string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		b.fail(expr, err)
-	}
-	return v
-}
+func (b *uiBrowser) evalString(expr string) string { b.t.Helper(); return evalAs[string](b, expr) }
 
-func (b *uiBrowser) evalJSON(expr string) map[string]float64 {
+// evalAs is the value of the JavaScript expression, decoded as a T.
+func evalAs[T any](b *uiBrowser, expr string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[map[string]float64](expr))
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
 		b.fail(expr, err)
 	}
