@@ -33,6 +33,9 @@ import (
 // of each step are kept in a directory the test prints
 // ($LOGPACKER_UI_SCREENSHOTS, else a new one under the temp directory).
 func TestWebUIIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test with real processes (the binary, chromium)")
+	}
 	chromium := need(t, "chromium")
 	logger := need(t, "logger")
 	// a root (store, cluster of one, token) and a leaf relaying to it

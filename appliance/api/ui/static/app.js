@@ -593,6 +593,11 @@ function retryTail(ctl, why) {
 }
 function tailNote(text) { $('tail').append(el('li', { class: 'note', text })); scrollTail(); }
 
+// Arriving events are drawn once per frame, at most TAIL_MAX of them: a
+// busy stream does not make the page draw thousands of rows a second, and
+// a hidden tab (no frames) keeps only the newest.
+const tailQueue = [];
+let tailFrame = 0;
 function onTailEvent(e) {
   if (tail.paused) {
     tail.skipped++;
@@ -600,10 +605,21 @@ function onTailEvent(e) {
     showSkipped();
     return;
   }
+  tailQueue.push(e);
+  if (tailQueue.length > TAIL_MAX) tailQueue.splice(0, tailQueue.length - TAIL_MAX);
+  if (!tailFrame) tailFrame = requestAnimationFrame(flushTail);
+}
+function flushTail() {
+  tailFrame = 0;
   const list = $('tail');
-  const li = el('li', {}, eventItem(e));
-  li.firstChild.classList.add('new');
-  list.append(li);
+  const frag = document.createDocumentFragment();
+  for (const e of tailQueue) {
+    const li = el('li', {}, eventItem(e));
+    li.firstChild.classList.add('new');
+    frag.append(li);
+  }
+  tailQueue.length = 0;
+  list.append(frag);
   while (list.children.length > TAIL_MAX) list.firstElementChild.remove();
   scrollTail();
 }
