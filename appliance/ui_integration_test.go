@@ -28,7 +28,7 @@ import (
 // drag on the histogram zooms in; a reload keeps the state (the URL holds
 // it); the live tail gets a message sent with `logger` while it is open,
 // filtered on the server; pause (the button, then scrolling up) counts
-// the events skipped; the cluster page shows the node, its WAL and the
+// the events skipped, which a link finds in the search; the cluster page shows the node, its WAL and the
 // cluster, and a leaf's page its parent; on a phone-sized screen nothing overflows sideways. Screenshots
 // of each step are kept in a directory the test prints
 // ($LOGPACKER_UI_SCREENSHOTS, else a new one under the temp directory).
@@ -240,6 +240,14 @@ func TestWebUIIntegration(t *testing.T) {
 	if n := b.eval(`[...document.querySelectorAll('#tail .m')].filter(m => m.textContent === 'not for this tail').length`); n != 0 {
 		t.Errorf("an event of another app reached the filtered tail")
 	}
+	// the skipped events are a click away in the search (the stream gets
+	// events as the store takes them, a search once its checkpoint made them
+	// searchable: wait for that first)
+	p.waitFor(time.Now().Add(30*time.Second), "the skipped event searchable", func() bool {
+		return get("/api/v1/events?app=uitail&q=scrolled", &page) == 200 && len(page.Events) == 1
+	})
+	b.do("search the skipped events", chromedp.Click(chromedp.CSS(`#skipped a`)))
+	b.wait("the skipped event found", `document.body.dataset.shown === location.search && new URLSearchParams(location.search).get('app') === 'uitail' && [...document.querySelectorAll('#events .m')].some(m => m.textContent === 'while scrolled up')`)
 
 	// the cluster page: this node, its WAL and lag per output, the members
 	b.do("open the cluster page", chromedp.Click(chromedp.ID("tab-cluster")))
