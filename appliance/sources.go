@@ -186,7 +186,7 @@ func (n *Node) newSource(sc *SourceConfig, rec *filetail.Recovered) (*namedSourc
 		if err != nil {
 			return nil, fmt.Errorf("node: [source.%s]: %w", sc.Name, err)
 		}
-		return &namedSource{name: "source." + sc.Name, src: src, stop: src.Stop}, nil
+		return &namedSource{name: "source." + sc.Name, src: src, stop: src.Stop, coll: src}, nil
 	}
 	return nil, fmt.Errorf("node: [source.%s]: no source type %q", sc.Name, sc.Type)
 }
@@ -211,6 +211,9 @@ func (n *Node) stopSource(s *namedSource) {
 	}
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.coll != nil {
+		n.reg.Unregister(s.coll)
 	}
 	n.sources = slices.DeleteFunc(n.sources, func(x *namedSource) bool { return x == s })
 	n.log.Info("reload: input stopped", "input", s.name)

@@ -97,6 +97,13 @@ func TestFileSourceNode(t *testing.T) {
 		ev.Fields["path"] != a || ev.Fields["source"] != "a" || ev.Fields["offset"] != "0" {
 		t.Errorf("event: %+v", ev)
 	}
+	hp := n.Addr("http").String()
+	if v, ok := scrapeMetric(hp, `logpacker_file_events_total{source="a"}`); !ok || v != 1 {
+		t.Errorf("logpacker_file_events_total{source=\"a\"} = %v, %v; want 1", v, ok)
+	}
+	if v, ok := scrapeMetric(hp, `logpacker_file_open_files{source="a"}`); !ok || v != 1 {
+		t.Errorf("logpacker_file_open_files{source=\"a\"} = %v, %v; want 1", v, ok)
+	}
 	// a second source, added live
 	b := filepath.Join(logs, "b.log")
 	os.WriteFile(b, []byte("2026/12/02 15:52:04 [warn] 1#1: b1\n"), 0o644)
@@ -118,6 +125,9 @@ func TestFileSourceNode(t *testing.T) {
 		if strings.Contains(ev.Message, "after removal") {
 			t.Errorf("a removed source sent %q", ev.Message)
 		}
+	}
+	if _, ok := scrapeMetric(hp, `logpacker_file_events_total{source="a"}`); ok {
+		t.Error("a removed source's metrics are still exported")
 	}
 	// a added back resumes from its checkpoint: a2 once, a1 not again
 	reloadTestNode(t, n, dir, base+src("a", a)+src("b", b))

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"logpacker/appliance/pipeline"
 	"logpacker/protocol"
 )
@@ -81,6 +83,8 @@ type Source struct {
 	dirty    bool
 	stop     chan struct{}
 	stopOnce sync.Once
+	st       stats
+	descs    []*prometheus.Desc
 	// crashAfterEmit (tests): when it reports true after an emit, flush
 	// stops there, as a kill between the WAL append and the checkpoint.
 	crashAfterEmit func() bool
@@ -208,7 +212,8 @@ func New(o Options) (*Source, error) {
 		o.Tags = append(slices.Clone(o.Tags), o.App)
 	}
 	s := &Source{o: o, log: o.Logger.With("source", o.Name), streams: map[string]*stream{},
-		byIno: map[[2]uint64]*tracked{}, rec: map[[2]uint64][]recEnd{}, buf: make([]byte, 64<<10), stop: make(chan struct{})}
+		byIno: map[[2]uint64]*tracked{}, rec: map[[2]uint64][]recEnd{}, buf: make([]byte, 64<<10), stop: make(chan struct{}),
+		descs: newDescs(o.Name)}
 	if err := os.MkdirAll(filepath.Dir(o.StateFile), 0o750); err != nil {
 		return nil, fmt.Errorf("source/file %s: %w", o.Name, err)
 	}
@@ -360,6 +365,15 @@ func (s *Source) cycle(ctx context.Context, emit pipeline.EmitFunc) (bool, error
 		return busy, err
 	}
 	s.fresh = false
+	open := 0
+	for _, st := range s.streams {
+		for _, t := range append([]*tracked{st.cur}, st.old...) {
+			if t != nil && (t.f != nil || t.gzf != nil) {
+				open++
+			}
+		}
+	}
+	s.st.open.Store(int64(open))
 	return busy, nil
 }
 
@@ -438,6 +452,7 @@ func (s *Source) service(ctx context.Context, emit pipeline.EmitFunc, st *stream
 			}
 		} else {
 			c.idleSince = now
+			s.st.rotations.Add(1)
 			st.old = append(st.old, c)
 			st.cur = nil
 			rotated = true
@@ -622,6 +637,7 @@ func (s *Source) samePrefix(t *tracked, size int64) bool {
 func (s *Source) truncated(st *stream, c *tracked) {
 	from := c.lineStart
 	s.log.Info("source/file: file truncated (copytruncate?)", "path", st.path, "read", c.pos)
+	s.st.truncations.Add(1)
 	if cp := s.findContent(st, c.ident, from, c.Dev, c.Ino); cp != nil {
 		st.old = append(st.old, cp)
 	}
@@ -843,6 +859,7 @@ func (s *Source) unseen(st *stream, curDev, curIno uint64) []*tracked {
 			}
 		}
 		s.log.Info("source/file: reading a rotated file not seen before", "path", st.path, "file", sb.path)
+		s.st.unseen.Add(1)
 		out = append(out, t)
 	}
 	return out
@@ -938,6 +955,7 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 				continue
 			}
 			if t == nil {
+				s.st.lost.Add(1)
 				s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
 					"path", st.path, "file_id", f.fileID(), "read", off)
 				continue
@@ -1001,6 +1019,7 @@ func (s *Source) readAll(ctx context.Context, emit pipeline.EmitFunc, st *stream
 			t.eof = false
 			t.idleSince = time.Now()
 			s.consume(st, t, s.buf[:n])
+			s.st.bytes.Add(uint64(n))
 			total += n
 			if len(s.b.evs) >= s.o.BatchSize {
 				if err := s.flush(ctx, emit); err != nil {
@@ -1134,8 +1153,12 @@ func (s *Source) event(st *stream, t *tracked, start, end int64, text string, tr
 	}
 	if s.o.Parse != nil {
 		s.o.Parse(text, &ev)
+		if ev.ParseErr != "" {
+			s.st.parseErrors.Add(1)
+		}
 	}
 	if truncated {
+		s.st.truncated.Add(1)
 		ev.Tags = append(slices.Clip(ev.Tags), TruncatedTag)
 	}
 	return ev
@@ -1161,6 +1184,7 @@ func (s *Source) flush(ctx context.Context, emit pipeline.EmitFunc) error {
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
+		s.st.events.Add(uint64(len(s.b.evs)))
 		if s.crashAfterEmit != nil && s.crashAfterEmit() {
 			return errCrash
 		}
