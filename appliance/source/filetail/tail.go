@@ -979,10 +979,8 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 			if t == nil {
 				continue
 			}
-			if f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino {
-				// truncated in place while down: the path's file restarts at 0
-				st.done = append(st.done, fileState{ident: f.ident, Off: off, Role: "done"})
-			}
+			// (truncated in place while down: the path's file is opened
+			// from 0 below, as another file: its first bytes differ)
 		}
 		t.ident = f.ident
 		st.old = append(st.old, t)

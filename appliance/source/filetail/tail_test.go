@@ -509,3 +509,74 @@ func TestOptionsErrors(t *testing.T) {
 }
 
 var _ = io.EOF
+
+// failingEmit fails its first n calls (as a WAL that is full or failing:
+// a retriable error), then hands over to c.
+type failingEmit struct {
+	c    *collector
+	n    int
+	perm bool
+	mu   sync.Mutex
+}
+
+type permErr struct{}
+
+func (permErr) Error() string   { return "wal closed" }
+func (permErr) Permanent() bool { return true }
+
+func (f *failingEmit) emit(ctx context.Context, evs []protocol.Event) error {
+	f.mu.Lock()
+	if f.n > 0 {
+		f.n--
+		f.mu.Unlock()
+		if f.perm {
+			return permErr{}
+		}
+		return errors.New("disk full")
+	}
+	f.mu.Unlock()
+	return f.c.emit(ctx, evs)
+}
+
+// A batch the WAL does not take is emitted again (retriable errors, with
+// backoff), and its offsets do not move until it is taken: nothing lost,
+// nothing twice. A permanent error ends Run; the restarted source reads
+// the batch again.
+func TestEmitFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	g := &lineGen{}
+	g.write(t, p, 20)
+	o := Options{Name: "t", Paths: []string{p}, StateFile: filepath.Join(dir, "state.json"), PollInterval: 10 * time.Millisecond}
+	c := &collector{}
+	for _, perm := range []bool{false, true} {
+		s, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fe := &failingEmit{c: c, n: 3, perm: perm}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx, fe.emit) }()
+		if perm {
+			g.write(t, p, 5) // a batch to fail
+			if err := <-done; err == nil || !strings.Contains(err.Error(), "wal closed") {
+				t.Fatalf("permanent error: Run returned %v", err)
+			}
+			cancel()
+			continue
+		}
+		r := &runner{t: t, c: c}
+		r.expect(g.want)
+		g.write(t, p, 5)
+		r.expect(g.want)
+		cancel()
+		<-done
+	}
+	// after the permanent error: a new source reads what was not taken
+	g.write(t, p, 5)
+	r := &runner{t: t, o: o, c: c}
+	r.start(nil)
+	r.expect(g.want)
+	r.stop()
+}
