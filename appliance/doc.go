@@ -25,7 +25,9 @@
 // [api], [relay], [cluster], [wal]) are in config.go's schema; the inputs'
 // sections ([syslog], [tls], [relp]) are parsed by their packages'
 // Settings.Set (componentSections); an [output.NAME] section's type-specific
-// keys by its package's Options.Set and Validate. outputs.go holds the one
+// keys by its package's Options.Set and Validate; a [source.NAME]
+// section's keys by filetail.Settings (sources.go: the one switch on a
+// source's type, newSource). outputs.go holds the one
 // switch on an output's type (newOutputKind: the options, whether the type
 // takes flush_interval, when it is off, the path it owns, how to open it),
 // so a new output type is one package and one case. Values are parsed with
@@ -41,7 +43,9 @@
 // those values, so whatever still differs afterwards is exactly what waits
 // for a restart: logged "restart needed: [section] key" and listed in
 // /api/v1/status (restart_needed) — generic, no list of restart-only keys.
-// Live: match keys (pipeline.Consumer.SetMatch, an atomic pointer read
+// Live: [source.NAME] added (started), removed (stopped after its current
+// emit; its checkpoint stays) or changed (stopped, then started with the
+// new keys from its checkpoint); match keys (pipeline.Consumer.SetMatch, an atomic pointer read
 // once per batch); [output.NAME] added (opened, cursor, started), removed
 // (Consumer.Stop: the batch being written finishes; sink closed, cursor
 // dropped) or with other keys changed (reopened on the same cursor, from
