@@ -84,7 +84,7 @@ type Event struct {
 	Fields   map[string]string
 	Peer     string // remote address the first node read it from
 	// Transport is how the first node got it: "udp", "tcp", "tls", "unix"
-	// (syslog listeners), "relp"; "send" (logpacker send), "stdin"
+	// (syslog listeners), "relp"; "file" (a file source); "send" (logpacker send), "stdin"
 	// (logpacker parse). Relays keep the first node's value.
 	Transport string
 	Hops      uint8
