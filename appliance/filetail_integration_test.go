@@ -251,6 +251,21 @@ loop:
 	if bad > 0 {
 		t.Errorf("%d unexpected events", bad)
 	}
+	if t.Failed() {
+		// what the sources said, run by run
+		for i := 1; i <= node.starts; i++ {
+			b, _ := os.ReadFile(filepath.Join(tmp, fmt.Sprintf("node.%d.log", i)))
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "source/file") || strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+					t.Logf("run %d: %s", i, l)
+				}
+			}
+		}
+		cp, _ := os.ReadFile(filepath.Join(tmp, "data", "sources", "main.json"))
+		t.Logf("main.json: %s", cp)
+		ls, _ := exec.Command("ls", "-l", "--time-style=full-iso", logs).CombinedOutput()
+		t.Logf("logs:\n%s", ls)
+	}
 	lines := rep.Seq["main"] + 5*rep.Seq["trace"] + rep.Seq["small"] + rep.Seq["shared-a"] + rep.Seq["shared-b"] + headers
 	t.Logf("torture: %d events (%d lines) exactly once across %d SIGKILLs; all delivered %.1f s after the start; node CPU %.1f s (%.2f s per 1M lines, WAL fsync and file output included)",
 		total+headerSeen, lines, kills, caughtUp.Seconds(), cpu.Seconds(), cpu.Seconds()/float64(lines)*1e6)

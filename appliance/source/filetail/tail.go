@@ -111,7 +111,9 @@ type stream struct {
 	done     []fileState // the newest last, at most maxDone
 	seen     time.Time
 	pend     *pending
-	restored []fileState // from the checkpoint, to be found again (first service)
+	restored []fileState   // from the checkpoint, to be found again (first service)
+	missing  []missingFile // from the checkpoint, not found yet
+	rotated  bool          // the path's file changed: rotated files not seen are looked for
 }
 
 const maxDone = 32
@@ -356,7 +358,7 @@ func (s *Source) cycle(ctx context.Context, emit pipeline.EmitFunc) (bool, error
 			return busy, err
 		}
 		busy = busy || n > 0
-		if st.cur == nil && len(st.old) == 0 && st.pend == nil && len(st.restored) == 0 && !slices.Contains(paths, p) {
+		if st.cur == nil && len(st.old) == 0 && st.pend == nil && len(st.restored) == 0 && len(st.missing) == 0 && !slices.Contains(paths, p) {
 			delete(s.streams, p)
 			s.dirty = true
 		}
@@ -438,9 +440,11 @@ func (s *Source) service(ctx context.Context, emit pipeline.EmitFunc, st *stream
 		dev, ino = statIno(fi)
 	}
 	read := 0
-	rotated := false
 	if st.restored != nil {
-		rotated = s.restore(st, exists, dev, ino)
+		st.rotated = s.restore(st, exists, dev, ino) || st.rotated
+	}
+	if len(st.missing) > 0 {
+		s.findMissing(st, now)
 	}
 	if c := st.cur; c != nil {
 		if exists && c.Dev == dev && c.Ino == ino {
@@ -455,7 +459,7 @@ func (s *Source) service(ctx context.Context, emit pipeline.EmitFunc, st *stream
 			s.st.rotations.Add(1)
 			st.old = append(st.old, c)
 			st.cur = nil
-			rotated = true
+			st.rotated = true
 			s.dirty = true
 		}
 	}
@@ -466,27 +470,33 @@ func (s *Source) service(ctx context.Context, emit pipeline.EmitFunc, st *stream
 			return read, err
 		}
 	}
-	if rotated && !st.seen.IsZero() {
-		for _, t := range s.unseen(st, dev, ino) {
-			st.old = append(st.old, t)
-			n, err := s.readAll(ctx, emit, st, t)
+	// a file the checkpoint names and that is not found yet (a .gz gzip
+	// is still writing) comes before the newer ones: they wait for it
+	// (at most RotateWait)
+	if len(st.missing) == 0 {
+		if st.rotated && !st.seen.IsZero() {
+			for _, t := range s.unseen(st, dev, ino) {
+				st.old = append(st.old, t)
+				n, err := s.readAll(ctx, emit, st, t)
+				read += n
+				if err != nil {
+					return read, err
+				}
+			}
+		}
+		st.rotated = false
+		if st.cur == nil && exists && s.byIno[[2]uint64{dev, ino}] == nil {
+			if t := s.open(st, st.path, dev, ino, fi.Size()); t != nil {
+				st.cur = t
+				s.dirty = true
+			}
+		}
+		if st.cur != nil {
+			n, err := s.readAll(ctx, emit, st, st.cur)
 			read += n
 			if err != nil {
 				return read, err
 			}
-		}
-	}
-	if st.cur == nil && exists && s.byIno[[2]uint64{dev, ino}] == nil {
-		if t := s.open(st, st.path, dev, ino, fi.Size()); t != nil {
-			st.cur = t
-			s.dirty = true
-		}
-	}
-	if st.cur != nil {
-		n, err := s.readAll(ctx, emit, st, st.cur)
-		read += n
-		if err != nil {
-			return read, err
 		}
 	}
 	// retire old files that are finished
@@ -509,7 +519,7 @@ func (s *Source) service(ctx context.Context, emit pipeline.EmitFunc, st *stream
 	if st.pend != nil && read == 0 && now.Sub(st.pend.at) >= s.o.MultilineTimeout {
 		s.flushPending(st)
 	}
-	if exists || st.cur != nil {
+	if (exists || st.cur != nil) && len(st.missing) == 0 {
 		st.seen = now
 	}
 	return read, nil
@@ -801,6 +811,9 @@ func (s *Source) known(st *stream, sb sibling) bool {
 	for _, t := range st.old {
 		ids = append(ids, t.ident)
 	}
+	for _, m := range st.missing {
+		ids = append(ids, m.ident)
+	}
 	if st.cur != nil {
 		ids = append(ids, st.cur.ident)
 	}
@@ -882,6 +895,85 @@ func (t *tracked) skipTo(off int64) error {
 	return nil
 }
 
+// missingFile is a file a checkpoint named that is not found yet.
+type missingFile struct {
+	fileState
+	since time.Time
+}
+
+// locate finds the file f (read up to off) next to st's path: renamed
+// (same inode and first bytes), or compressed or copied (same first bytes,
+// at least off bytes of content: read from off). done: the WAL says it was
+// read to its end. endByRec moves off up to what the WAL has of a plain
+// file.
+func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*tracked)) (t *tracked, done bool) {
+	for _, sb := range s.siblings(st) {
+		if !sb.gz && sb.dev == f.Dev && sb.ino == f.Ino && s.byIno[[2]uint64{sb.dev, sb.ino}] == nil {
+			fh, err := os.Open(sb.path)
+			if err != nil {
+				continue
+			}
+			if s.prefixIs(fh, f.FP, f.FPLen) {
+				t = &tracked{ident: f.ident, name: sb.path, f: fh}
+				s.byIno[[2]uint64{sb.dev, sb.ino}] = t
+				break
+			}
+			fh.Close()
+		}
+	}
+	if t != nil {
+		if endByRec != nil {
+			endByRec(t)
+		}
+		t.pos, t.lineStart, t.committed = off, off, off
+		t.idleSince = time.Now()
+		return t, false
+	}
+	t = s.findContent(st, f.ident, off, 0, 0)
+	if t == nil {
+		return nil, false
+	}
+	for _, e := range s.rec[[2]uint64{f.Dev, f.Ino}] {
+		if e.fp == f.FP && e.fplen == f.FPLen && (e.done || e.end > t.pos) {
+			if e.done {
+				s.closeFile(t)
+				return nil, true
+			}
+			if t.skipTo(e.end) != nil {
+				s.closeFile(t)
+				return nil, false
+			}
+		}
+	}
+	t.ident = f.ident
+	return t, false
+}
+
+// findMissing looks again for the files restore did not find; one still
+// missing after RotateWait is reported lost.
+func (s *Source) findMissing(st *stream, now time.Time) {
+	var still []missingFile
+	for _, m := range st.missing {
+		t, done := s.locate(st, m.fileState, m.Off, nil)
+		switch {
+		case done:
+			st.done = append(st.done, fileState{ident: m.ident, Off: m.Off, Role: "done"})
+		case t != nil:
+			st.old = append(st.old, t)
+		case now.Sub(m.since) < s.o.RotateWait:
+			still = append(still, m)
+		default:
+			s.st.lost.Add(1)
+			s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
+				"path", st.path, "file_id", m.fileID(), "read", m.Off)
+		}
+	}
+	if len(still) != len(st.missing) {
+		s.dirty = true
+	}
+	st.missing = still
+}
+
 // restore finds the files the checkpoint lists for st again: at the path
 // (same inode and first bytes), renamed next to it (same inode), or
 // compressed or copied (same first bytes). It reports whether the file at
@@ -927,63 +1019,19 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 				fh.Close()
 			}
 		}
-		// renamed next to the path: same inode and first bytes
-		var t *tracked
-		for _, sb := range s.siblings(st) {
-			if !sb.gz && sb.dev == f.Dev && sb.ino == f.Ino && s.byIno[[2]uint64{sb.dev, sb.ino}] == nil {
-				fh, err := os.Open(sb.path)
-				if err != nil {
-					continue
-				}
-				if s.prefixIs(fh, f.FP, f.FPLen) {
-					t = &tracked{ident: f.ident, name: sb.path, f: fh}
-					s.byIno[[2]uint64{sb.dev, sb.ino}] = t
-					break
-				}
-				fh.Close()
-			}
+		t, done := s.locate(st, f, off, endByRec)
+		switch {
+		case done:
+			st.done = append(st.done, fileState{ident: f.ident, Off: off, Role: "done"})
+		case t != nil:
+			st.old = append(st.old, t)
+		case f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino && off == 0:
+			// truncated in place before anything was read: nothing to find
+		default:
+			// not found (yet: a .gz gzip is still writing is found once whole)
+			f.Off = off
+			st.missing = append(st.missing, missingFile{f, time.Now()})
 		}
-		if t != nil {
-			endByRec(t)
-			t.pos, t.lineStart, t.committed = off, off, off
-			t.idleSince = time.Now()
-		} else {
-			// compressed, or copied by copytruncate (the path's inode then
-			// has other first bytes: skip nothing but itself if it matches)
-			t = s.findContent(st, f.ident, off, 0, 0)
-			if t == nil && f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino && off == 0 {
-				continue
-			}
-			if t == nil {
-				s.st.lost.Add(1)
-				s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
-					"path", st.path, "file_id", f.fileID(), "read", off)
-				continue
-			}
-			if r, ok := s.rec[[2]uint64{f.Dev, f.Ino}]; ok {
-				for _, e := range r {
-					if e.fp == f.FP && e.fplen == f.FPLen && e.end > t.pos {
-						if e.done {
-							s.closeFile(t)
-							t = nil
-							break
-						}
-						if t.skipTo(e.end) != nil {
-							s.closeFile(t)
-							t = nil
-							break
-						}
-					}
-				}
-			}
-			if t == nil {
-				continue
-			}
-			// (truncated in place while down: the path's file is opened
-			// from 0 below, as another file: its first bytes differ)
-		}
-		t.ident = f.ident
-		st.old = append(st.old, t)
 	}
 	s.dirty = true
 	return rotated
@@ -1207,6 +1255,11 @@ func (s *Source) save() error {
 	for p, st := range s.streams {
 		ss := &streamState{Seen: st.seen, Files: append([]fileState(nil), st.done...)}
 		ss.Files = append(ss.Files, st.restored...)
+		for _, m := range st.missing {
+			f := m.fileState
+			f.Role = "old"
+			ss.Files = append(ss.Files, f)
+		}
 		for _, t := range st.old {
 			ss.Files = append(ss.Files, fileState{ident: t.ident, Off: t.committed, Role: "old"})
 		}
