@@ -68,7 +68,7 @@
 // Events: Transport "file", Host, App, Tags (the source's, then App),
 // user.notice unless Parse says otherwise (Parse: a format of package
 // appliance/scan), Message the text, and Fields source, path, offset
-// (the first byte), end, file_id (DEV:INO:FP:FPLEN), started_in.
+// (the first byte), end, file_id (DEV:INO:FP:FPLEN:BIRTH), started_in.
 //
 // Known limits: two rotated files of one stream whose first KiB are equal
 // cannot be told apart once they are only content (compressed or copied):

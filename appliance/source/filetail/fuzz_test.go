@@ -91,7 +91,7 @@ func FuzzCheckpoint(f *testing.F) {
 
 // Recovered.Note and the file_id parser take any fields.
 func FuzzRecovered(f *testing.F) {
-	f.Add("1:2:ff:1024", "100", "3:4:5:6,x")
+	f.Add("1:2:ff:1024:1796229369000000000", "100", "3:4:5:6:0,x")
 	f.Add(":::", "-1", "")
 	f.Fuzz(func(t *testing.T, id, end, started string) {
 		var r Recovered

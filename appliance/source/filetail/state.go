@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"logpacker/wal/durable"
 )
 
@@ -27,9 +29,27 @@ type ident struct {
 	Ino   uint64 `json:"ino"`
 	FP    uint64 `json:"fp"`
 	FPLen int    `json:"fplen"`
+	// Birth is the file's creation time (statx btime, ns; 0: unknown). A
+	// reused inode has another: a new file with the inode and the header
+	// of a deleted one is not taken for it.
+	Birth int64 `json:"birth,omitempty"`
 }
 
-// ID is the file_id field of its events: "DEV:INO:FP" (FP in hex).
+// sameBirth reports whether two birth times may be the same file's (an
+// unknown one matches any).
+func sameBirth(a, b int64) bool { return a == 0 || b == 0 || a == b }
+
+// birthOf is the creation time of the open file f (statx; 0 when the
+// filesystem does not keep it).
+func birthOf(f *os.File) int64 {
+	var stx unix.Statx_t
+	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_BTIME, &stx); err != nil || stx.Mask&unix.STATX_BTIME == 0 {
+		return 0
+	}
+	return stx.Btime.Sec*1e9 + int64(stx.Btime.Nsec)
+}
+
+// ID is "DEV:INO:FP" (FP in hex).
 func (id ident) ID() string {
 	return strconv.FormatUint(id.Dev, 10) + ":" + strconv.FormatUint(id.Ino, 10) + ":" + strconv.FormatUint(id.FP, 16)
 }

@@ -31,7 +31,7 @@ const (
 	FieldPath      = "path"       // the path the file was found at (glob match)
 	FieldOffset    = "offset"     // byte offset of the event's first line
 	FieldEnd       = "end"        // byte offset after its last line (in the file of file_id)
-	FieldFileID    = "file_id"    // DEV:INO:FP:FPLEN of the file it ends in
+	FieldFileID    = "file_id"    // DEV:INO:FP:FPLEN:BIRTH of the file it ends in
 	FieldStartedIn = "started_in" // a multi-line event split by a rotation: the file_id(s) it began in
 )
 
@@ -98,6 +98,7 @@ var _ pipeline.Source = (*Source)(nil)
 type recEnd struct {
 	fp    uint64
 	fplen int
+	birth int64
 	end   int64
 	done  bool
 }
@@ -271,17 +272,18 @@ func (s *Source) seedRecovered(id string, end int64) {
 
 func parseFileID(id string) (ident, bool) {
 	p := strings.Split(id, ":")
-	if len(p) != 4 {
+	if len(p) != 5 {
 		return ident{}, false
 	}
 	dev, e1 := strconv.ParseUint(p[0], 10, 64)
 	ino, e2 := strconv.ParseUint(p[1], 10, 64)
 	fp, e3 := strconv.ParseUint(p[2], 16, 64)
 	fplen, e4 := strconv.Atoi(p[3])
-	if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
+	birth, e5 := strconv.ParseInt(p[4], 10, 64)
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil || e5 != nil {
 		return ident{}, false
 	}
-	return ident{Dev: dev, Ino: ino, FP: fp, FPLen: fplen}, true
+	return ident{Dev: dev, Ino: ino, FP: fp, FPLen: fplen, Birth: birth}, true
 }
 
 func (s *Source) noteRecovered(id string, end int64, done bool) {
@@ -290,11 +292,13 @@ func (s *Source) noteRecovered(id string, end int64, done bool) {
 		return
 	}
 	k := [2]uint64{f.Dev, f.Ino}
-	s.rec[k] = append(s.rec[k], recEnd{fp: f.FP, fplen: f.FPLen, end: end, done: done})
+	s.rec[k] = append(s.rec[k], recEnd{fp: f.FP, fplen: f.FPLen, birth: f.Birth, end: end, done: done})
 }
 
-// fileID is the file_id field: DEV:INO:FP:FPLEN.
-func (id ident) fileID() string { return id.ID() + ":" + strconv.Itoa(id.FPLen) }
+// fileID is the file_id field: DEV:INO:FP:FPLEN:BIRTH.
+func (id ident) fileID() string {
+	return id.ID() + ":" + strconv.Itoa(id.FPLen) + ":" + strconv.FormatInt(id.Birth, 10)
+}
 
 // Run follows the files until ctx ends; what was read is emitted (or, if
 // ctx ended first, read again after a restart).
@@ -367,6 +371,15 @@ func (s *Source) cycle(ctx context.Context, emit pipeline.EmitFunc) (bool, error
 		return busy, err
 	}
 	s.fresh = false
+	if s.rec != nil {
+		pending := false
+		for _, st := range s.streams {
+			pending = pending || len(st.restored) > 0 || len(st.missing) > 0
+		}
+		if !pending {
+			s.rec = nil
+		}
+	}
 	open := 0
 	for _, st := range s.streams {
 		for _, t := range append([]*tracked{st.cur}, st.old...) {
@@ -576,13 +589,12 @@ func (s *Source) open(st *stream, p string, dev, ino uint64, size int64) *tracke
 		s.log.Warn("source/file: read", "path", p, "err", err)
 		return nil
 	}
-	t := &tracked{ident: ident{Dev: dev, Ino: ino, FP: fp, FPLen: n}, name: p, f: f}
+	t := &tracked{ident: ident{Dev: dev, Ino: ino, FP: fp, FPLen: n, Birth: birthOf(f)}, name: p, f: f}
+	// (no resuming from a done file's offset: a file at the path that
+	// has the inode and the first bytes of one read before is, far more
+	// often than that file renamed back, a new file on a reused inode
+	// with the same header)
 	off := int64(-1)
-	for _, d := range st.done {
-		if d.Dev == dev && d.Ino == ino && s.prefixIs(f, d.FP, d.FPLen) {
-			off = d.Off
-		}
-	}
 	if r, ok := s.recovered(t.ident, f); ok {
 		off = max(off, r.end)
 		if r.done {
@@ -600,12 +612,15 @@ func (s *Source) open(st *stream, p string, dev, ino uint64, size int64) *tracke
 	return t
 }
 
-// recovered finds what the WAL says was emitted of the file id (opened as r).
+// recovered finds what the WAL says was emitted of the file id (opened as
+// r). The WAL's records are about the files there were at the start: once
+// every checkpointed file is found again (after the first poll), s.rec is
+// dropped, so that a new file on a reused inode is never taken for one.
 func (s *Source) recovered(id ident, r io.ReaderAt) (recEnd, bool) {
 	var out recEnd
 	found := false
 	for _, e := range s.rec[[2]uint64{id.Dev, id.Ino}] {
-		if s.prefixIs(r, e.fp, e.fplen) {
+		if sameBirth(e.birth, id.Birth) && s.prefixIs(r, e.fp, e.fplen) {
 			out.end = max(out.end, e.end)
 			out.done = out.done || e.done
 			found = true
@@ -856,6 +871,7 @@ func (s *Source) unseen(st *stream, curDev, curIno uint64) []*tracked {
 				continue
 			}
 			t = &tracked{ident: id, name: sb.path, f: f, oneShot: true}
+			t.Birth = birthOf(f)
 			s.byIno[[2]uint64{sb.dev, sb.ino}] = t
 		}
 		if t == nil {
@@ -913,7 +929,7 @@ func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*track
 			if err != nil {
 				continue
 			}
-			if s.prefixIs(fh, f.FP, f.FPLen) {
+			if sameBirth(f.Birth, birthOf(fh)) && s.prefixIs(fh, f.FP, f.FPLen) {
 				t = &tracked{ident: f.ident, name: sb.path, f: fh}
 				s.byIno[[2]uint64{sb.dev, sb.ino}] = t
 				break
@@ -934,7 +950,7 @@ func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*track
 		return nil, false
 	}
 	for _, e := range s.rec[[2]uint64{f.Dev, f.Ino}] {
-		if e.fp == f.FP && e.fplen == f.FPLen && (e.done || e.end > t.pos) {
+		if e.fp == f.FP && e.fplen == f.FPLen && sameBirth(e.birth, f.Birth) && (e.done || e.end > t.pos) {
 			if e.done {
 				s.closeFile(t)
 				return nil, true
@@ -1003,7 +1019,7 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 		}
 		if f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino {
 			fh, err := os.Open(st.path)
-			if err == nil && s.prefixIs(fh, f.FP, f.FPLen) {
+			if err == nil && sameBirth(f.Birth, birthOf(fh)) && s.prefixIs(fh, f.FP, f.FPLen) {
 				t := &tracked{ident: f.ident, name: st.path, f: fh}
 				endByRec(t)
 				fi, _ := fh.Stat()

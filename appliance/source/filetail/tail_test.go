@@ -580,3 +580,44 @@ func TestEmitFailure(t *testing.T) {
 	r.expect(g.want)
 	r.stop()
 }
+
+// A file deleted and a new one created with the same first KiB (a header)
+// on what is often the same, reused inode: the new file is read from its
+// start, not from where the old one ended.
+func TestReusedInodeSameHeader(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("# header line, the same in every file of this app ......\n", 30)
+	r := newRunner(t, dir, func(o *Options) { o.RotateWait = 20 * time.Millisecond })
+	var want []string
+	for range strings.Split(strings.TrimSpace(head), "\n") {
+		want = append(want, "# header line, the same in every file of this app ......")
+	}
+	reused := 0
+	var lastIno uint64
+	all := []string{}
+	for k := range 4 {
+		os.WriteFile(p, []byte(head+fmt.Sprintf("file %d line 1\nfile %d line 2\n", k, k)), 0o644)
+		fi, _ := os.Stat(p)
+		_, ino := statIno(fi)
+		if ino == lastIno {
+			reused++
+		}
+		lastIno = ino
+		all = append(all, want...)
+		all = append(all, fmt.Sprintf("file %d line 1", k), fmt.Sprintf("file %d line 2", k))
+		if k == 0 {
+			r.start(nil)
+		}
+		r.expect(all)
+		if k == 2 { // across a restart too
+			r.stop()
+			os.Remove(p)
+			r.start(nil)
+			continue
+		}
+		os.Remove(p)
+		time.Sleep(100 * time.Millisecond) // the source sees the file gone (not a threshold: either way is a case)
+	}
+	t.Logf("inode reused %d of 3 times", reused)
+}
