@@ -663,9 +663,12 @@ func (s *Source) truncated(st *stream, c *tracked) {
 	from := c.lineStart
 	s.log.Info("source/file: file truncated (copytruncate?)", "path", st.path, "read", c.pos)
 	s.st.truncations.Add(1)
-	if cp := s.findContent(st, c.ident, from, c.Dev, c.Ino); cp != nil {
+	if cp, _ := s.findContent(st, c.ident, from, c.Dev, c.Ino); cp != nil {
 		st.old = append(st.old, cp)
 	}
+	// more than one truncation since the last look leaves copies this one
+	// does not know: look for rotated files not seen, as after a rename
+	st.rotated = true
 	st.done = append(st.done, fileState{ident: c.ident, Off: from, Role: "done"})
 	c.partial, c.overflow, c.eof = nil, false, false
 	fp, n, _ := readFingerprint(c.f, FingerprintSize)
@@ -764,25 +767,29 @@ func contentPrefix(sb sibling, n int) ([]byte, bool) {
 // findContent finds the file whose content is id's (same first bytes)
 // among st's siblings other than the inode skipDev/skipIno, with more than
 // from bytes, and opens it to be read from from (once).
-func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno uint64) *tracked {
+func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno uint64) (t *tracked, partial bool) {
 	sibs := s.siblings(st)
 	for i := len(sibs) - 1; i >= 0; i-- { // the newest first
 		sb := sibs[i]
-		if sb.dev == skipDev && sb.ino == skipIno || !sb.gz && sb.size <= from && from > 0 {
+		if sb.dev == skipDev && sb.ino == skipIno || !sb.gz && sb.size < from {
 			continue
 		}
-		if b, _ := contentPrefix(sb, id.FPLen); len(b) != id.FPLen || fingerprint(b) != id.FP {
+		b, whole := contentPrefix(sb, id.FPLen)
+		if !whole {
+			partial = true
+			continue
+		}
+		if len(b) != id.FPLen || fingerprint(b) != id.FP {
 			continue
 		}
 		if s.byIno[[2]uint64{sb.dev, sb.ino}] != nil {
 			continue
 		}
-		t := s.openOnce(sb, id, from)
-		if t != nil {
-			return t
+		if t := s.openOnce(sb, id, from); t != nil {
+			return t, false
 		}
 	}
-	return nil
+	return nil, partial
 }
 
 // openOnce opens a sibling to be read once, from from, as the content id.
@@ -922,7 +929,7 @@ type missingFile struct {
 // at least off bytes of content: read from off). done: the WAL says it was
 // read to its end. endByRec moves off up to what the WAL has of a plain
 // file.
-func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*tracked)) (t *tracked, done bool) {
+func (s *Source) locate(st *stream, f fileState, off int64) (t *tracked, done, partial bool) {
 	for _, sb := range s.siblings(st) {
 		if !sb.gz && sb.dev == f.Dev && sb.ino == f.Ino && s.byIno[[2]uint64{sb.dev, sb.ino}] == nil {
 			fh, err := os.Open(sb.path)
@@ -938,31 +945,46 @@ func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*track
 		}
 	}
 	if t != nil {
-		if endByRec != nil {
-			endByRec(t)
-		}
+		off = s.applyRec(f, t, off)
 		t.pos, t.lineStart, t.committed = off, off, off
 		t.idleSince = time.Now()
-		return t, false
+		return t, false, false
 	}
-	t = s.findContent(st, f.ident, off, 0, 0)
+	t, partial = s.findContent(st, f.ident, off, 0, 0)
 	if t == nil {
-		return nil, false
+		return nil, false, partial
 	}
 	for _, e := range s.rec[[2]uint64{f.Dev, f.Ino}] {
 		if e.fp == f.FP && e.fplen == f.FPLen && sameBirth(e.birth, f.Birth) && (e.done || e.end > t.pos) {
 			if e.done {
 				s.closeFile(t)
-				return nil, true
+				return nil, true, false
 			}
 			if t.skipTo(e.end) != nil {
 				s.closeFile(t)
-				return nil, false
+				return nil, false, false
 			}
 		}
 	}
 	t.ident = f.ident
-	return t, false
+	return t, false, false
+}
+
+// applyRec moves off (what the checkpoint says of f, open as t) up to what
+// the WAL has of it.
+func (s *Source) applyRec(f fileState, t *tracked, off int64) int64 {
+	if t.f == nil {
+		return off
+	}
+	if r, ok := s.recovered(f.ident, t.f); ok {
+		if r.done {
+			if fi, err := t.f.Stat(); err == nil {
+				off = max(off, fi.Size())
+			}
+		}
+		off = max(off, r.end)
+	}
+	return off
 }
 
 // findMissing looks again for the files restore did not find; one still
@@ -970,13 +992,13 @@ func (s *Source) locate(st *stream, f fileState, off int64, endByRec func(*track
 func (s *Source) findMissing(st *stream, now time.Time) {
 	var still []missingFile
 	for _, m := range st.missing {
-		t, done := s.locate(st, m.fileState, m.Off, nil)
+		t, done, partial := s.locate(st, m.fileState, m.Off)
 		switch {
 		case done:
 			st.done = append(st.done, fileState{ident: m.ident, Off: m.Off, Role: "done"})
 		case t != nil:
 			st.old = append(st.old, t)
-		case now.Sub(m.since) < s.o.RotateWait:
+		case partial && now.Sub(m.since) < s.o.RotateWait:
 			still = append(still, m)
 		default:
 			s.st.lost.Add(1)
@@ -1000,28 +1022,11 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 	rotated = true
 	for _, f := range files {
 		off := f.Off
-		endByRec := func(t *tracked) {
-			var ra io.ReaderAt
-			if t.f != nil {
-				ra = t.f
-			}
-			if ra == nil {
-				return
-			}
-			if r, ok := s.recovered(f.ident, ra); ok {
-				if r.done {
-					if fi, err := t.f.Stat(); err == nil {
-						off = max(off, fi.Size())
-					}
-				}
-				off = max(off, r.end)
-			}
-		}
 		if f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino {
 			fh, err := os.Open(st.path)
 			if err == nil && sameBirth(f.Birth, birthOf(fh)) && s.prefixIs(fh, f.FP, f.FPLen) {
 				t := &tracked{ident: f.ident, name: st.path, f: fh}
-				endByRec(t)
+				off = s.applyRec(f, t, off)
 				fi, _ := fh.Stat()
 				if fi.Size() >= off {
 					t.pos, t.lineStart, t.committed = off, off, off
@@ -1035,7 +1040,7 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 				fh.Close()
 			}
 		}
-		t, done := s.locate(st, f, off, endByRec)
+		t, done, partial := s.locate(st, f, off)
 		switch {
 		case done:
 			st.done = append(st.done, fileState{ident: f.ident, Off: off, Role: "done"})
@@ -1043,10 +1048,14 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 			st.old = append(st.old, t)
 		case f.Role == "cur" && exists && f.Dev == dev && f.Ino == ino && off == 0:
 			// truncated in place before anything was read: nothing to find
-		default:
-			// not found (yet: a .gz gzip is still writing is found once whole)
+		case partial:
+			// a .gz with its first bytes is still being written: found once whole
 			f.Off = off
 			st.missing = append(st.missing, missingFile{f, time.Now()})
+		default:
+			s.st.lost.Add(1)
+			s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
+				"path", st.path, "file_id", f.fileID(), "read", off)
 		}
 	}
 	s.dirty = true
