@@ -157,6 +157,7 @@ loop:
 
 	// every line once, in order per file
 	type streamCheck struct{ last, dup, order int }
+	var curLine []byte // the output line being checked
 	seen := map[string]map[int]int{}
 	checks := map[string]*streamCheck{}
 	headerSeen := 0
@@ -169,6 +170,9 @@ loop:
 		c := checks[stream]
 		seen[stream][n]++
 		if seen[stream][n] > 1 {
+			if c.dup < 5 {
+				t.Logf("%s seq=%d again: %s", stream, n, curLine)
+			}
 			c.dup++
 		} else if n < c.last {
 			c.order++
@@ -187,6 +191,7 @@ loop:
 		// a light read of the line (1.2M events: protocol's full decoding
 		// takes minutes under -race); the first ones are decoded fully
 		line := sc.Bytes()
+		curLine = line
 		ev, err := lightEvent(line)
 		if err != nil {
 			t.Fatalf("output: %v: %s", err, line)
