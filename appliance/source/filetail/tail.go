@@ -782,7 +782,7 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 		if len(b) != id.FPLen || fingerprint(b) != id.FP {
 			continue
 		}
-		if s.byIno[[2]uint64{sb.dev, sb.ino}] != nil {
+		if s.byIno[[2]uint64{sb.dev, sb.ino}] != nil || !sb.gz && s.otherFile(st, id, sb) {
 			continue
 		}
 		if t := s.openOnce(sb, id, from); t != nil {
@@ -790,6 +790,18 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 		}
 	}
 	return nil, partial
+}
+
+// otherFile reports whether the plain sibling sb is a file st knows as
+// another than id (by inode): files that share their first bytes (a
+// header) are not taken for one another.
+func (s *Source) otherFile(st *stream, id ident, sb sibling) bool {
+	for _, d := range st.done {
+		if d.Dev == sb.dev && d.Ino == sb.ino && (d.Dev != id.Dev || d.Ino != id.Ino) {
+			return true
+		}
+	}
+	return false
 }
 
 // openOnce opens a sibling to be read once, from from, as the content id.
