@@ -796,9 +796,19 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 // another than id (by inode): files that share their first bytes (a
 // header) are not taken for one another.
 func (s *Source) otherFile(st *stream, id ident, sb sibling) bool {
+	var birth int64 = -1
 	for _, d := range st.done {
 		if d.Dev == sb.dev && d.Ino == sb.ino && (d.Dev != id.Dev || d.Ino != id.Ino) {
-			return true
+			if birth == -1 { // an inode can be reused: the creation time tells
+				birth = 0
+				if f, err := os.Open(sb.path); err == nil {
+					birth = birthOf(f)
+					f.Close()
+				}
+			}
+			if sameBirth(d.Birth, birth) {
+				return true
+			}
 		}
 	}
 	return false
@@ -1016,6 +1026,7 @@ func (s *Source) findMissing(st *stream, now time.Time) {
 			s.st.lost.Add(1)
 			s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
 				"path", st.path, "file_id", m.fileID(), "read", m.Off)
+			st.done = append(st.done, fileState{ident: m.ident, Off: m.Off, Role: "done"})
 		}
 	}
 	if len(still) != len(st.missing) {
@@ -1068,6 +1079,7 @@ func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool
 			s.st.lost.Add(1)
 			s.log.Warn("source/file: a file being read before the restart is gone; its unread lines are lost",
 				"path", st.path, "file_id", f.fileID(), "read", off)
+			st.done = append(st.done, fileState{ident: f.ident, Off: off, Role: "done"}) // known: not read again
 		}
 	}
 	s.dirty = true
