@@ -8,12 +8,15 @@
 // path (cur), the files rotated away from it that are still read (old,
 // in order: drained before cur, so lines keep their order) and the last
 // files it finished (done, for recognising them again). A file is
-// identified by device + inode and a fingerprint: an FNV-64a hash of its
-// first 1 KiB, or of all of it while it is shorter (the fingerprint grows
-// with the file; its length is part of the identity). The inode tells
-// apart files that share their first KiB; the fingerprint tells a reused
-// inode from the file that had it, and finds a file again when only its
-// content is left (compressed, or copied by copytruncate).
+// identified by device + inode, its creation time (statx btime, where the
+// filesystem keeps it) and a fingerprint: an FNV-64a hash of its first
+// 1 KiB, or of all of it while it is shorter (the fingerprint grows with
+// the file; its length is part of the identity). The inode tells apart
+// files that share their first KiB; the creation time and the fingerprint
+// tell a reused inode from the file that had it (a new file with the same
+// header on a reused inode is a new file); the fingerprint finds a file
+// again when only its content is left (compressed, or copied by
+// copytruncate). A new file at a path is always read from its start.
 //
 // One goroutine polls (PollInterval): globs, then per stream:
 //
@@ -50,9 +53,15 @@
 // moves past lines the WAL has.
 //
 // After a restart each checkpointed file is looked for at its path (same
-// inode and first bytes), renamed next to it (same inode), compressed or
-// copied (same first bytes, with more content than the offset: read from
-// there through gzip), and, if it is gone, reported as lost in the log.
+// inode, creation time and first bytes), renamed next to it (the same),
+// compressed or copied (same first bytes, at least as much content as the
+// offset: read from there, through gzip for a .gz). A .gz with those first
+// bytes that gzip is still writing is waited for (up to RotateWait, the
+// stream's newer files wait too, to keep the order); a file that is gone
+// is reported lost (log, metric) and stays known, so that its copies are
+// not read again. The WAL's recovered ends apply only to the files there
+// were at the start: they are dropped once every checkpointed file is
+// found or given up.
 //
 // # Lines and events
 //
