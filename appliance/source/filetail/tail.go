@@ -106,15 +106,16 @@ type recEnd struct {
 // stream is one path: the file there now (cur), the files rotated away
 // from it that are still read (old, in order), and the last ones done.
 type stream struct {
-	path     string
-	cur      *tracked
-	old      []*tracked
-	done     []fileState // the newest last, at most maxDone
-	seen     time.Time
-	pend     *pending
-	restored []fileState   // from the checkpoint, to be found again (first service)
-	missing  []missingFile // from the checkpoint, not found yet
-	rotated  bool          // the path's file changed: rotated files not seen are looked for
+	path      string
+	cur       *tracked
+	old       []*tracked
+	done      []fileState // the newest last, at most maxDone
+	seen      time.Time
+	pend      *pending
+	restored  []fileState   // from the checkpoint, to be found again (first service)
+	missing   []missingFile // from the checkpoint, not found yet
+	restoring []fileState   // the checkpoint's files while restore looks for them
+	rotated   bool          // the path's file changed: rotated files not seen are looked for
 }
 
 const maxDone = 32
@@ -796,8 +797,24 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 // another than id (by inode): files that share their first bytes (a
 // header) are not taken for one another.
 func (s *Source) otherFile(st *stream, id ident, sb sibling) bool {
-	var birth int64 = -1
+	known := make([]ident, 0, len(st.done)+len(st.old)+len(st.restoring)+len(st.missing)+1)
 	for _, d := range st.done {
+		known = append(known, d.ident)
+	}
+	for _, t := range st.old {
+		known = append(known, t.ident)
+	}
+	if st.cur != nil {
+		known = append(known, st.cur.ident)
+	}
+	for _, f := range st.restoring { // the checkpoint's files, still being found
+		known = append(known, f.ident)
+	}
+	for _, m := range st.missing {
+		known = append(known, m.ident)
+	}
+	var birth int64 = -1
+	for _, d := range known {
 		if d.Dev == sb.dev && d.Ino == sb.ino && (d.Dev != id.Dev || d.Ino != id.Ino) {
 			if birth == -1 { // an inode can be reused: the creation time tells
 				birth = 0
@@ -1042,6 +1059,8 @@ func (s *Source) findMissing(st *stream, now time.Time) {
 func (s *Source) restore(st *stream, exists bool, dev, ino uint64) (rotated bool) {
 	files := st.restored
 	st.restored = nil
+	st.restoring = files
+	defer func() { st.restoring = nil }()
 	rotated = true
 	for _, f := range files {
 		off := f.Off
