@@ -12,6 +12,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"logpacker/appliance/api"
+	"logpacker/appliance/internal/inifile"
 	"logpacker/appliance/match"
 	"logpacker/appliance/option"
 	"logpacker/appliance/pipeline"
@@ -174,14 +175,14 @@ func (c *Config) Output(name string) *OutputConfig {
 // embedded [output.file]) is updated; a new one needs a type, except
 // [output.file] and [output.store], whose type is fixed. Keys of another
 // type are errors that say whose they are.
-func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) error {
+func applyOutput(cfg *Config, file string, lines inifile.Lines, sec *ini.Section) error {
 	sname := sec.Name()
 	oname := strings.TrimPrefix(sname, "output.")
-	secLine := lines.sections[sname]
+	secLine := lines.Sections[sname]
 	bad := func(key string, err error) error {
 		ln := secLine
 		if key != "" {
-			ln = lines.line(sname, key)
+			ln = lines.Line(sname, key)
 		}
 		return &ConfigError{File: file, Line: ln, Section: sname, Key: key, Err: err}
 	}
@@ -214,7 +215,7 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 	o.line, o.lines = secLine, map[string]int{}
 	for _, k := range sec.Keys() {
 		kn, v := k.Name(), strings.TrimSpace(k.Value())
-		o.lines[kn] = lines.line(sname, kn)
+		o.lines[kn] = lines.Line(sname, kn)
 		var err error
 		switch {
 		case kn == "type":
