@@ -37,6 +37,10 @@ type Config struct {
 		ID       string // empty: generated once and kept in data_dir/node_id
 		DataDir  string
 		LogLevel string
+		// Notify is notify.ini (alerting), relative to the configuration
+		// file's directory (the working directory with the embedded
+		// defaults); empty: no alerting. See NotifyPath.
+		Notify string
 	}
 	Listen struct {
 		SyslogUDP, SyslogTCP, SyslogTLS, SyslogUnix, HTTP string // empty disables
@@ -114,6 +118,7 @@ var schema = map[string]map[string]setter{
 	"node": {
 		"id":       func(c *Config, v string) error { return setNodeID(&c.Node.ID, v) },
 		"data_dir": func(c *Config, v string) error { return option.NonEmpty(&c.Node.DataDir, v) },
+		"notify":   func(c *Config, v string) error { c.Node.Notify = v; return nil },
 		"log_level": func(c *Config, v string) error {
 			return option.OneOf(&c.Node.LogLevel, v, "debug", "info", "warn", "error")
 		},
@@ -376,6 +381,17 @@ func (c *Config) listenAddr(name string) *string {
 		return &c.Listen.RELP
 	}
 	return nil
+}
+
+// NotifyPath is notify.ini's path: [node] notify, relative to the
+// configuration file's directory (with the embedded defaults, to the
+// working directory); "" when alerting is off.
+func (c *Config) NotifyPath() string {
+	p := c.Node.Notify
+	if p == "" || filepath.IsAbs(p) || c.File == "<embedded>" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
 }
 
 // DataPath resolves p against data_dir when it is relative.

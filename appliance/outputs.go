@@ -285,6 +285,9 @@ func checkOutputName(n string) error {
 	if n == "relay" {
 		return fmt.Errorf("output name %q is taken by the relay output (configure it in [relay])", n)
 	}
+	if n == "alert" {
+		return fmt.Errorf("output name %q is taken by the alerter (its WAL cursor is output.alert; configure it in notify.ini)", n)
+	}
 	return nil
 }
 
@@ -335,6 +338,12 @@ func (n *Node) openOutputs() error {
 			return err
 		}
 		want["output.relay"] = true
+	}
+	if err := n.openAlert(); err != nil {
+		return err
+	}
+	if n.runningOutput("alert") != nil {
+		want["output.alert"] = true
 	}
 	// An output removed from the configuration must not hold the WAL forever.
 	for _, name := range n.wal.Cursors() {
