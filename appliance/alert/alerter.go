@@ -62,6 +62,7 @@ type Alerter struct {
 	dlog      *os.File        // outbox/delivered.log
 	lanes     map[string]*lane
 
+	tickMu sync.Mutex // one tick at a time (the loop's, Close's, tests')
 	kick   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -390,6 +391,8 @@ func (a *Alerter) loop() {
 // second, at the next tick, no longer does; only then are they sent, so a
 // crash can neither lose one nor send one again from the state).
 func (a *Alerter) tick(now time.Time) error {
+	a.tickMu.Lock()
+	defer a.tickMu.Unlock()
 	a.mu.Lock()
 	if !now.IsZero() {
 		for key, ac := range a.open {

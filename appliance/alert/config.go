@@ -199,8 +199,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	cfg := &Config{File: name, Groups: map[string]*Group{}, RetryMin: time.Second, RetryMax: 5 * time.Minute}
 	bad := func(sec, key string, err error) error {
 		ln := lines.Sections[sec]
-		if key != "" {
-			ln = lines.Line(sec, key)
+		if l := lines.Line(sec, key); key != "" && l > 0 {
+			ln = l
 		}
 		return &ConfigError{File: name, Line: ln, Section: sec, Key: key, Err: err}
 	}
@@ -218,9 +218,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		var finish func() error
 		switch {
 		case strings.HasPrefix(lower, "rule."):
-			rname := sname[len("rule."):]
-			if sname == "" {
-				rname = DefaultGroup
+			rname := DefaultGroup
+			if sname != "" {
+				rname = sname[len("rule."):]
 			}
 			if err := checkName(rname); err != nil {
 				return nil, bad(sname, "", err)

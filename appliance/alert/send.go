@@ -339,6 +339,12 @@ func sendSlack(ctx context.Context, o *SlackOptions, d *Digest, target string) e
 	if err != nil {
 		return fmt.Errorf("alert/slack: chat.postMessage: %w", err)
 	}
+	return slackResult(target, code, h, b)
+}
+
+// slackResult reads chat.postMessage's answer: HTTP status, then the JSON's
+// ok and error.
+func slackResult(target string, code int, h http.Header, b []byte) error {
 	if code/100 != 2 {
 		return httpStatusErr("alert/slack: chat.postMessage "+target, code, h, b)
 	}
