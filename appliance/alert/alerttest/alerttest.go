@@ -41,8 +41,8 @@ type SMTP struct {
 
 	mu      sync.Mutex
 	mails   []Mail
-	refuse  int  // refuse this many more DATA commands with 451
-	refuseN int  // how many were refused
+	refuse  int // refuse this many more DATA commands with 451
+	refuseN int // how many were refused
 	hold    chan struct{}
 	holding bool
 	srv     *smtp.Server
