@@ -133,8 +133,9 @@ func (a *acc) fold(ev *protocol.Event, lines int) {
 			m.Last = t
 		}
 	} else if len(a.Msgs) < topCapacity {
-		a.msgIdx[strings.Clone(key)] = len(a.Msgs)
-		a.Msgs = append(a.Msgs, &msgCount{Msg: strings.Clone(key), Count: 1, First: t, Last: t})
+		k := strings.Clone(key)
+		a.msgIdx[k] = len(a.Msgs)
+		a.Msgs = append(a.Msgs, &msgCount{Msg: k, Count: 1, First: t, Last: t})
 	} else { // Space-Saving: the least counted makes room, its count the new one's error
 		low := 0
 		for i, m := range a.Msgs {
@@ -215,7 +216,7 @@ func rawLine(ev *protocol.Event) string {
 	b.WriteString(ev.Message)
 	s := b.String()
 	if len(s) > maxLine {
-		s = s[:maxLine] + "…"
+		s = strings.ToValidUTF8(s[:maxLine], "") + "…"
 	}
 	return strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' {
