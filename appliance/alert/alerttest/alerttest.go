@@ -45,6 +45,7 @@ type SMTP struct {
 	refuseN int // how many were refused
 	hold    chan struct{}
 	holding bool
+	held    int // DATA commands stalled now
 	srv     *smtp.Server
 	got     chan struct{}
 }
@@ -105,6 +106,13 @@ func (s *SMTP) Release() {
 		s.holding = false
 	}
 	s.mu.Unlock()
+}
+
+// Held is how many DATA commands Hold stalls now.
+func (s *SMTP) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
 }
 
 // Refused is how many DATA commands were refused.
@@ -175,8 +183,12 @@ func (x *session) Data(r io.Reader) error {
 	hold, holding := s.hold, s.holding
 	s.mu.Unlock()
 	if holding {
+		s.mu.Lock()
+		s.held++
+		s.mu.Unlock()
 		<-hold
 		s.mu.Lock()
+		s.held--
 		s.refuseN++
 		s.mu.Unlock()
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "held, try again"}
