@@ -94,22 +94,8 @@ func TestAlertKillIntegration(t *testing.T) {
 	s := alerttest.NewSMTP(t, dir)
 	port, httpPort := freePort(t), freePort(t)
 	cfg := writeTCPNodeConfig(t, dir, "alert-test", port, httpPort, "[output.file]\npath =\n[output.store]\nenabled = false\n")
-	notify := fmt.Sprintf(`[notify]
-retry_min = 100ms
-retry_max = 200ms
-[smtp]
-host = %s
-port = %d
-login = %s
-password = %s
-ca = %s
-from = logpacker@example.com
-emails = ops@example.com
-[rule.errors]
-providers = smtp
-levels = err
-interval = 1s
-`, s.Host, s.Port, s.User, s.Password, s.CAFile)
+	notify := "[notify]\nretry_min = 100ms\nretry_max = 200ms\n" + s.INI() +
+		"from = logpacker@example.com\nemails = ops@example.com\n[rule.errors]\nproviders = smtp\nlevels = err\ninterval = 1s\n"
 	if err := os.WriteFile(filepath.Join(dir, "notify.ini"), []byte(notify), 0o644); err != nil {
 		t.Fatal(err)
 	}

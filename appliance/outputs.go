@@ -274,13 +274,8 @@ func unknownOutputKey(typ, key string) error {
 
 // checkOutputName: NAME becomes a WAL cursor, a file name and a metric label.
 func checkOutputName(n string) error {
-	if n == "" || len(n) > 64 {
-		return fmt.Errorf("output name must be 1-64 characters: [output.NAME]")
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("output name %q: only letters, digits, '-' and '_' are allowed", n)
-		}
+	if err := option.Name("output", n); err != nil {
+		return err
 	}
 	if n == "relay" {
 		return fmt.Errorf("output name %q is taken by the relay output (configure it in [relay])", n)

@@ -222,7 +222,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			if sname != "" {
 				rname = sname[len("rule."):]
 			}
-			if err := checkName(rname); err != nil {
+			if err := option.Name("rule", rname); err != nil {
 				return nil, bad(sname, "", err)
 			}
 			if cfg.Rule(rname) != nil {
@@ -240,7 +240,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			}
 		case strings.HasPrefix(lower, "group."):
 			gname := sname[len("group."):]
-			if err := checkName(gname); err != nil {
+			if err := option.Name("group", gname); err != nil {
 				return nil, bad(sname, "", err)
 			}
 			g := &Group{Name: gname}
@@ -307,19 +307,6 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-// checkName: rule and group names are in file names, metrics and subjects.
-func checkName(n string) error {
-	if n == "" || len(n) > 64 {
-		return fmt.Errorf("name must be 1-64 characters")
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("name %q: only letters, digits, '-' and '_' are allowed", n)
-		}
-	}
-	return nil
-}
-
 func (c *Config) set(key, v string) error {
 	switch key {
 	case "retry_min":
@@ -357,7 +344,7 @@ func (r *Rule) set(key, v string) error {
 			return err
 		}
 		for _, g := range items {
-			if err := checkName(g); err != nil {
+			if err := option.Name("group", g); err != nil {
 				return err
 			}
 		}

@@ -63,16 +63,16 @@ type TopMessage struct {
 // acc is an open digest: what a (rule, group) collected so far in its
 // window. It is part of the state file, so its fields are exported to JSON.
 type acc struct {
-	Rule  string      `json:"rule"`
-	Group string      `json:"group"`
-	Start time.Time   `json:"start"`
-	End   time.Time   `json:"end"`
-	Total uint64      `json:"total"`
-	Sev   [8]uint64   `json:"sev"`
-	Hosts counts      `json:"hosts"`
-	Apps  counts      `json:"apps"`
-	Msgs  []*msgCount `json:"msgs"`
-	Lines []string    `json:"lines"`
+	Rule  string        `json:"rule"`
+	Group string        `json:"group"`
+	Start time.Time     `json:"start"`
+	End   time.Time     `json:"end"`
+	Total uint64        `json:"total"`
+	Sev   [8]uint64     `json:"sev"`
+	Hosts counts        `json:"hosts"`
+	Apps  counts        `json:"apps"`
+	Msgs  []*TopMessage `json:"msgs"`
+	Lines []string      `json:"lines"`
 
 	msgIdx map[string]int // message → index in Msgs (rebuilt after loading)
 }
@@ -92,14 +92,6 @@ func (c counts) add(name string) {
 		return
 	}
 	c[strings.Clone(name)] = 1
-}
-
-type msgCount struct {
-	Msg   string    `json:"m"`
-	Count uint64    `json:"n"`
-	Err   uint64    `json:"e,omitempty"`
-	First time.Time `json:"f"`
-	Last  time.Time `json:"l"`
 }
 
 func newAcc(rule, group string, start, end time.Time) *acc {
@@ -135,7 +127,7 @@ func (a *acc) fold(ev *protocol.Event, lines int) {
 	} else if len(a.Msgs) < topCapacity {
 		k := strings.Clone(key)
 		a.msgIdx[k] = len(a.Msgs)
-		a.Msgs = append(a.Msgs, &msgCount{Msg: k, Count: 1, First: t, Last: t})
+		a.Msgs = append(a.Msgs, &TopMessage{Message: k, Count: 1, First: t, Last: t})
 	} else { // Space-Saving: the least counted makes room, its count the new one's error
 		low := 0
 		for i, m := range a.Msgs {
@@ -144,9 +136,9 @@ func (a *acc) fold(ev *protocol.Event, lines int) {
 			}
 		}
 		m := a.Msgs[low]
-		delete(a.msgIdx, m.Msg)
+		delete(a.msgIdx, m.Message)
 		k := strings.Clone(key)
-		*m = msgCount{Msg: k, Count: m.Count + 1, Err: m.Count, First: t, Last: t}
+		*m = TopMessage{Message: k, Count: m.Count + 1, Approx: m.Count, First: t, Last: t}
 		a.msgIdx[k] = low
 	}
 	if len(a.Lines) < lines {
@@ -158,7 +150,7 @@ func (a *acc) fold(ev *protocol.Event, lines int) {
 func (a *acc) reindex() {
 	a.msgIdx = make(map[string]int, len(a.Msgs))
 	for i, m := range a.Msgs {
-		a.msgIdx[m.Msg] = i
+		a.msgIdx[m.Message] = i
 	}
 	if a.Hosts == nil {
 		a.Hosts = counts{}
@@ -179,11 +171,11 @@ func (a *acc) digest(node string, top int) *Digest {
 		}
 	}
 	ms := slices.Clone(a.Msgs)
-	slices.SortStableFunc(ms, func(x, y *msgCount) int {
-		return cmp.Or(cmp.Compare(y.Count, x.Count), x.First.Compare(y.First), strings.Compare(x.Msg, y.Msg))
+	slices.SortStableFunc(ms, func(x, y *TopMessage) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), x.First.Compare(y.First), strings.Compare(x.Message, y.Message))
 	})
 	for _, m := range ms[:min(top, len(ms))] {
-		d.Top = append(d.Top, TopMessage{Message: m.Msg, Count: m.Count, Approx: m.Err, First: m.First, Last: m.Last})
+		d.Top = append(d.Top, *m)
 	}
 	return d
 }

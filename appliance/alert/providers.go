@@ -15,21 +15,47 @@ type SMTPOptions struct {
 	TLS      string // starttls (required: no mail in clear text), tls (implicit, port 465), none
 	Login    string // AUTH PLAIN when set (only over TLS)
 	Password string
-	From     string // default: login when it is an address, else logpacker@<hostname>
-	ReplyTo  string
-	Emails   []string // recipients of the rules without groups
-	CA       string   // PEM file of the CA that signed the server's certificate; empty: the system's
-	Helo     string   // the name given in EHLO; empty: this host's name
-	Timeout  time.Duration
+	MailOptions
+	CA   string // PEM file of the CA that signed the server's certificate; empty: the system's
+	Helo string // the name given in EHLO; empty: this host's name
+}
+
+// MailOptions are the keys smtp and sendmail share.
+type MailOptions struct {
+	From    string   // smtp's default: login when it is an address; else logpacker@<hostname>
+	ReplyTo string   // Reply-To, when set
+	Emails  []string // recipients of the rules without groups
+	Timeout time.Duration
+}
+
+// set reads one of the shared keys; ok is false for any other key.
+func (o *MailOptions) set(k, v string) (ok bool, err error) {
+	switch k {
+	case "from", "reply_to", "replyto":
+		if v != "" {
+			if err := checkEmail(v); err != nil {
+				return true, err
+			}
+		}
+		if k == "from" {
+			o.From = v
+		} else {
+			o.ReplyTo = v
+		}
+	case "emails":
+		return true, emails(&o.Emails, v)
+	case "timeout":
+		return true, timeout(&o.Timeout, v)
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // SendmailOptions are [sendmail]: the local MTA's sendmail program.
 type SendmailOptions struct {
-	Path    string // default: sendmail on PATH, else /usr/sbin/sendmail
-	From    string
-	ReplyTo string
-	Emails  []string
-	Timeout time.Duration
+	Path string // default: sendmail on PATH, else /usr/sbin/sendmail
+	MailOptions
 }
 
 // SlackOptions are [slack]: the Web API (chat.postMessage with a bot
@@ -66,11 +92,11 @@ type WebhookOptions struct {
 func (p *Providers) section(kind string) (set func(k, v string) error, finish func() error) {
 	switch kind {
 	case KindSMTP:
-		o := &SMTPOptions{Port: 587, TLS: "", Timeout: 30 * time.Second}
+		o := &SMTPOptions{Port: 587, MailOptions: MailOptions{Timeout: 30 * time.Second}}
 		p.SMTP = o
 		return o.set, o.check
 	case KindSendmail:
-		o := &SendmailOptions{Timeout: 30 * time.Second}
+		o := &SendmailOptions{MailOptions: MailOptions{Timeout: 30 * time.Second}}
 		p.Sendmail = o
 		return o.set, func() error { return nil }
 	case KindSlack:
@@ -138,29 +164,14 @@ func (o *SMTPOptions) set(k, v string) error {
 		o.Login = v
 	case "password", "pass":
 		o.Password = v
-	case "from":
-		if v != "" {
-			if err := checkEmail(v); err != nil {
-				return err
-			}
-		}
-		o.From = v
-	case "reply_to", "replyto":
-		if v != "" {
-			if err := checkEmail(v); err != nil {
-				return err
-			}
-		}
-		o.ReplyTo = v
-	case "emails":
-		return emails(&o.Emails, v)
 	case "ca":
 		o.CA = v
 	case "helo":
 		o.Helo = v
-	case "timeout":
-		return timeout(&o.Timeout, v)
 	default:
+		if ok, err := o.MailOptions.set(k, v); ok {
+			return err
+		}
 		return unknownKey("host, port, tls, login, password, from, reply_to, emails, ca, helo, timeout")
 	}
 	return nil
@@ -189,25 +200,10 @@ func (o *SendmailOptions) set(k, v string) error {
 	switch k {
 	case "path":
 		o.Path = v
-	case "from":
-		if v != "" {
-			if err := checkEmail(v); err != nil {
-				return err
-			}
-		}
-		o.From = v
-	case "reply_to", "replyto":
-		if v != "" {
-			if err := checkEmail(v); err != nil {
-				return err
-			}
-		}
-		o.ReplyTo = v
-	case "emails":
-		return emails(&o.Emails, v)
-	case "timeout":
-		return timeout(&o.Timeout, v)
 	default:
+		if ok, err := o.MailOptions.set(k, v); ok {
+			return err
+		}
 		return unknownKey("path, from, reply_to, emails, timeout")
 	}
 	return nil

@@ -24,23 +24,17 @@ func newHTTPStandIn(t *testing.T) *alerttest.HTTP { return alerttest.NewHTTP(t) 
 func TestSMTP(t *testing.T) {
 	dir := t.TempDir()
 	s := alerttest.NewSMTP(t, dir)
-	cfg := mustParse(t, fmt.Sprintf(`[notify]
+	cfg := mustParse(t, `[notify]
 retry_min = 10ms
 retry_max = 50ms
-[smtp]
-host = %s
-port = %d
-login = %s
-password = %s
-from = logpacker@example.com
+`+s.INI()+`from = logpacker@example.com
 reply_to = ops@example.com
-ca = %s
 emails = ops@example.com, nobody@example.com
 [rule.errors]
 providers = smtp
 levels = err
 interval = 1m
-`, s.Host, s.Port, s.User, s.Password, s.CAFile))
+`)
 	a := newTestAlerter(t, dir, cfg)
 	s.Refuse(3)
 	for i := range 3 {

@@ -80,6 +80,13 @@ func NewSMTP(t testing.TB, dir string) *SMTP {
 	return s
 }
 
+// INI is the [smtp] section of notify.ini that reaches s (host, port,
+// STARTTLS with its CA, the login), for more keys to follow.
+func (s *SMTP) INI() string {
+	return fmt.Sprintf("[smtp]\nhost = %s\nport = %d\ntls = starttls\nlogin = %s\npassword = %s\nca = %s\n",
+		s.Host, s.Port, s.User, s.Password, s.CAFile)
+}
+
 // Refuse makes the server answer the next n DATA commands with 451 (a
 // temporary failure: the mail is not taken).
 func (s *SMTP) Refuse(n int) {
