@@ -6,12 +6,14 @@
 #   make deps    install what tests and benchmarks need, only what is missing (.ci/install-deps.sh)
 #   make lint    go vet + gofmt check
 #   make test    deps, lint, then go test -race on every package (what .ci/run runs)
-#   make bench   every Benchmark*, then bin/lpbench -scenario both (logpacker vs rsyslog under
-#                loggen: one receiver each, then a 3-node logpacker chain vs 2 rsyslog over RELP)
+#   make bench   every Benchmark*, then bin/lpbench -scenario both (under loggen, one receiver
+#                each: rsyslog, logpacker writing a file with the store off, and logpacker-default,
+#                the default outputs as `make run` (file + store; delivered = what the store has,
+#                its lag sampled); then a 3-node logpacker chain vs 2 rsyslog over RELP)
 #   make fuzz    every Fuzz* target for FUZZTIME each (default 20s)
 #   make clean   remove bin/ (keeps ./data and the unpacked loggen in .cache/)
 #
-# Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog';
+# Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog,logpacker-default';
 # '-scenario chain' only the chain; '-receiver logpacker -cpuprofile /tmp/lp.prof' saves a CPU
 # profile of logpacker under the load, in the chain one per node: /tmp/lp-leaf.prof, -mid, -root),
 # RUN_FLAGS (extra flags for `make run`, e.g. RUN_FLAGS='-c server.ini').
@@ -64,7 +66,8 @@ test: deps lint
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/... ./wal/... ./appliance/...
-	LOGPACKER_STORE_BENCH_EVENTS=$${STORE_BENCH_EVENTS:-10000000} $(GO) test -run '^$$' -bench Store10M -benchtime 1x -timeout 60m ./appliance/store
+	# the store's engine as the binary has it: pure Go (its zstd is then klauspost/compress, not cgo)
+	CGO_ENABLED=0 LOGPACKER_STORE_BENCH_EVENTS=$${STORE_BENCH_EVENTS:-10000000} $(GO) test -run '^$$' -bench Store10M -benchtime 1x -timeout 60m ./appliance/store
 	bin/lpbench -logpacker bin/logpacker -loggen .ci/loggen.sh -scenario both $(LPBENCH_FLAGS)
 
 fuzz:

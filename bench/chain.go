@@ -109,7 +109,7 @@ func newChainBench(o options, dir string) (*chainBench, error) {
 	if b.tails, err = corpusTails(b.corpus); err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	if o.receiver != "rsyslog" {
+	if slices.Contains(o.names, "logpacker") {
 		run := func(args ...string) error {
 			if out, err := exec.Command(o.logpacker, args...).CombinedOutput(); err != nil {
 				return fmt.Errorf("logpacker %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -138,14 +138,14 @@ func printChainHeader(o options, b *chainBench) {
 	fmt.Printf("\nchain scenario: loggen -i -S -d -R CORPUS -l --active-connections %d -r %d -I %d (TCP, one line of CORPUS per message)\n",
 		o.conns, o.rate, secs(o.duration))
 	fmt.Printf("payload: %s\n", b.desc)
-	if o.receiver != "logpacker" {
+	if slices.Contains(o.names, "rsyslog") {
 		win := "librelp's default 128"
 		if o.relpWin > 0 {
 			win = strconv.Itoa(o.relpWin)
 		}
 		fmt.Printf("rsyslog chain:   %s ×2: A imtcp → omrelp (RFC 5424 template, windowSize %s; LinkedList action queue, disk-assisted, saveOnShutdown, resumeRetryCount -1) → B imrelp → omfile; nothing fsynced\n", o.rsyslogd, win)
 	}
-	if o.receiver != "rsyslog" {
+	if slices.Contains(o.names, "logpacker") {
 		fmt.Printf("logpacker chain: %s ×3: leaf (TCP syslog) → mid → root (file output), QUIC node links, compress = true, [wal] fsync = %s at every hop\n", o.logpacker, o.fsync)
 	}
 }

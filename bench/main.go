@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,7 +39,8 @@ type options struct {
 	fsync     string
 	keep      bool
 	receiver  string
-	profile   string // write a CPU profile of logpacker under load here
+	names     []string // the receivers -receiver selects, in run order
+	profile   string   // write a CPU profile of logpacker under load here
 	runs      int
 	scenario  string        // single, chain or both
 	drain     time.Duration // chain: how long the final file may keep growing after loggen exits
@@ -56,6 +59,7 @@ type result struct {
 	loggenCPU float64       // loggen's own CPU seconds
 	summary   string        // loggen's "average rate = …" line
 	notes     []string
+	lag       *lagStats // logpacker-default: the store's lag over the load
 	err       error
 }
 
@@ -90,26 +94,22 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 100000000, "messages/s per connection (loggen -r); the default means as fast as possible")
 	flag.StringVar(&o.fsync, "fsync", "always", "logpacker [wal] fsync (always, interval, never)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, outputs, logs)")
-	flag.StringVar(&o.receiver, "receiver", "both", "rsyslog, logpacker or both")
+	flag.StringVar(&o.receiver, "receiver", "all", "all (rsyslog, logpacker, logpacker-default), both (rsyslog and logpacker), or a comma-separated\nlist of rsyslog, logpacker (store off, file only), logpacker-default (the default outputs: file + store;\nsingle scenario only)")
 	flag.IntVar(&o.runs, "runs", 3, "runs per receiver, alternating; the ratios compare the medians (this VM's figures vary ±10–20% run to run)")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file\n(chain: one per node, FILE with -leaf, -mid, -root before the extension)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a pprof CPU profile of logpacker, taken during the load, to this file\n(logpacker-default: FILE with -default before the extension; chain: one per node, with -leaf, -mid, -root)")
 	flag.StringVar(&o.scenario, "scenario", "single", "single (one receiver), chain (three logpacker nodes vs two rsyslog over RELP) or both")
-	flag.DurationVar(&o.drain, "drain", 5*time.Minute, "chain: how long the final output may keep growing after loggen exits before it is measured anyway")
+	flag.DurationVar(&o.drain, "drain", 5*time.Minute, "chain and logpacker-default: how long the final output (the store's count) may keep growing after\nloggen exits before it is measured anyway")
 	flag.IntVar(&o.relpWin, "relp-window", 4096, "chain: rsyslog omrelp windowSize; 0 keeps librelp's default (128), which limits the RELP link to a few thousand msgs/s on loopback")
 	flag.StringVar(&o.corpus, "corpus", "", "chain: send the lines of this file (syslog, one per line, looped) instead of the generated corpus; -size then does not apply to the chain")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected arguments: %q", flag.Args())
 	}
-	var names []string
-	switch o.receiver {
-	case "both":
-		names = []string{"rsyslog", "logpacker"}
-	case "rsyslog", "logpacker":
-		names = []string{o.receiver}
-	default:
-		fatalf("-receiver must be rsyslog, logpacker or both, not %q", o.receiver)
+	names, err := receivers(o.receiver)
+	if err != nil {
+		fatalf("%v", err)
 	}
+	o.names = names
 	if o.duration < time.Second || o.conns < 1 || o.size < 1 || o.rate < 1 || o.runs < 1 {
 		fatalf("-duration must be ≥ 1s; -conns, -size, -rate and -runs ≥ 1")
 	}
@@ -136,13 +136,12 @@ func main() {
 	}
 
 	// Resolve binaries up front so a missing one fails before any load is sent.
-	var err error
 	if o.loggen, err = resolve(o.loggen); err != nil {
 		fatalf("loggen: %v (run `make deps`)", err)
 	}
 	for _, n := range names {
 		switch n {
-		case "logpacker":
+		case "logpacker", "logpacker-default":
 			if o.logpacker, err = resolve(o.logpacker); err != nil {
 				fatalf("logpacker: %v (run `make build`)", err)
 			}
@@ -177,14 +176,22 @@ func main() {
 				}
 				fmt.Printf("\n== %s, run %d/%d: loggen %s, %d conns, %d B, -r %d …\n", n, run, o.runs, o.duration, o.conns, o.size, o.rate)
 				var r *result
-				if n == "rsyslog" {
+				switch n {
+				case "rsyslog":
 					r = runRsyslog(ctx, o, filepath.Join(dir, fmt.Sprintf("rs%d", run)))
-				} else {
+				case "logpacker":
 					oo := o
 					if run > 1 {
 						oo.profile = "" // one profile, of the first run
 					}
-					r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lp%d", run)))
+					r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lp%d", run)), false)
+				case "logpacker-default":
+					oo := o
+					oo.profile = ""
+					if run == 1 && o.profile != "" {
+						oo.profile = profilePath(o.profile, "default")
+					}
+					r = runLogpacker(ctx, oo, filepath.Join(dir, fmt.Sprintf("lpd%d", run)), true)
 				}
 				r.run = run
 				results = append(results, r)
@@ -196,7 +203,13 @@ func main() {
 		if single { // the single scenario's table before the chain's runs
 			code = report(os.Stdout, results)
 		}
-		code = max(code, runChains(ctx, o, names, dir, !single))
+		// The chain has no logpacker-default: its root writes a file, as rsyslog's B does.
+		cn := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == "logpacker-default" })
+		if len(cn) > 0 {
+			code = max(code, runChains(ctx, o, cn, dir, !single))
+		} else {
+			fmt.Println("\nchain: skipped (-receiver logpacker-default has no chain)")
+		}
 	}
 
 	interrupted := ctx.Err() != nil
@@ -217,9 +230,33 @@ func main() {
 	}
 }
 
+// receivers returns the receivers -receiver names, in run order.
+func receivers(v string) ([]string, error) {
+	switch v {
+	case "all":
+		return []string{"rsyslog", "logpacker", "logpacker-default"}, nil
+	case "both":
+		return []string{"rsyslog", "logpacker"}, nil
+	}
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		switch n {
+		case "rsyslog", "logpacker", "logpacker-default":
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		default:
+			return nil, fmt.Errorf("-receiver: %q is not all, both, rsyslog, logpacker or logpacker-default", n)
+		}
+	}
+	return names, nil
+}
+
 // runChains runs the chain scenario: -runs runs of each chain, alternating,
 // then its table. It returns the exit code.
 func runChains(ctx context.Context, o options, names []string, dir string, machine bool) int {
+	o.names = names
 	if machine {
 		host, _ := os.Hostname()
 		kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
@@ -264,6 +301,9 @@ func printRun(r *result) {
 	if r.summary != "" {
 		fmt.Printf("   loggen: %s\n", r.summary)
 	}
+	if r.lag != nil {
+		fmt.Printf("   %s\n", r.lag)
+	}
 	for _, s := range r.notes {
 		fmt.Printf("   note: %s\n", s)
 	}
@@ -279,11 +319,15 @@ func printHeader(o options) {
 		bytes.TrimSpace(kernel), runtime.NumCPU())
 	fmt.Printf("load: loggen -i -S -P -s %d --active-connections %d -r %d -I %d (TCP, RFC 5424, octet-counted)\n",
 		o.size, o.conns, o.rate, secs(o.duration))
-	if o.receiver != "logpacker" {
-		fmt.Printf("rsyslog:   %s, imtcp → omfile, nothing fsynced\n", o.rsyslogd)
+	if slices.Contains(o.names, "rsyslog") {
+		fmt.Printf("rsyslog:           %s, imtcp → omfile, nothing fsynced\n", o.rsyslogd)
 	}
-	if o.receiver != "rsyslog" {
-		fmt.Printf("logpacker: %s, TCP syslog → WAL ([wal] fsync = %s) → file output\n", o.logpacker, o.fsync)
+	if slices.Contains(o.names, "logpacker") {
+		fmt.Printf("logpacker:         %s, TCP syslog → WAL ([wal] fsync = %s) → file output; store off\n", o.logpacker, o.fsync)
+	}
+	if slices.Contains(o.names, "logpacker-default") {
+		fmt.Printf("logpacker-default: %s, TCP syslog → WAL ([wal] fsync = %s) → the default outputs: file + store;\n", o.logpacker, o.fsync)
+		fmt.Printf("                   delivered = the store's count (GET /api/v1/hits every %s)\n", storePoll)
 	}
 }
 
@@ -324,18 +368,43 @@ func report(w io.Writer, results []*result) int {
 	}
 	tw.Flush()
 
-	lp, lok := meds["logpacker"]
-	rs, rok := meds["rsyslog"]
-	if lok && rok {
-		what := "same run"
-		if len(ok["logpacker"]) > 1 || len(ok["rsyslog"]) > 1 {
-			what = "medians"
+	if rs, rok := meds["rsyslog"]; rok && len(order) > 1 {
+		what := "the run"
+		for _, n := range order {
+			if len(ok[n]) > 1 {
+				what = "medians"
+			}
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "logpacker/rsyslog (%s): throughput %s, CPU per message %s, peak RSS %.1f MiB vs %.1f MiB (%s)\n",
-			what, ratio(lp.rate, rs.rate), ratio(lp.cpuPerM, rs.cpuPerM), lp.rssMiB, rs.rssMiB, ratio(lp.rssMiB, rs.rssMiB))
+		fmt.Fprintf(w, "\nagainst rsyslog (%s):\n", what)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "receiver\tmsgs/s\tCPU s/1M msgs\tpeak RSS MiB\tthroughput ratio\tCPU/msg ratio\tRSS ratio\t")
+		for _, n := range order {
+			m := meds[n]
+			fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.1f\t%s\t%s\t%s\t\n", n, m.rate, m.cpuPerM, m.rssMiB,
+				ratio(m.rate, rs.rate), ratio(m.cpuPerM, rs.cpuPerM), ratio(m.rssMiB, rs.rssMiB))
+		}
+		tw.Flush()
 		fmt.Fprintln(w, "(throughput >1 is better; CPU per message and RSS <1 are better. loggen itself needs about a core per connection:")
 		fmt.Fprintln(w, " on 2 cores the sender, not the receiver, often sets msgs/s, so compare CPU per message.)")
+		if d, dok := meds["logpacker-default"]; dok {
+			verdict := "met"
+			if rs.cpuPerM <= 0 || d.cpuPerM > rs.cpuPerM {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(w, "goal: logpacker-default CPU per message ≤ 1.0x rsyslog's: %s, %s\n", ratio(d.cpuPerM, rs.cpuPerM), verdict)
+		}
+	}
+	var lagged []*result
+	for _, r := range results {
+		if r.lag != nil && r.err == nil {
+			lagged = append(lagged, r)
+		}
+	}
+	if len(lagged) > 0 {
+		fmt.Fprintln(w, "\ngoal: the store keeps pace with ingest (lag bounded, not growing, over the load):")
+		for _, r := range lagged {
+			fmt.Fprintf(w, "  %s run %d: %s\n", r.name, r.run, r.lag)
+		}
 	}
 	for _, r := range results {
 		if r.err != nil || r.sent < 0 || r.delivered >= r.sent {
@@ -345,12 +414,16 @@ func report(w io.Writer, results []*result) int {
 			continue
 		}
 		lost := r.sent - r.delivered
-		if r.name == "logpacker" {
+		if strings.HasPrefix(r.name, "logpacker") {
 			code = 1
+			where := "its output file has"
+			if r.lag != nil {
+				where = "its store has"
+			}
 			fmt.Fprintln(w)
 			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
-			fmt.Fprintf(w, "!!! LOSS: logpacker run %d delivered %d of %d sent: %d messages lost (%.4f%%)\n",
-				r.run, r.delivered, r.sent, lost, 100*float64(lost)/float64(r.sent))
+			fmt.Fprintf(w, "!!! LOSS: %s run %d: %s %d of %d sent: %d messages lost (%.4f%%)\n",
+				r.name, r.run, where, r.delivered, r.sent, lost, 100*float64(lost)/float64(r.sent))
 			fmt.Fprintln(w, "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")
 		} else {
 			fmt.Fprintf(w, "note: %s run %d delivered %d of %d sent (%d missing)\n", r.name, r.run, r.delivered, r.sent, lost)
@@ -427,15 +500,22 @@ ruleset(name="bench") {
 		r.err = fmt.Errorf("rsyslogd: %w%s", err, p.tail())
 		return r
 	}
-	measure(ctx, o, r, p, port, out)
+	measure(ctx, o, r, p, port, out, nil)
 	if !o.keep {
 		os.Remove(out)
 	}
 	return r
 }
 
-func runLogpacker(ctx context.Context, o options, dir string) *result {
+// runLogpacker measures one logpacker node: with store false its file output
+// alone (the store turned off, as rsyslog writes a file), with store true the
+// default outputs (file + store), delivered being what the store has.
+func runLogpacker(ctx context.Context, o options, dir string, store bool) *result {
 	r := &result{name: "logpacker", sent: -1}
+	outputs := storeOff
+	if store {
+		r.name, outputs = "logpacker-default", ""
+	}
 	port, httpPort, err := freePorts("tcp")
 	if err != nil {
 		r.err = err
@@ -447,6 +527,7 @@ func runLogpacker(ctx context.Context, o options, dir string) *result {
 		return r
 	}
 	// output.file max_size = 0: never rotate, so every delivered line is in one file.
+	// With store, [output.store] is left to its default (on for a root: this node).
 	conf := fmt.Sprintf(`; written by lpbench
 [node]
 id = bench
@@ -464,7 +545,7 @@ fsync = %s
 path = %s
 max_size = 0
 
-`+storeOff, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
+`+outputs, filepath.Join(dir, "data"), port, httpPort, o.fsync, out)
 	cfg := filepath.Join(dir, "server.ini")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		r.err = err
@@ -478,6 +559,18 @@ max_size = 0
 	defer func() {
 		if err := p.stop(30 * time.Second); err != nil && r.err == nil {
 			r.notes = append(r.notes, "logpacker shutdown: "+err.Error())
+		}
+		// A loss or a failed run: the node's own account (unless an error above has it).
+		if r.err != nil || (r.sent >= 0 && r.delivered < r.sent) {
+			if t := p.tail(); t != "" && (r.err == nil || !strings.Contains(r.err.Error(), t)) {
+				r.notes = append(r.notes, "last lines of "+p.log+":"+t)
+			}
+		}
+		// Only once the node has stopped: removing its data under it fails it (the
+		// store's checkpoint panics on the missing part files).
+		if !o.keep {
+			os.Remove(out)
+			os.RemoveAll(filepath.Join(dir, "data"))
 		}
 	}()
 	if err := waitReady(ctx, p, port, httpPort, 30*time.Second); err != nil {
@@ -494,16 +587,246 @@ max_size = 0
 			}
 		}()
 	}
-	measure(ctx, o, r, p, port, out)
-	if !o.keep {
-		os.Remove(out)
-		os.RemoveAll(filepath.Join(dir, "data"))
+	var tweak func(*load)
+	var lag *lagSampler
+	if store {
+		tweak = func(l *load) {
+			from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+			hits := fmt.Sprintf("http://127.0.0.1:%d/api/v1/hits?step=24h&from=%s", httpPort, url.QueryEscape(from))
+			l.progress = func() (int64, error) { return storeTotal(hits) }
+			l.every = storePoll
+			l.settle = 15 * time.Second // a store pausing (a merge) below the count sent is not the end…
+			l.drainMax = o.drain        // …and one behind at loggen's end may need long to catch up
+			l.before = func() { lag = startLagSampler(httpPort, 500*time.Millisecond) }
+			l.after = func() {
+				// What the polling itself costs the node (hits over the whole store, the
+				// heaviest at the end): a few queries on the idle node, after the run.
+				if l.polls > 0 && l.err == nil {
+					if per, err := queryCPU(p.pid(), hits, 10); err == nil {
+						r.notes = append(r.notes, fmt.Sprintf("%d hits queries during the run; one costs the node ≈ %.1f ms CPU at the end (≤ %.2f s of the CPU s, included)",
+							l.polls, per*1e3, per*float64(l.polls)))
+					}
+				}
+			}
+		}
+	}
+	l := measure(ctx, o, r, p, port, out, tweak)
+	if lag != nil {
+		lag.finish()
+		r.lag = lag.stats(l)
+		if n, err := countLines(out); err == nil {
+			r.notes = append(r.notes, fmt.Sprintf("file output: %d lines", n))
+		}
 	}
 	return r
 }
 
-// measure runs loggen against port and fills r from the receiver p and its output file.
-func measure(ctx context.Context, o options, r *result, p *proc, port int, out string) {
+// storePoll is how often the store's count is polled (a hits query over the
+// whole store: it costs the node CPU, so not as often as the file's size).
+const storePoll = 250 * time.Millisecond
+
+// storeTotal returns the store's event count from GET /api/v1/hits.
+func storeTotal(url string) (int64, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /api/v1/hits: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	var h struct {
+		Total *int64 `json:"total"`
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		return 0, fmt.Errorf("GET /api/v1/hits: %v", err)
+	}
+	if h.Total == nil {
+		return 0, fmt.Errorf("GET /api/v1/hits: no total in %.200s", body)
+	}
+	return *h.Total, nil
+}
+
+// queryCPU returns the CPU seconds process pid spends per GET of url, over n GETs.
+func queryCPU(pid int, url string, n int) (float64, error) {
+	c0, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if _, err := storeTotal(url); err != nil {
+			return 0, err
+		}
+	}
+	c1, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	return (c1 - c0) / float64(n), nil
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// ---- the store's lag ----
+
+type lagSample struct {
+	t time.Time
+	v float64
+}
+
+// lagSampler reads logpacker_wal_cursor_lag_records{cursor="output.store"}
+// from /metrics every interval until finish.
+type lagSampler struct {
+	url     string
+	stop    chan struct{}
+	done    chan struct{}
+	samples []lagSample
+	errs    int
+	lastErr error
+}
+
+func startLagSampler(httpPort int, every time.Duration) *lagSampler {
+	s := &lagSampler{url: fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			v, err := storeLag(s.url)
+			if err != nil {
+				s.errs++
+				s.lastErr = err
+			} else {
+				s.samples = append(s.samples, lagSample{time.Now(), v})
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *lagSampler) finish() {
+	close(s.stop)
+	<-s.done
+}
+
+// storeLag returns the output.store cursor's lag from a /metrics page.
+func storeLag(url string) (float64, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "logpacker_wal_cursor_lag_records{") || !strings.Contains(line, `cursor="output.store"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		return strconv.ParseFloat(f[len(f)-1], 64)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New(`GET /metrics: no logpacker_wal_cursor_lag_records{cursor="output.store"}`)
+}
+
+// lagStats is the store's lag over the load (loggen start → loggen's exit).
+type lagStats struct {
+	samples  int
+	max      float64
+	at       [4]float64 // at 25, 50, 75 and 100% of the load period (the last sample at or before)
+	slope    float64    // records/s, least squares over the second half of the load
+	ingest   float64    // msgs/s loggen sent over the load period
+	growing  bool       // slope > 1% of ingest: the store falls behind what comes in
+	atEnd    int64      // the store's count at loggen's exit (-1: unknown)
+	catchUp  time.Duration
+	errs     int
+	lastErr  error
+	loadSecs float64
+}
+
+func (s *lagSampler) stats(l *load) *lagStats {
+	st := &lagStats{samples: len(s.samples), errs: s.errs, lastErr: s.lastErr, atEnd: l.atLgEnd}
+	if l.lgEnd.IsZero() || l.lgEnd.Before(l.start) {
+		return st
+	}
+	period := l.lgEnd.Sub(l.start)
+	st.loadSecs = period.Seconds()
+	if l.sent > 0 && period > 0 {
+		st.ingest = float64(l.sent) / period.Seconds()
+	}
+	if d := l.lastChange.Sub(l.lgEnd); d > 0 {
+		st.catchUp = d
+	}
+	var xs, ys []float64
+	half := l.start.Add(period / 2)
+	for _, x := range s.samples {
+		if x.t.After(l.lgEnd) {
+			break
+		}
+		st.max = max(st.max, x.v)
+		if !x.t.Before(half) {
+			xs, ys = append(xs, x.t.Sub(l.start).Seconds()), append(ys, x.v)
+		}
+	}
+	for i := range st.at {
+		mark := l.start.Add(period * time.Duration(i+1) / 4)
+		for _, x := range s.samples {
+			if x.t.After(mark) {
+				break
+			}
+			st.at[i] = x.v
+		}
+	}
+	if n := float64(len(xs)); n >= 3 {
+		var sx, sy, sxx, sxy float64
+		for i := range xs {
+			sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
+		}
+		if d := n*sxx - sx*sx; d > 0 {
+			st.slope = (n*sxy - sx*sy) / d
+		}
+	}
+	st.growing = st.slope > 0.01*st.ingest && st.at[3] > st.at[1]
+	return st
+}
+
+func (st *lagStats) String() string {
+	if st.samples == 0 {
+		return fmt.Sprintf("store lag: no samples (%d errors: %v)", st.errs, st.lastErr)
+	}
+	verdict := "bounded"
+	if st.growing {
+		verdict = "GROWING"
+	}
+	s := fmt.Sprintf("store lag (records) over the %.1f s load: max %.0f; at 25/50/75/100%%: %.0f / %.0f / %.0f / %.0f; trend over the 2nd half %+.0f records/s (ingest %.0f msgs/s): %s",
+		st.loadSecs, st.max, st.at[0], st.at[1], st.at[2], st.at[3], st.slope, st.ingest, verdict)
+	if st.atEnd >= 0 {
+		s += fmt.Sprintf("; the store had %d at loggen's exit, its count grew until %.1f s after", st.atEnd, st.catchUp.Seconds())
+	}
+	if st.errs > 0 {
+		s += fmt.Sprintf(" (%d /metrics errors, last: %v)", st.errs, st.lastErr)
+	}
+	return s
+}
+
+// measure runs loggen against port and fills r from the receiver p and its output
+// file (or what tweak, when set, makes of the load: e.g. a store's count).
+func measure(ctx context.Context, o options, r *result, p *proc, port int, out string, tweak func(*load)) *load {
 	l := load{
 		name:   r.name,
 		procs:  []*proc{p},
@@ -514,6 +837,9 @@ func measure(ctx context.Context, o options, r *result, p *proc, port int, out s
 		quiet:    time.Second,
 		drainMax: 60 * time.Second,
 	}
+	if tweak != nil {
+		tweak(&l)
+	}
 	l.run(ctx, o)
 	r.elapsed, r.loggenCPU, r.summary, r.sent, r.delivered = l.elapsed, l.loggenCPU, l.summary, l.sent, l.delivered
 	r.notes = append(r.notes, l.notes...)
@@ -523,6 +849,7 @@ func measure(ctx context.Context, o options, r *result, p *proc, port int, out s
 	if r.err == nil {
 		r.err = l.err
 	}
+	return &l
 }
 
 // load is one loggen run against a receiver (or the first node of a chain of
@@ -537,8 +864,19 @@ type load struct {
 	settle   time.Duration // …and, when settle > quiet, has as many lines as loggen sent or has not grown for settle…
 	drainMax time.Duration // …or it is still growing this long after loggen exited
 	before   func()        // called just before loggen starts (e.g. to start profiles)
+	after    func()        // called at the end, after CPU and RSS are taken
+	// progress, when set, is "delivered" instead of out's line count: polled every
+	// `every` (default 100 ms) instead of out's size, its last value is the count.
+	progress func() (int64, error)
+	every    time.Duration
 
-	elapsed   time.Duration // loggen start → last growth of out
+	start      time.Time // loggen started
+	lgEnd      time.Time // loggen exited (or was killed)
+	lastChange time.Time // the last growth of out (or of progress)
+	atLgEnd    int64     // progress's value when loggen exited (-1: no progress)
+	polls      int       // calls of progress
+
+	elapsed   time.Duration // loggen start → last growth of out (or of progress)
 	cpu       []float64     // per proc, seconds over the run
 	rss       []int64       // per proc, VmHWM KiB
 	loggenCPU float64
@@ -550,7 +888,7 @@ type load struct {
 }
 
 func (l *load) run(ctx context.Context, o options) {
-	l.sent = -1
+	l.sent, l.atLgEnd = -1, -1
 	cpu0 := make([]float64, len(l.procs))
 	for i, p := range l.procs {
 		var err error
@@ -564,6 +902,7 @@ func (l *load) run(ctx context.Context, o options) {
 	}
 	lgLog := filepath.Join(filepath.Dir(l.out), "loggen.log")
 	t0 := time.Now()
+	l.start = t0
 	lg, err := startProc(filepath.Dir(l.out), "loggen.log", o.loggen, l.args...)
 	if err != nil {
 		l.err = err
@@ -572,15 +911,22 @@ func (l *load) run(ctx context.Context, o options) {
 	defer lg.stop(5 * time.Second)
 
 	// Poll the output file's size (cheap: the line count is taken once, at the end, so
-	// the poller does not compete with the receiver for the 2 cores).
+	// the poller does not compete with the receiver for the 2 cores), or progress.
+	every := l.every
+	if every <= 0 {
+		every = 100 * time.Millisecond
+	}
 	var (
 		lastSize   int64 = -1
 		lastChange       = t0
 		lgDone     time.Time
 		lgDeadline = t0.Add(o.duration + 30*time.Second)
-		tick       = time.NewTicker(100 * time.Millisecond)
+		tick       = time.NewTicker(every)
+		pollErrs   int
+		pollErr    error
 	)
 	defer tick.Stop()
+	defer func() { l.lgEnd, l.lastChange = lgDone, lastChange }()
 	countedSize := int64(-1) // out's size when its lines were last counted
 	exited := func() bool {
 		for i, p := range l.procs {
@@ -599,7 +945,14 @@ func (l *load) run(ctx context.Context, o options) {
 		case <-tick.C:
 		}
 		now := time.Now()
-		if st, err := os.Stat(l.out); err == nil && st.Size() != lastSize {
+		if l.progress != nil {
+			l.polls++
+			if n, err := l.progress(); err != nil {
+				pollErrs, pollErr = pollErrs+1, err
+			} else if n != lastSize {
+				lastSize, lastChange = n, now
+			}
+		} else if st, err := os.Stat(l.out); err == nil && st.Size() != lastSize {
 			lastSize, lastChange = st.Size(), now
 		}
 		if lgDone.IsZero() {
@@ -612,6 +965,9 @@ func (l *load) run(ctx context.Context, o options) {
 					lg.stop(5 * time.Second)
 					lgDone = now
 				}
+			}
+			if !lgDone.IsZero() && l.progress != nil {
+				l.atLgEnd = lastSize
 			}
 			if exited() {
 				return
@@ -630,7 +986,11 @@ func (l *load) run(ctx context.Context, o options) {
 			if lastSize != countedSize {
 				countedSize = lastSize
 				_, sent := parseLoggen(lgLog)
-				if n, err := countLines(l.out); err == nil && sent >= 0 && n >= sent {
+				n, err := lastSize, error(nil)
+				if l.progress == nil {
+					n, err = countLines(l.out)
+				}
+				if err == nil && sent >= 0 && n >= sent {
 					break
 				}
 			}
@@ -660,8 +1020,19 @@ func (l *load) run(ctx context.Context, o options) {
 		}
 	}
 	l.summary, l.sent = parseLoggen(lgLog)
-	if l.delivered, err = countLines(l.out); err != nil {
+	if pollErrs > 0 {
+		l.notes = append(l.notes, fmt.Sprintf("%d of %d polls failed, last: %v", pollErrs, l.polls, pollErr))
+	}
+	if l.progress != nil {
+		if lastSize < 0 {
+			l.err = fmt.Errorf("no count: %v", pollErr)
+		}
+		l.delivered = max(lastSize, 0)
+	} else if l.delivered, err = countLines(l.out); err != nil {
 		l.err = err
+	}
+	if l.after != nil {
+		l.after()
 	}
 }
 
@@ -963,9 +1334,9 @@ func fetchProfile(httpPort int, d time.Duration, path string) error {
 	return f.Close()
 }
 
-// storeOff ends every logpacker config lpbench writes: rsyslog's side writes
-// a file, so the searchable store (on by default for a root) is not part of
-// the comparison.
+// storeOff ends the logpacker configs lpbench writes but logpacker-default's:
+// rsyslog's side writes a file, so there the searchable store (on by default
+// for a root) is not part of the comparison.
 const storeOff = `
 [output.store]
 enabled = false

@@ -20,12 +20,17 @@ import (
 // severity i%8, message "request <i> done" (+ " timeout" every 10th).
 func server(t *testing.T, n int, token string) (*httptest.Server, *Hub) {
 	t.Helper()
+	return serverAt(t, n, token, time.Now().UTC().Add(-time.Hour))
+}
+
+// serverAt is server with the first event received at base (event i at base + i s).
+func serverAt(t *testing.T, n int, token string, base time.Time) (*httptest.Server, *Hub) {
+	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	base := time.Now().UTC().Add(-time.Hour)
 	evs := make([]protocol.Event, n)
 	for i := range evs {
 		msg := fmt.Sprintf("request %d done", i)
@@ -119,8 +124,8 @@ func TestSearchAndPaging(t *testing.T) {
 // TestHitsAndFacets: the histogram counts every event once, in its bucket,
 // for the query's conditions; the facets give the top values per field.
 func TestHitsAndFacets(t *testing.T) {
-	ts, _ := server(t, 1000, "")
 	base := time.Now().UTC().Add(-time.Hour)
+	ts, _ := serverAt(t, 1000, "", base)
 	from := base.Truncate(time.Minute)
 	q := "from=" + url.QueryEscape(from.Format(time.RFC3339)) + "&to=" + url.QueryEscape(from.Add(20*time.Minute).Format(time.RFC3339))
 	code, body := get(t, ts, "/api/v1/hits?step=1m&"+q)

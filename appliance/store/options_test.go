@@ -1,13 +1,10 @@
 package store
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"logpacker/appliance/option"
 	"logpacker/appliance/option/optiontest"
 )
 
@@ -29,10 +26,14 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestOptionsSet(t *testing.T) {
-	for _, tt := range []struct {
-		key, value string
-		want       func(*Options) bool
-		err        string
+	optiontest.CheckSet(t, func() Options {
+		o := DefaultOptions()
+		o.Dir = "before"
+		return o
+	}, (*Options).Set, []struct {
+		Key, Value string
+		Want       func(*Options) bool
+		Err        string
 	}{
 		{"enabled", "auto", func(o *Options) bool { return o.Enabled == "auto" }, ""},
 		{"enabled", "false", func(o *Options) bool { return o.Enabled == "false" }, ""},
@@ -47,23 +48,14 @@ func TestOptionsSet(t *testing.T) {
 		{"retention", "2w", nil, `"2w" is not a retention (e.g. 14d, 36h, 1d12h; 0 keeps everything)`},
 		{"retention", "10m", nil, "10m0s is below the minimum 1h"},
 		{"retention", "", nil, "is not a retention"},
-	} {
-		o := DefaultOptions()
-		o.Dir = "before"
-		err := o.Set(tt.key, tt.value)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, option.ErrUnknownKey) {
-				t.Errorf("Set(%s, %q): err = %v, want %q", tt.key, tt.value, err, tt.err)
-			}
-			if want := DefaultOptions(); o.Enabled != want.Enabled || o.Dir != "before" || o.Retention != want.Retention {
-				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.key, tt.value, o)
-			}
-			continue
-		}
-		if err != nil || !tt.want(&o) {
-			t.Errorf("Set(%s, %q) = %v: %+v", tt.key, tt.value, err, o)
-		}
-	}
+		{"max_disk", "20g", func(o *Options) bool { return o.MaxDisk == 20<<30 }, ""},
+		{"max_disk", "0", func(o *Options) bool { return o.MaxDisk == 0 }, ""},
+		{"max_disk", "lots", nil, "is not a size"},
+		{"min_free", "auto", func(o *Options) bool { return o.MinFree == 0 }, ""},
+		{"min_free", "256m", func(o *Options) bool { return o.MinFree == 256<<20 }, ""},
+		{"min_free", "10k", nil, "out of range"},
+		{"min_free", "", nil, "is not a size"},
+	})
 	o := DefaultOptions()
 	optiontest.UnknownKeys(t, "store", o.Set, "path", "dsn", "Dir")
 }

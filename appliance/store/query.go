@@ -25,7 +25,9 @@ func (q Query) filter() (string, error) {
 		if err != nil {
 			return "", &QueryError{"q", err}
 		}
-		and = append(and, t)
+		if t != "" { // only spaces: no text condition
+			and = append(and, t)
+		}
 	}
 	if q.Severity != nil {
 		and = append(and, colSeverity+":<="+strconv.Itoa(int(*q.Severity)))

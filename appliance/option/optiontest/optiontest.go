@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
@@ -77,6 +78,35 @@ func UnknownKeys(t testing.TB, outputType string, set func(key, value string) er
 	for _, key := range slices.Concat(keys, nodeKeys, []string{""}) {
 		if err := set(key, "x"); !errors.Is(err, option.ErrUnknownKey) || err.Error() != want {
 			t.Errorf("Set(%q): err = %v, want %q", key, err, want)
+		}
+	}
+}
+
+// CheckSet runs the rows of an Options.Set table test, each on fresh options
+// from mk (which must return equal values every time): Set(Key, Value)
+// either succeeds and Want holds, or fails with an error containing Err
+// (not an unknown-key error) and leaves the options as they were. (The rows
+// are an unnamed struct type, so that callers can write them positionally.)
+func CheckSet[O any](t *testing.T, mk func() O, set func(o *O, key, value string) error, cases []struct {
+	Key, Value string
+	Want       func(*O) bool
+	Err        string
+}) {
+	t.Helper()
+	for _, tt := range cases {
+		o := mk()
+		err := set(&o, tt.Key, tt.Value)
+		if tt.Err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.Err) || errors.Is(err, option.ErrUnknownKey) {
+				t.Errorf("Set(%s, %q): err = %v, want %q", tt.Key, tt.Value, err, tt.Err)
+			}
+			if !reflect.DeepEqual(o, mk()) {
+				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.Key, tt.Value, o)
+			}
+			continue
+		}
+		if err != nil || !tt.Want(&o) {
+			t.Errorf("Set(%s, %q) = %v: %+v", tt.Key, tt.Value, err, o)
 		}
 	}
 }

@@ -26,10 +26,12 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestOptionsSet(t *testing.T) {
-	for _, tt := range []struct {
-		key, value string
-		want       func(*Options) bool
-		err        string
+	optiontest.CheckSet(t, func() Options {
+		return Options{URLs: []string{"http://before:9200"}, Index: "before", Template: TemplateCreate, TemplateName: "before"}
+	}, (*Options).Set, []struct {
+		Key, Value string
+		Want       func(*Options) bool
+		Err        string
 	}{
 		{"urls", "http://a:9200", func(o *Options) bool { return reflect.DeepEqual(o.URLs, []string{"http://a:9200"}) }, ""},
 		{"urls", "https://a:9200, https://b:9200,", func(o *Options) bool { return len(o.URLs) == 2 && o.URLs[1] == "https://b:9200" }, ""},
@@ -50,23 +52,7 @@ func TestOptionsSet(t *testing.T) {
 		{"template_name", "lp-main", func(o *Options) bool { return o.TemplateName == "lp-main" }, ""},
 		{"template_name", "", func(o *Options) bool { return o.TemplateName == "" }, ""},
 		{"template_name", "Logs", nil, "a template name must be lowercase"},
-	} {
-		o := Options{URLs: []string{"http://before:9200"}, Index: "before", Template: TemplateCreate, TemplateName: "before"}
-		before := o
-		err := o.Set(tt.key, tt.value)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, option.ErrUnknownKey) {
-				t.Errorf("Set(%s, %q): err = %v, want %q", tt.key, tt.value, err, tt.err)
-			}
-			if !reflect.DeepEqual(o, before) {
-				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.key, tt.value, o)
-			}
-			continue
-		}
-		if err != nil || !tt.want(&o) {
-			t.Errorf("Set(%s, %q) = %v: %+v", tt.key, tt.value, err, o)
-		}
-	}
+	})
 	o := DefaultOptions()
 	optiontest.UnknownKeys(t, "elasticsearch", o.Set, "path", "dsn", "dir", "url")
 }

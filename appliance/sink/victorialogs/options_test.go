@@ -29,10 +29,14 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestOptionsSet(t *testing.T) {
-	for _, tt := range []struct {
-		key, value string
-		want       func(*Options) bool
-		err        string
+	optiontest.CheckSet(t, func() Options {
+		o := DefaultOptions()
+		o.URLs = []string{"http://before:9428"}
+		return o
+	}, (*Options).Set, []struct {
+		Key, Value string
+		Want       func(*Options) bool
+		Err        string
 	}{
 		{"urls", "http://vl:9428", func(o *Options) bool { return reflect.DeepEqual(o.URLs, []string{"http://vl:9428"}) }, ""},
 		{"urls", "https://a:9481, https://b:9481/prefix,", func(o *Options) bool { return len(o.URLs) == 2 && o.URLs[1] == "https://b:9481/prefix" }, ""},
@@ -66,25 +70,7 @@ func TestOptionsSet(t *testing.T) {
 		{"max_line_size", "1m", func(o *Options) bool { return o.MaxLineSize == 1<<20 }, ""},
 		{"max_line_size", "1k", nil, "out of range"},
 		{"max_line_size", "3m", nil, "out of range"},
-	} {
-		o := DefaultOptions()
-		o.URLs = []string{"http://before:9428"}
-		before := o
-		before.StreamFields = append([]string(nil), o.StreamFields...)
-		err := o.Set(tt.key, tt.value)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || errors.Is(err, option.ErrUnknownKey) {
-				t.Errorf("Set(%s, %q): err = %v, want %q", tt.key, tt.value, err, tt.err)
-			}
-			if !reflect.DeepEqual(o, before) {
-				t.Errorf("Set(%s, %q) failed but changed the options: %+v", tt.key, tt.value, o)
-			}
-			continue
-		}
-		if err != nil || !tt.want(&o) {
-			t.Errorf("Set(%s, %q) = %v: %+v", tt.key, tt.value, err, o)
-		}
-	}
+	})
 	o := DefaultOptions()
 	optiontest.UnknownKeys(t, "victorialogs", o.Set, "path", "dsn", "index", "api_key", "flush_interval")
 }
