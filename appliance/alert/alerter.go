@@ -48,7 +48,8 @@ type Alerter struct {
 	cfg     *Config
 	plan    []planRule
 	open    map[string]*acc // rule/group → its open digest
-	through uint64          // every WAL record ≤ through is folded
+	through uint64          // the highest WAL index folded
+	replay  uint64          // the state's through at open: records up to it were folded before (skipped)
 	limits  map[string][]time.Time
 	dropped map[string][2]uint64 // rule/group → digests, events the limit dropped since the last built
 	closing []*Digest            // built, in the state file, not yet in the outbox
@@ -165,7 +166,7 @@ func (a *Alerter) load() error {
 		return fmt.Errorf("alert: state %s: %w (remove it to start afresh: open digests are lost, the outbox is kept)", a.statePath(), err)
 	}
 	if st.Epoch == a.o.Epoch {
-		a.through = st.Through
+		a.through, a.replay = st.Through, st.Through
 	} else if st.Through > 0 {
 		a.log.Warn("alert: the WAL is not the one the state was written for; its indexes are not skipped", "state_epoch", st.Epoch, "wal_epoch", a.o.Epoch)
 	}
@@ -251,7 +252,10 @@ func (a *Alerter) Kick() {
 
 // SendIndexed folds evs (idx[i] is evs[i]'s WAL index) into the open
 // digests; done is called once that is in the state file. Records at or
-// below the state's index were folded before a crash and are skipped.
+// below the index of the state it opened were folded before a crash (or a
+// stop) and are skipped. It refuses no batch (but after Close), so the
+// output loop hands batches over in WAL order, and "every record up to the
+// highest index folded was folded" holds for each state written.
 func (a *Alerter) SendIndexed(_ context.Context, evs []protocol.Event, idx []uint64, done func(error)) error {
 	a.mu.Lock()
 	if a.closed {
@@ -261,10 +265,10 @@ func (a *Alerter) SendIndexed(_ context.Context, evs []protocol.Event, idx []uin
 	now := a.o.Now()
 	for i := range evs {
 		if idx != nil {
-			if idx[i] <= a.through {
+			if idx[i] <= a.replay {
 				continue
 			}
-			a.through = idx[i]
+			a.through = max(a.through, idx[i])
 		}
 		a.foldLocked(&evs[i], now)
 	}
