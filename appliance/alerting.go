@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"logpacker/appliance/alert"
+	"logpacker/appliance/pipeline"
 )
 
 // Alerting: notify.ini (package appliance/alert). The alerter lives as long
@@ -20,6 +21,9 @@ import (
 type alertSink struct{ *alert.Alerter }
 
 func (alertSink) Close() error { return nil }
+
+// The output loop gives the alerter each event's WAL index (its replay check).
+var _ pipeline.IndexedSink = alertSink{}
 
 // LoadNotify reads the notify.ini of cfg ([node] notify): nil (no error)
 // when alerting is off or the file does not exist.

@@ -315,3 +315,50 @@ func FuzzLoadState(f *testing.F) {
 		a.Close()
 	})
 }
+
+func TestSMSResultMalformed(t *testing.T) {
+	for _, c := range []struct {
+		code       int
+		body, want string
+		perm       bool
+	}{
+		{400, `{"code":21211,"message":"bad To"}`, "HTTP 400: bad To (code 21211)", true},
+		{400, `{"code":`, "HTTP 400: {\"code\":", true},
+		{400, `{"message":""}`, `HTTP 400: {"message":""}`, true},
+		{429, `[]`, "HTTP 429: []", false},
+		{503, ``, "HTTP 503: ", false},
+	} {
+		err := smsResult("+1", c.code, nil, []byte(c.body))
+		if err == nil || !strings.Contains(err.Error(), c.want) || isPermanent(err) != c.perm {
+			t.Errorf("%d %q: %v (permanent %v)", c.code, c.body, err, isPermanent(err))
+		}
+	}
+}
+
+func FuzzSMSResult(f *testing.F) {
+	f.Add(400, []byte(`{"code":21211,"message":"bad"}`))
+	f.Add(201, []byte(`{"sid":"SM1"}`))
+	f.Fuzz(func(t *testing.T, code int, body []byte) {
+		if err := smsResult("+1", code, nil, body); (err == nil) != (code/100 == 2) {
+			t.Fatalf("%d: %v", code, err)
+		}
+	})
+}
+
+// FuzzLoadOutbox: whatever a digest file and delivered.log hold, opening
+// the alerter does not fail on them or crash.
+func FuzzLoadOutbox(f *testing.F) {
+	f.Add([]byte(`{"id":"r.default.1","targets":{"webhook":["http://127.0.0.1:9/x"]}}`), []byte(`{"id":"r.default.1","kind":"webhook","target":"http://127.0.0.1:9/x"}`+"\n"))
+	f.Add([]byte(`{"id":"r.default.1","targets":{"pager":["x"]}}`), []byte("{\n"))
+	f.Fuzz(func(t *testing.T, digest, delivered []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "outbox"), 0o750)
+		os.WriteFile(filepath.Join(dir, "outbox", "r.default.1.json"), digest, 0o640)
+		os.WriteFile(filepath.Join(dir, "outbox", "delivered.log"), delivered, 0o640)
+		a, err := New(Options{Dir: dir, Epoch: "e", Config: &Config{RetryMin: time.Hour, RetryMax: time.Hour}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+	})
+}

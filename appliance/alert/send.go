@@ -377,14 +377,20 @@ func sendSMS(ctx context.Context, o *SMSOptions, d *Digest, to string) error {
 	if err != nil {
 		return fmt.Errorf("alert/sms: %w", err)
 	}
-	if code/100 != 2 {
-		var te twilioError
-		if json.Unmarshal(b, &te) == nil && te.Message != "" {
-			b = []byte(fmt.Sprintf("%s (code %d)", te.Message, te.Code))
-		}
-		return httpStatusErr("alert/sms: "+to, code, h, b)
+	return smsResult(to, code, h, b)
+}
+
+// smsResult reads a gateway's answer: 2xx is sent; otherwise Twilio's
+// error JSON (message and code) says why, when it is there.
+func smsResult(to string, code int, h http.Header, b []byte) error {
+	if code/100 == 2 {
+		return nil
 	}
-	return nil
+	var te twilioError
+	if json.Unmarshal(b, &te) == nil && te.Message != "" {
+		b = []byte(fmt.Sprintf("%s (code %d)", te.Message, te.Code))
+	}
+	return httpStatusErr("alert/sms: "+to, code, h, b)
 }
 
 // twilioError is Twilio's error answer.
