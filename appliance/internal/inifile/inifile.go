@@ -74,11 +74,11 @@ func Scan(name string, data []byte) (Lines, error) {
 			continue
 		}
 		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
+			end := strings.LastIndexByte(s, ']')
 			if end < 0 {
 				return li, &Error{File: name, Line: n, Err: fmt.Errorf("unterminated section header %q", s)}
 			}
-			section = strings.TrimSpace(s[1:end])
+			section = s[1:end] // as ini.v1 names it: not trimmed
 			if prev, dup := li.Sections[section]; dup {
 				return li, &Error{File: name, Line: n, Section: section, Err: fmt.Errorf("section repeated (first at line %d)", prev)}
 			}
