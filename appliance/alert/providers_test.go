@@ -81,6 +81,22 @@ interval = 1m
 	}
 }
 
+// TestSMTPImplicitTLS: tls = tls (SMTPS) reaches the server over TLS from
+// the first byte.
+func TestSMTPImplicitTLS(t *testing.T) {
+	dir := t.TempDir()
+	s := alerttest.NewSMTP(t, dir)
+	cfg := mustParse(t, fmt.Sprintf("[smtp]\nhost = %s\nport = %d\ntls = tls\nlogin = %s\npassword = %s\nca = %s\nemails = ops@example.com\n[rule.r]\nproviders = smtp\n",
+		s.Host, s.TLSPort, s.User, s.Password, s.CAFile))
+	res, err := SendTest(context.Background(), cfg, "r", "n1")
+	if err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if m := s.Mails(); len(m) != 1 || !m[0].TLS || !strings.Contains(m[0].Data, "Subject: [logpacker] TEST r/default") {
+		t.Fatalf("mails %+v", m)
+	}
+}
+
 // TestSMTPAuthRefused: a wrong password is permanent (535): dead-lettered,
 // not retried for ever.
 func TestSMTPAuthRefused(t *testing.T) {

@@ -35,6 +35,7 @@ type SMTP struct {
 	Addr     string
 	Host     string
 	Port     int
+	TLSPort  int    // the same server with implicit TLS (SMTPS, as on port 465)
 	CAFile   string // the CA of its certificate, PEM
 	User     string
 	Password string
@@ -76,6 +77,12 @@ func NewSMTP(t testing.TB, dir string) *SMTP {
 	s.Host = "127.0.0.1"
 	s.Port = ln.Addr().(*net.TCPAddr).Port
 	go s.srv.Serve(ln)
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", s.srv.TLSConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.TLSPort = tln.Addr().(*net.TCPAddr).Port
+	go s.srv.Serve(tln)
 	t.Cleanup(func() { s.Release(); s.srv.Close() })
 	return s
 }
