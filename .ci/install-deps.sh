@@ -11,6 +11,8 @@
 #             dnsmasq on 127.0.0.1 with a high port and its records on the command line
 #   loggen    (package syslog-ng-core, UNPACKED into .cache/sng, never installed:
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
+#   chromium  (package chromium, and fonts-dejavu-core for legible screenshots)  the web UI's
+#             browser test (TestWebUIIntegration drives it headless through the DevTools protocol)
 #   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
 #             built from its Go module (go install, CGO off) into .cache/bin
 #
@@ -46,6 +48,8 @@ installed rsyslog-relp || need+=(rsyslog-relp)
 have_cmd logger || need+=(bsdutils)
 { have_cmd mariadbd && have_cmd mariadb-install-db; } || need+=(mariadb-server)
 have_cmd dnsmasq || need+=(dnsmasq-base)
+have_cmd chromium || need+=(chromium)
+installed fonts-dejavu-core || need+=(fonts-dejavu-core)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 
 updated=0
@@ -68,7 +72,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, chromium, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"logpacker/appliance/api/ui"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -32,10 +34,16 @@ type route struct {
 }
 
 // routes is every path of the node's HTTP listener, in one list, with
-// whether it needs the token. Ingest endpoints and the UI are added here.
+// whether it needs the token. Ingest endpoints are added here.
 func (a *api) routes() []route {
 	o := a.o
 	r := []route{
+		// The web UI's files hold no data and are the same in every copy of
+		// logpacker: they are open; what the UI shows comes from the /api/
+		// routes below, with the token (package ui explains how a browser
+		// sends it).
+		{"GET /{$}", false, ui.Index()},
+		{"GET /ui/", false, ui.Assets()},
 		{"GET /healthz", false, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })},
 		{"GET /readyz", false, http.HandlerFunc(a.ready)},
 	}

@@ -22,7 +22,7 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 	defer ts.Close()
 	paths := Paths(o)
 	want := map[string]bool{
-		"GET /healthz": false, "GET /readyz": false, "GET /metrics": false,
+		"GET /{$}": false, "GET /ui/": false, "GET /healthz": false, "GET /readyz": false, "GET /metrics": false,
 		"GET /api/v1/events": true, "GET /api/v1/events/stream": true, "GET /api/v1/status": true,
 		"GET /api/v1/hits": true, "GET /api/v1/facets": true,
 		"GET /api/v1/cluster": true, "/debug/pprof/": true, "/debug/pprof/profile": true,
@@ -35,7 +35,10 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 		if got, ok := paths[p]; !ok || got != auth {
 			t.Errorf("%s: listed %v auth %v, want auth %v", p, ok, got, auth)
 		}
-		path := p[strings.IndexByte(p, '/'):]
+		path := strings.TrimSuffix(p[strings.IndexByte(p, '/'):], "{$}")
+		if path == "/ui/" {
+			path += "app.js"
+		}
 		if path == "/debug/pprof/profile" || path == "/debug/pprof/trace" {
 			path += "?seconds=1" // 0 would mean 30 s
 		}
@@ -65,7 +68,7 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 		}
 	}
 	// without the optional parts their routes are not served
-	if p := Paths(Options{}); len(p) != 11 {
-		t.Errorf("Paths(Options{}) = %v, want the probes, events, stream, hits, facets and pprof", p)
+	if p := Paths(Options{}); len(p) != 13 {
+		t.Errorf("Paths(Options{}) = %v, want the UI, the probes, events, stream, hits, facets and pprof", p)
 	}
 }

@@ -171,11 +171,10 @@ func TestPermanentIntegration(t *testing.T) {
 }
 
 // killingTransport SIGKILLs the server in the middle of sending the body
-// of the requests it is told to. Before that it waits until what the server
-// acknowledged is on its disk (force_flush, then past
-// -inmemoryDataFlushInterval=1s): VictoriaLogs answers 200 before it
-// writes the data, and loses the last seconds acknowledged when it is
-// killed — its own window, which no client can see and this test leaves
+// of the requests it is told to. Before that it makes the server write what
+// it acknowledged to its disk (vltest.Persist): VictoriaLogs answers 200
+// before it writes the data, and loses the last seconds acknowledged when it
+// is killed — its own window, which no client can see and this test leaves
 // out (README: "Durability").
 type killingTransport struct {
 	vl     *vltest.Server
@@ -186,8 +185,7 @@ type killingTransport struct {
 
 func (k *killingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if k.killAt[k.n.Add(1)] && req.Body != nil {
-		k.vl.Flush()
-		time.Sleep(2 * time.Second)
+		k.vl.Persist()
 		body, _ := io.ReadAll(req.Body)
 		half := len(body) / 2
 		req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body[:half]),

@@ -163,6 +163,35 @@ func (s *Server) Flush() {
 	}
 }
 
+// Persist makes the server write what it acknowledged to its disk, and
+// returns once it has: force_flush (rows into in-memory parts), then a
+// snapshot of every partition (which writes the in-memory parts to files
+// and syncs them; the snapshot itself, hard links, is deleted again).
+// VictoriaLogs answers 200 before it writes the data and would lose the last
+// seconds it acknowledged if killed; a test that kills it calls Persist
+// first, so that it tests the client, not that window.
+func (s *Server) Persist() {
+	s.t.Helper()
+	s.Flush()
+	res, err := http.Get(s.URL + "/internal/partition/snapshot/create")
+	if err != nil {
+		s.t.Fatalf("vltest: snapshot: %v", err)
+	}
+	var paths []string
+	err = json.NewDecoder(res.Body).Decode(&paths)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		s.t.Fatalf("vltest: snapshot: HTTP %d, %v", res.StatusCode, err)
+	}
+	for _, p := range paths {
+		res, err := http.Get(s.URL + "/internal/partition/snapshot/delete?path=" + url.QueryEscape(p))
+		if err != nil {
+			s.t.Fatalf("vltest: snapshot delete: %v", err)
+		}
+		res.Body.Close()
+	}
+}
+
 // Query runs a LogsQL query (/select/logsql/query) after Flush, over all
 // time, with headers (tenant: AccountID, ProjectID) if given, and returns
 // its rows: field name → value (VictoriaLogs returns every value as a
