@@ -114,6 +114,9 @@ func waitOutboxEmpty(t testing.TB, a *testAlerter) {
 	}
 }
 
+// fastRetry is notify.ini's [notify] for tests: sends are retried at once.
+const fastRetry = "[notify]\nretry_min = 10ms\n"
+
 func mustParse(t testing.TB, text string) *Config {
 	t.Helper()
 	cfg, err := ParseConfig("notify.ini", []byte(text))
@@ -127,9 +130,7 @@ func mustParse(t testing.TB, text string) *Config {
 // make exactly one digest per (rule, group), with every event counted.
 func TestHundredThousandOneDigest(t *testing.T) {
 	h := newHTTPStandIn(t)
-	cfg := mustParse(t, fmt.Sprintf(`[notify]
-retry_min = 10ms
-[webhook]
+	cfg := mustParse(t, fmt.Sprintf(fastRetry+`[webhook]
 urls = %[1]s/webhook/default
 [group.ops]
 webhooks = %[1]s/webhook/ops
@@ -199,9 +200,7 @@ top = 3
 // every level, from its own hosts only.
 func TestGroups(t *testing.T) {
 	h := newHTTPStandIn(t)
-	cfg := mustParse(t, fmt.Sprintf(`[notify]
-retry_min = 10ms
-[webhook]
+	cfg := mustParse(t, fmt.Sprintf(fastRetry+`[webhook]
 [group.monitoring]
 webhooks = %[1]s/webhook/monitoring
 [group.dev]
@@ -253,7 +252,7 @@ interval = 1m
 func TestCrashBetweenDigestAndSend(t *testing.T) {
 	h := newHTTPStandIn(t)
 	dir := t.TempDir()
-	text := fmt.Sprintf("[notify]\nretry_min = 10ms\n[webhook]\nurls = %s/webhook/x\n[rule.r]\nproviders = webhook\ninterval = 1m\n", h.URL)
+	text := fmt.Sprintf(fastRetry+"[webhook]\nurls = %s/webhook/x\n[rule.r]\nproviders = webhook\ninterval = 1m\n", h.URL)
 	a := newTestAlerter(t, dir, mustParse(t, text))
 	h.Fail(1 << 30) // the receiver is down
 	fold(t, a, ev("h", "a", protocol.SevErr, "one"), ev("h", "a", protocol.SevErr, "two"))
@@ -286,7 +285,7 @@ func TestCrashBetweenDigestAndSend(t *testing.T) {
 func TestStateClosingAndDelivered(t *testing.T) {
 	h := newHTTPStandIn(t)
 	dir := t.TempDir()
-	text := fmt.Sprintf("[notify]\nretry_min = 10ms\n[webhook]\nurls = %[1]s/webhook/a, %[1]s/webhook/b\n[rule.r]\nproviders = webhook\ninterval = 1m\n", h.URL)
+	text := fmt.Sprintf(fastRetry+"[webhook]\nurls = %[1]s/webhook/a, %[1]s/webhook/b\n[rule.r]\nproviders = webhook\ninterval = 1m\n", h.URL)
 	a := newTestAlerter(t, dir, mustParse(t, text))
 	fold(t, a, ev("h", "a", protocol.SevErr, "one"))
 	a.clk.Add(time.Minute)
@@ -318,7 +317,7 @@ func TestStateClosingAndDelivered(t *testing.T) {
 // says so in the next one sent.
 func TestLimit(t *testing.T) {
 	h := newHTTPStandIn(t)
-	cfg := mustParse(t, fmt.Sprintf("[notify]\nretry_min = 10ms\n[webhook]\nurls = %s/webhook/x\n[rule.r]\nproviders = webhook\ninterval = 1m\nlimit = 2/h\n", h.URL))
+	cfg := mustParse(t, fmt.Sprintf(fastRetry+"[webhook]\nurls = %s/webhook/x\n[rule.r]\nproviders = webhook\ninterval = 1m\nlimit = 2/h\n", h.URL))
 	a := newTestAlerter(t, t.TempDir(), cfg)
 	for i := range 5 {
 		fold(t, a, ev("h", "a", protocol.SevErr, fmt.Sprint(i)))
@@ -344,7 +343,7 @@ func TestLimit(t *testing.T) {
 // open digest is sent at once.
 func TestSetConfig(t *testing.T) {
 	h := newHTTPStandIn(t)
-	one := fmt.Sprintf("[notify]\nretry_min = 10ms\n[webhook]\nurls = %s/webhook/x\n[rule.a]\nproviders = webhook\nlevels = err\n", h.URL)
+	one := fmt.Sprintf(fastRetry+"[webhook]\nurls = %s/webhook/x\n[rule.a]\nproviders = webhook\nlevels = err\n", h.URL)
 	a := newTestAlerter(t, t.TempDir(), mustParse(t, one))
 	fold(t, a, ev("h", "a", protocol.SevErr, "e"), ev("h", "a", protocol.SevInfo, "i"))
 	if got := a.OpenEvents(); got["a/default"] != 1 || len(got) != 1 {

@@ -24,10 +24,7 @@ func newHTTPStandIn(t *testing.T) *alerttest.HTTP { return alerttest.NewHTTP(t) 
 func TestSMTP(t *testing.T) {
 	dir := t.TempDir()
 	s := alerttest.NewSMTP(t, dir)
-	cfg := mustParse(t, `[notify]
-retry_min = 10ms
-retry_max = 50ms
-`+s.INI()+`from = logpacker@example.com
+	cfg := mustParse(t, fastRetry+"retry_max = 50ms\n"+s.INI()+`from = logpacker@example.com
 reply_to = ops@example.com
 emails = ops@example.com, nobody@example.com
 [rule.errors]
@@ -119,9 +116,7 @@ func TestSMTPAuthRefused(t *testing.T) {
 func TestSlack(t *testing.T) {
 	h := alerttest.NewHTTP(t)
 	dir := t.TempDir()
-	cfg := mustParse(t, fmt.Sprintf(`[notify]
-retry_min = 10ms
-[slack]
+	cfg := mustParse(t, fmt.Sprintf(fastRetry+`[slack]
 token = %[2]s
 url = %[1]s/api
 channels = #ops, #nope
@@ -163,7 +158,7 @@ func TestSendmail(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "sendmail.fail"), []byte("2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := mustParse(t, "[notify]\nretry_min = 10ms\n[sendmail]\nfrom = lp@example.com\nemails = a@example.com, b@example.com\n[rule.r]\nproviders = sendmail\n")
+	cfg := mustParse(t, fastRetry+"[sendmail]\nfrom = lp@example.com\nemails = a@example.com, b@example.com\n[rule.r]\nproviders = sendmail\n")
 	a := newTestAlerter(t, t.TempDir(), cfg)
 	fold(t, a, ev("h", "cron", protocol.SevErr, "job failed"))
 	a.clk.Add(5 * time.Minute)
@@ -184,9 +179,7 @@ func TestSendmail(t *testing.T) {
 func TestSMS(t *testing.T) {
 	h := alerttest.NewHTTP(t)
 	dir := t.TempDir()
-	cfg := mustParse(t, fmt.Sprintf(`[notify]
-retry_min = 10ms
-[twilio]
+	cfg := mustParse(t, fmt.Sprintf(fastRetry+`[twilio]
 url = %s/sms/2010-04-01/Accounts/{id}/Messages.json
 id = %s
 token = %s
