@@ -1,20 +1,18 @@
 package appliance
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/ini.v1"
 
+	"logpacker/appliance/internal/inifile"
 	"logpacker/appliance/match"
 	"logpacker/appliance/option"
 	"logpacker/appliance/source/relp"
@@ -39,6 +37,10 @@ type Config struct {
 		ID       string // empty: generated once and kept in data_dir/node_id
 		DataDir  string
 		LogLevel string
+		// Notify is notify.ini (alerting), relative to the configuration
+		// file's directory (the working directory with the embedded
+		// defaults); empty: no alerting. See NotifyPath.
+		Notify string
 	}
 	Listen struct {
 		SyslogUDP, SyslogTCP, SyslogTLS, SyslogUnix, HTTP string // empty disables
@@ -97,29 +99,7 @@ type Config struct {
 }
 
 // ConfigError names the file, line and key of a bad setting.
-type ConfigError struct {
-	File    string
-	Line    int
-	Section string
-	Key     string
-	Err     error
-}
-
-func (e *ConfigError) Error() string {
-	where := e.File
-	if e.Line > 0 {
-		where += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Key != "" {
-		return fmt.Sprintf("config %s: [%s] %s: %v", where, e.Section, e.Key, e.Err)
-	}
-	if e.Section != "" {
-		return fmt.Sprintf("config %s: [%s]: %v", where, e.Section, e.Err)
-	}
-	return fmt.Sprintf("config %s: %v", where, e.Err)
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+type ConfigError = inifile.Error
 
 // setter parses one value into cfg.
 type setter func(cfg *Config, v string) error
@@ -141,6 +121,7 @@ var schema = map[string]map[string]setter{
 	"node": {
 		"id":       func(c *Config, v string) error { return setNodeID(&c.Node.ID, v) },
 		"data_dir": func(c *Config, v string) error { return option.NonEmpty(&c.Node.DataDir, v) },
+		"notify":   func(c *Config, v string) error { c.Node.Notify = v; return nil },
 		"log_level": func(c *Config, v string) error {
 			return option.OneOf(&c.Node.LogLevel, v, "debug", "info", "warn", "error")
 		},
@@ -288,13 +269,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 }
 
 func applyINI(cfg *Config, name string, data []byte) error {
-	lines, err := scanLines(name, data)
+	f, lines, err := inifile.Load(name, data)
 	if err != nil {
 		return err
-	}
-	f, err := ini.LoadSources(ini.LoadOptions{IgnoreInlineComment: true, KeyValueDelimiters: "="}, data)
-	if err != nil {
-		return &ConfigError{File: name, Err: err}
 	}
 	if cfg.values == nil {
 		cfg.values = map[string]map[string]string{}
@@ -323,7 +300,7 @@ func applyINI(cfg *Config, name string, data []byte) error {
 			set := comp(cfg)
 			for _, k := range sec.Keys() {
 				if err := set.Set(k.Name(), strings.TrimSpace(k.Value())); err != nil {
-					return &ConfigError{File: name, Line: lines.line(sname, k.Name()), Section: sname, Key: k.Name(), Err: err}
+					return &ConfigError{File: name, Line: lines.Line(sname, k.Name()), Section: sname, Key: k.Name(), Err: err}
 				}
 			}
 			continue
@@ -331,18 +308,18 @@ func applyINI(cfg *Config, name string, data []byte) error {
 		keys, known := schema[sname]
 		if sname == ini.DefaultSection {
 			for _, k := range sec.Keys() {
-				return &ConfigError{File: name, Line: lines.line("", k.Name()), Key: k.Name(), Section: "",
+				return &ConfigError{File: name, Line: lines.Line("", k.Name()), Key: k.Name(), Section: "",
 					Err: fmt.Errorf("key outside any section")}
 			}
 			continue
 		}
 		if !known {
-			return &ConfigError{File: name, Line: lines.sections[sname], Section: sname,
+			return &ConfigError{File: name, Line: lines.Sections[sname], Section: sname,
 				Err: fmt.Errorf("unknown section (known: %s, output.NAME, source.NAME)", knownSections())}
 		}
 		for _, k := range sec.Keys() {
 			set, ok := keys[k.Name()]
-			ln := lines.line(sname, k.Name())
+			ln := lines.Line(sname, k.Name())
 			if !ok {
 				return &ConfigError{File: name, Line: ln, Section: sname, Key: k.Name(), Err: fmt.Errorf("unknown key")}
 			}
@@ -364,52 +341,6 @@ func knownSections() string {
 	}
 	sortStrings(names)
 	return strings.Join(names, ", ")
-}
-
-// lineIndex remembers where each section and key is, for error messages,
-// and rejects duplicates (ini.v1 would silently keep the last).
-type lineIndex struct {
-	sections map[string]int
-	keys     map[string]int // "section\x00key" → line
-}
-
-func (li lineIndex) line(section, key string) int { return li.keys[section+"\x00"+key] }
-
-func scanLines(name string, data []byte) (lineIndex, error) {
-	li := lineIndex{sections: map[string]int{}, keys: map[string]int{}}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	section, n := "", 0
-	for sc.Scan() {
-		n++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || s[0] == ';' || s[0] == '#' {
-			continue
-		}
-		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return li, &ConfigError{File: name, Line: n, Err: fmt.Errorf("unterminated section header %q", s)}
-			}
-			section = strings.TrimSpace(s[1:end])
-			if prev, dup := li.sections[section]; dup {
-				return li, &ConfigError{File: name, Line: n, Section: section, Err: fmt.Errorf("section repeated (first at line %d)", prev)}
-			}
-			li.sections[section] = n
-			continue
-		}
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			return li, &ConfigError{File: name, Line: n, Section: section, Err: fmt.Errorf("expected key = value, got %q", s)}
-		}
-		key := strings.TrimSpace(s[:eq])
-		k := section + "\x00" + key
-		if prev, dup := li.keys[k]; dup {
-			return li, &ConfigError{File: name, Line: n, Section: section, Key: key, Err: fmt.Errorf("key repeated (first at line %d)", prev)}
-		}
-		li.keys[k] = n
-	}
-	return li, sc.Err()
 }
 
 func (c *Config) validate() error {
@@ -459,6 +390,17 @@ func (c *Config) listenAddr(name string) *string {
 		return &c.Listen.RELP
 	}
 	return nil
+}
+
+// NotifyPath is notify.ini's path: [node] notify, relative to the
+// configuration file's directory (with the embedded defaults, to the
+// working directory); "" when alerting is off.
+func (c *Config) NotifyPath() string {
+	p := c.Node.Notify
+	if p == "" || filepath.IsAbs(p) || c.File == "<embedded>" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
 }
 
 // DataPath resolves p against data_dir when it is relative.

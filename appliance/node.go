@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"logpacker/appliance/alert"
 	"logpacker/appliance/api"
 	"logpacker/appliance/match"
 	"logpacker/appliance/pipeline"
@@ -66,6 +67,7 @@ type Node struct {
 	up          discovery.Upstreams // [relay] upstream; nil on a root
 	relayClient *relay.Client
 	cluster     *cluster.Cluster // [cluster]; nil when not a member
+	alerter     *alert.Alerter   // notify.ini's rules and outbox (alerting.go)
 
 	ready    atomic.Bool
 	ictx     context.Context // inputs run under it (set by Start)

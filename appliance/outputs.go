@@ -12,6 +12,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"logpacker/appliance/api"
+	"logpacker/appliance/internal/inifile"
 	"logpacker/appliance/match"
 	"logpacker/appliance/option"
 	"logpacker/appliance/pipeline"
@@ -174,14 +175,14 @@ func (c *Config) Output(name string) *OutputConfig {
 // embedded [output.file]) is updated; a new one needs a type, except
 // [output.file] and [output.store], whose type is fixed. Keys of another
 // type are errors that say whose they are.
-func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) error {
+func applyOutput(cfg *Config, file string, lines inifile.Lines, sec *ini.Section) error {
 	sname := sec.Name()
 	oname := strings.TrimPrefix(sname, "output.")
-	secLine := lines.sections[sname]
+	secLine := lines.Sections[sname]
 	bad := func(key string, err error) error {
 		ln := secLine
 		if key != "" {
-			ln = lines.line(sname, key)
+			ln = lines.Line(sname, key)
 		}
 		return &ConfigError{File: file, Line: ln, Section: sname, Key: key, Err: err}
 	}
@@ -214,7 +215,7 @@ func applyOutput(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 	o.line, o.lines = secLine, map[string]int{}
 	for _, k := range sec.Keys() {
 		kn, v := k.Name(), strings.TrimSpace(k.Value())
-		o.lines[kn] = lines.line(sname, kn)
+		o.lines[kn] = lines.Line(sname, kn)
 		var err error
 		switch {
 		case kn == "type":
@@ -273,11 +274,14 @@ func unknownOutputKey(typ, key string) error {
 
 // checkOutputName: NAME becomes a WAL cursor, a file name and a metric label.
 func checkOutputName(n string) error {
-	if err := checkSectionName("output", n); err != nil {
+	if err := option.Name("output", n); err != nil {
 		return err
 	}
 	if n == "relay" {
 		return fmt.Errorf("output name %q is taken by the relay output (configure it in [relay])", n)
+	}
+	if n == "alert" {
+		return fmt.Errorf("output name %q is taken by the alerter (its WAL cursor is output.alert; configure it in notify.ini)", n)
 	}
 	return nil
 }
@@ -329,6 +333,12 @@ func (n *Node) openOutputs() error {
 			return err
 		}
 		want["output.relay"] = true
+	}
+	if err := n.openAlert(); err != nil {
+		return err
+	}
+	if n.runningOutput("alert") != nil {
+		want["output.alert"] = true
 	}
 	// An output removed from the configuration must not hold the WAL forever.
 	for _, name := range n.wal.Cursors() {

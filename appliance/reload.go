@@ -129,6 +129,13 @@ func (n *Node) Reload(cfg *Config) {
 	n.reloadRelayMatch(cfg, keys["relay"])
 	n.reloadListeners(cfg, keys["listen"], fail)
 	n.reloadClusterNodes(cfg, keys["cluster"])
+	if slices.Contains(keys["node"], "notify") { // another notify.ini
+		n.cfg.Node.Notify = cfg.Node.Notify
+		n.cfg.adopt(cfg, "node", "notify")
+	}
+	if msg := n.reloadNotifyLocked(); msg != "" {
+		errs = append(errs, msg)
+	}
 	restart := []string{}
 	for _, c := range diffConfig(n.cfg, cfg) {
 		if !failed[c] {

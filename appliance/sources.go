@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
+	"logpacker/appliance/internal/inifile"
 	"logpacker/appliance/option"
 	"logpacker/appliance/scan"
 	"logpacker/appliance/source/filetail"
@@ -33,13 +34,13 @@ type SourceConfig struct {
 var sourceTypeNames = []string{"file"}
 
 // applySource reads one [source.NAME] section.
-func applySource(cfg *Config, file string, lines lineIndex, sec *ini.Section) error {
+func applySource(cfg *Config, file string, lines inifile.Lines, sec *ini.Section) error {
 	sname := sec.Name()
 	name := strings.TrimPrefix(sname, "source.")
 	bad := func(key string, err error) error {
-		ln := lines.sections[sname]
+		ln := lines.Sections[sname]
 		if key != "" {
-			ln = lines.line(sname, key)
+			ln = lines.Line(sname, key)
 		}
 		return &ConfigError{File: file, Line: ln, Section: sname, Key: key, Err: err}
 	}
@@ -81,21 +82,7 @@ func applySource(cfg *Config, file string, lines lineIndex, sec *ini.Section) er
 }
 
 // checkSourceName: NAME becomes a file name and the events' source field.
-func checkSourceName(n string) error { return checkSectionName("source", n) }
-
-// checkSectionName checks the NAME of a [KIND.NAME] section: 1-64 letters,
-// digits, '-' and '_'.
-func checkSectionName(kind, n string) error {
-	if n == "" || len(n) > 64 {
-		return fmt.Errorf("%s name must be 1-64 characters: [%s.NAME]", kind, kind)
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("%s name %q: only letters, digits, '-' and '_' are allowed", kind, n)
-		}
-	}
-	return nil
-}
+func checkSourceName(n string) error { return option.Name("source", n) }
 
 // Source returns the [source.NAME] section called name, or nil.
 func (c *Config) Source(name string) *SourceConfig {

@@ -252,3 +252,18 @@ func Addr(dst *string, v string) error {
 	*dst = v
 	return nil
 }
+
+// Name checks the name of a configured thing (an output, an alert rule or
+// group): it becomes a WAL cursor, a file name and a metric label, so it is
+// 1-64 letters, digits, '-' and '_'. what says what it names ("output").
+func Name(what, n string) error {
+	if n == "" || len(n) > 64 {
+		return fmt.Errorf("%s name must be 1-64 characters", what)
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("%s name %q: only letters, digits, '-' and '_' are allowed", what, n)
+		}
+	}
+	return nil
+}

@@ -5,8 +5,12 @@
 //	logpacker run [-c server.ini]      run a node (embedded defaults without -c); SIGTERM drains,
 //	                                   SIGHUP reopens output files and re-reads -c (what it cannot
 //	                                   apply live is logged: "restart needed: [section] key")
-//	logpacker check [-c server.ini]    validate a configuration (errors name file, line and key);
-//	                                   print "FILE: ok"
+//	logpacker check [-c server.ini]    validate a configuration and its notify.ini (errors name
+//	                                   file, line and key); print "FILE: ok" for each
+//	logpacker notify test [-c server.ini] RULE
+//	                                   send a test notification through each provider of notify.ini's
+//	                                   RULE to each of its groups' recipients, once; print each send;
+//	                                   exit 1 unless every one went through
 //	logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
 //	                                   read syslog (lines or octet-counted frames) on stdin, print
 //	                                   one JSON event per line: see how a node reads your devices

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"logpacker/appliance"
+	"logpacker/appliance/alert"
 	"logpacker/protocol"
 	psyslog "logpacker/protocol/syslog"
 	"logpacker/relay"
@@ -32,8 +33,12 @@ const usage = `usage:
   logpacker run [-c server.ini]      run a node (embedded defaults without -c); SIGTERM drains,
                                      SIGHUP reopens output files and re-reads -c (what it cannot
                                      apply live is logged: "restart needed: [section] key")
-  logpacker check [-c server.ini]    validate a configuration (errors name file, line and key);
-                                     print "FILE: ok"
+  logpacker check [-c server.ini]    validate a configuration and its notify.ini (errors name
+                                     file, line and key); print "FILE: ok" for each
+  logpacker notify test [-c server.ini] RULE
+                                     send a test notification through each provider of notify.ini's
+                                     RULE to each of its groups' recipients, once; print each send;
+                                     exit 1 unless every one went through
   logpacker parse [-tz ZONE] [-max-size N] [-now RFC3339]
                                      read syslog (lines or octet-counted frames) on stdin, print
                                      one JSON event per line: see how a node reads your devices
@@ -79,7 +84,9 @@ func main() {
 	case "run":
 		err = cmdRun(args)
 	case "check":
-		err = cmdCheck(args)
+		err = cmdCheck(args, os.Stdout)
+	case "notify":
+		err = cmdNotify(args, os.Stdout)
 	case "parse":
 		err = cmdParse(args, os.Stdin, os.Stdout)
 	case "scan":
@@ -129,7 +136,7 @@ func configFlag(name string, args []string) (*flag.FlagSet, *string, error) {
 	return fs, c, fs.Parse(args)
 }
 
-func cmdCheck(args []string) error {
+func cmdCheck(args []string, out io.Writer) error {
 	_, c, err := configFlag("check", args)
 	if err != nil {
 		return err
@@ -138,7 +145,61 @@ func cmdCheck(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: ok\n", cfg.File)
+	fmt.Fprintf(out, "%s: ok\n", cfg.File)
+	nc, err := appliance.LoadNotify(cfg)
+	if err != nil {
+		return err
+	}
+	if nc != nil {
+		fmt.Fprintf(out, "%s: ok (%d rules)\n", nc.File, len(nc.Rules))
+	}
+	return nil
+}
+
+// cmdNotify is `logpacker notify test RULE`.
+func cmdNotify(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return fmt.Errorf("usage: logpacker notify test [-c server.ini] RULE")
+	}
+	fs, c, err := configFlag("notify test", args[1:])
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: logpacker notify test [-c server.ini] RULE")
+	}
+	cfg, err := appliance.LoadConfig(*c)
+	if err != nil {
+		return err
+	}
+	nc, err := appliance.LoadNotify(cfg)
+	if err != nil {
+		return err
+	}
+	if nc == nil {
+		return fmt.Errorf("no notify.ini (%q)", cfg.NotifyPath())
+	}
+	node := cfg.Node.ID
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := alert.SendTest(ctx, nc, fs.Arg(0), node)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range res {
+		status := "ok"
+		if r.Err != nil {
+			status, failed = "FAILED: "+r.Err.Error(), failed+1
+		}
+		fmt.Fprintf(out, "%s %s %s: %s\n", r.Group, r.Provider, r.Target, status)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d sends failed", failed, len(res))
+	}
 	return nil
 }
 
@@ -201,7 +262,12 @@ func cmdRun(args []string) error {
 	defer watch.Stop()
 	stamp := fileStamp(cfg.File) // what was read last
 	seen := stamp                // what the watch saw last
+	// notify.ini is watched the same way, also without -c.
+	nstamp := fileStamp(cfg.NotifyPath())
+	nseen := nstamp
 	reload := func(why string) {
+		nstamp = fileStamp(cfg.NotifyPath())
+		nseen = nstamp
 		stamp = fileStamp(cfg.File)
 		seen = stamp
 		nc, err := appliance.LoadConfig(*c)
@@ -216,6 +282,15 @@ func cmdRun(args []string) error {
 	for {
 		select {
 		case <-watch.C:
+			if st := fileStamp(cfg.NotifyPath()); st != nstamp {
+				if st == nseen {
+					nstamp = st
+					log.Info("reload", "why", "notify.ini changed", "file", cfg.NotifyPath())
+					node.ReloadNotify()
+				} else {
+					nseen = st
+				}
+			}
 			if *c == "" {
 				continue
 			}
@@ -232,6 +307,8 @@ func cmdRun(args []string) error {
 				node.Reopen()
 				if *c != "" {
 					reload("SIGHUP")
+				} else {
+					node.ReloadNotify()
 				}
 				continue
 			}
