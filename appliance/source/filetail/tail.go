@@ -793,26 +793,33 @@ func (s *Source) findContent(st *stream, id ident, from int64, skipDev, skipIno 
 	return nil, partial
 }
 
+// idents are the identities of every file the stream knows: done, old,
+// cur, and the checkpoint's files still being found or missing.
+func (st *stream) idents() []ident {
+	out := make([]ident, 0, len(st.done)+len(st.old)+len(st.restoring)+len(st.missing)+1)
+	for _, d := range st.done {
+		out = append(out, d.ident)
+	}
+	for _, t := range st.old {
+		out = append(out, t.ident)
+	}
+	if st.cur != nil {
+		out = append(out, st.cur.ident)
+	}
+	for _, f := range st.restoring {
+		out = append(out, f.ident)
+	}
+	for _, m := range st.missing {
+		out = append(out, m.ident)
+	}
+	return out
+}
+
 // otherFile reports whether the plain sibling sb is a file st knows as
 // another than id (by inode): files that share their first bytes (a
 // header) are not taken for one another.
 func (s *Source) otherFile(st *stream, id ident, sb sibling) bool {
-	known := make([]ident, 0, len(st.done)+len(st.old)+len(st.restoring)+len(st.missing)+1)
-	for _, d := range st.done {
-		known = append(known, d.ident)
-	}
-	for _, t := range st.old {
-		known = append(known, t.ident)
-	}
-	if st.cur != nil {
-		known = append(known, st.cur.ident)
-	}
-	for _, f := range st.restoring { // the checkpoint's files, still being found
-		known = append(known, f.ident)
-	}
-	for _, m := range st.missing {
-		known = append(known, m.ident)
-	}
+	known := st.idents()
 	var birth int64 = -1
 	for _, d := range known {
 		if d.Dev == sb.dev && d.Ino == sb.ino && (d.Dev != id.Dev || d.Ino != id.Ino) {
@@ -865,19 +872,7 @@ func (s *Source) known(st *stream, sb sibling) bool {
 	if t := s.byIno[[2]uint64{sb.dev, sb.ino}]; t != nil {
 		return true
 	}
-	var ids []ident
-	for _, d := range st.done {
-		ids = append(ids, d.ident)
-	}
-	for _, t := range st.old {
-		ids = append(ids, t.ident)
-	}
-	for _, m := range st.missing {
-		ids = append(ids, m.ident)
-	}
-	if st.cur != nil {
-		ids = append(ids, st.cur.ident)
-	}
+	ids := st.idents()
 	pre, whole := contentPrefix(sb, FingerprintSize)
 	if !whole {
 		return true // being compressed: looked at again at the next rotation, whole
