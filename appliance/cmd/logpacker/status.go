@@ -29,25 +29,9 @@ func cmdStatus(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	base, tok := *apiURL, *token
-	if base == "" || tok == "" {
-		cfg, err := appliance.LoadConfig(*c)
-		if err != nil {
-			return err
-		}
-		if base == "" {
-			if cfg.Listen.HTTP == "" {
-				return fmt.Errorf("status: [listen] http is off in %s: nothing to ask (give -api)", cfg.File)
-			}
-			host, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
-			if host == "" || host == "0.0.0.0" || host == "::" {
-				host = "127.0.0.1"
-			}
-			base = "http://" + net.JoinHostPort(host, port)
-		}
-		if tok == "" {
-			tok = cfg.API.Token
-		}
+	base, tok, err := nodeAPI("status", *c, *apiURL, *token)
+	if err != nil {
+		return err
 	}
 	req, err := http.NewRequest("GET", strings.TrimRight(base, "/")+"/api/v1/status", nil)
 	if err != nil {
@@ -78,6 +62,34 @@ func cmdStatus(args []string, out io.Writer) error {
 	}
 	printStatus(out, &s)
 	return nil
+}
+
+// nodeAPI is the base URL and token of a running node's API: base and tok
+// when given, else from the configuration file c (the embedded defaults
+// when c is empty): its [listen] http, on loopback when it listens on every
+// address, and its [api] token.
+func nodeAPI(cmd, c, base, tok string) (string, string, error) {
+	if base != "" && tok != "" {
+		return base, tok, nil
+	}
+	cfg, err := appliance.LoadConfig(c)
+	if err != nil {
+		return "", "", err
+	}
+	if base == "" {
+		if cfg.Listen.HTTP == "" {
+			return "", "", fmt.Errorf("%s: [listen] http is off in %s: nothing to ask (give -api)", cmd, cfg.File)
+		}
+		host, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	if tok == "" {
+		tok = cfg.API.Token
+	}
+	return base, tok, nil
 }
 
 func printStatus(out io.Writer, s *appliance.Status) {
