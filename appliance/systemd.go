@@ -99,7 +99,7 @@ func (n *Node) Health(stall time.Duration) error {
 	var errs []error
 	for _, o := range n.outputs {
 		if w := o.Waiting(now); w > stall {
-			errs = append(errs, fmt.Errorf("output %s: its write has not returned for %s", o.Name(), w.Round(time.Second)))
+			errs = append(errs, fmt.Errorf("output %s: its write has not returned for %s", o.Name(), w.Truncate(time.Millisecond)))
 		}
 	}
 	n.mu.Unlock()
