@@ -12,6 +12,9 @@
 #                its lag sampled); then a 3-node logpacker chain vs 2 rsyslog over RELP)
 #   make fuzz    every Fuzz* target for FUZZTIME each (default 20s)
 #   make image   the container image FROM scratch (image/build.sh; IMAGE=logpacker:latest), size printed
+#   make vm-image  bin/vm/logpacker.qcow2 (+ vmlinuz, initrd.img): Debian 12 by debootstrap, the
+#                systemd units, NoCloud first boot (image/vm/build.sh; needs root)
+#   make test-vm boot it under qemu and check it takes syslog and serves /healthz (not in make test)
 #   make clean   remove bin/ (keeps ./data and the unpacked loggen in .cache/)
 #
 # Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog,logpacker-default';
@@ -36,7 +39,7 @@ export PATH := $(PATH):/usr/sbin:/sbin
 
 BUILD_FLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean image docker-check
+.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean image docker-check vm-image test-vm
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/logpacker ./appliance/cmd/logpacker
@@ -69,6 +72,14 @@ test: deps lint docker-check
 # The container image: FROM scratch, nothing pulled (see image/doc.go).
 image:
 	GO=$(GO) image/build.sh $(IMAGE)
+
+# The VM image (see image/vm/doc.go); its debootstrap tree is cached in bin/vm/rootfs.tar.
+vm-image:
+	.ci/install-deps.sh vm
+	GO=$(GO) image/vm/build.sh bin/vm
+
+test-vm: vm-image
+	LOGPACKER_VM_TEST=1 LOGPACKER_VM_DIR=$(CURDIR)/bin/vm $(GO) test -count=1 -v -timeout 30m -run TestVMIntegration ./image/vm/
 
 # The image and fleet tests (./image) need a Docker engine; without one they
 # skip, and this says so where nobody can miss it.
