@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"logpacker/discovery/dnsmasqtest"
 )
 
 // TestHealthWedgedOutput: the pipeline heartbeat behind systemd's watchdog
@@ -74,24 +76,6 @@ func TestHealthWedgedOutput(t *testing.T) {
 	if err := n.Health(time.Hour); err != nil {
 		t.Fatalf("within the stall limit the node is healthy: %v", err)
 	}
-}
-
-// syncBuf is a process's output, read while it runs.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type discard struct{}
@@ -276,7 +260,7 @@ func TestSocketActivationRestartsIntegration(t *testing.T) {
 		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, bin, "run", "-c", cfg)
 		cmd.Env = append(os.Environ(), "LISTEN_FDS=1", "LISTEN_FDNAMES=syslog", "NOTIFY_SOCKET="+sock)
 		cmd.ExtraFiles = []*os.File{uf}
-		var out syncBuf
+		var out dnsmasqtest.Log
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

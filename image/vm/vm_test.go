@@ -13,17 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+	"logpacker/appliance/sink/mysql/mariadbtest"
+)
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -65,7 +57,7 @@ func TestVMIntegration(t *testing.T) {
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", disk)
 	const token = "vm-test-token"
 	seed := seedDrive(t, dir, "lp-vm-test", "[node]\ndata_dir = /var/lib/logpacker\n[listen]\nsyslog_udp = 0.0.0.0:514\nsyslog_tcp = 0.0.0.0:514\nhttp = 0.0.0.0:8080\n[api]\ntoken = "+token+"\n")
-	syslogPort, httpPort := freePort(t), freePort(t)
+	syslogPort, httpPort := mariadbtest.FreePort(t), mariadbtest.FreePort(t)
 	console := filepath.Join(dir, "console.log")
 	args := []string{"-m", "1024", "-smp", "2", "-display", "none", "-no-reboot",
 		"-serial", "file:" + console,
