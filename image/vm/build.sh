@@ -64,7 +64,7 @@ install -D -m 0644 "$S/server.ini" "$r/etc/logpacker/server.ini"
 sed -i 's#^http = 127.0.0.1:8080#http = 0.0.0.0:8080#' "$r/etc/logpacker/server.ini"
 printf '\n[api]\ntoken = change-me-by-the-first-boot-config\n' >>"$r/etc/logpacker/server.ini"
 chroot "$r" systemd-sysusers
-chroot "$r" systemd-tmpfiles --create /usr/lib/tmpfiles.d/logpacker.conf || true
+systemd-tmpfiles --root="$r" --create "$r/usr/lib/tmpfiles.d/logpacker.conf"
 chroot "$r" systemctl enable logpacker.socket logpacker.service logpacker-firstboot.service systemd-networkd.service serial-getty@ttyS0.service >/dev/null 2>&1
 mkdir -p "$r/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$r/etc/systemd/network/50-dhcp.network"

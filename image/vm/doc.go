@@ -26,7 +26,7 @@
 // themselves needs one added (grub-install on a partitioned copy).
 //
 // TestVMIntegration (LOGPACKER_VM_TEST=1, which make test-vm sets) boots
-// the image under qemu (KVM when /dev/kvm works, else software emulation)
+// the image under qemu (software emulation; LOGPACKER_VM_ACCEL=kvm for KVM)
 // with a seed drive, and checks that the first-boot unit applied it, that
 // systemd reported logpacker.service started (for a Type=notify unit: after
 // READY=1), that /healthz and /readyz answer through the forwarded port,
