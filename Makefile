@@ -15,6 +15,7 @@
 #   make vm-image  bin/vm/logpacker.qcow2 (+ vmlinuz, initrd.img): Debian 12 by debootstrap, the
 #                systemd units, NoCloud first boot (image/vm/build.sh; needs root)
 #   make test-vm boot it under qemu and check it takes syslog and serves /healthz (not in make test)
+#   make deb     bin/logpacker_VERSION_ARCH.deb (binary, systemd units, conffile), checked by lintian
 #   make clean   remove bin/ (keeps ./data and the unpacked loggen in .cache/)
 #
 # Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog,logpacker-default';
@@ -39,7 +40,7 @@ export PATH := $(PATH):/usr/sbin:/sbin
 
 BUILD_FLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean image docker-check vm-image test-vm
+.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean image docker-check vm-image test-vm deb
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/logpacker ./appliance/cmd/logpacker
@@ -80,6 +81,11 @@ vm-image:
 
 test-vm: vm-image
 	LOGPACKER_VM_TEST=1 LOGPACKER_VM_DIR=$(CURDIR)/bin/vm $(GO) test -count=1 -v -timeout 30m -run TestVMIntegration ./image/vm/
+
+# The Debian package (see image/deb/build.sh); lintian must find no error and no warning.
+deb:
+	.ci/install-deps.sh deb
+	GO=$(GO) image/deb/build.sh bin
 
 # The image and fleet tests (./image) need a Docker engine; without one they
 # skip, and this says so where nobody can miss it.

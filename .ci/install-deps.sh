@@ -18,6 +18,7 @@
 #   with the argument `vm` (make vm-image, make test-vm), also: debootstrap, qemu-system-x86,
 #             qemu-utils (qemu-img), e2fsprogs (mkfs.ext4 -d), dosfstools + mtools (the
 #             config drive), not needed by make test
+#   with the argument `deb` (make deb), also: lintian
 #   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
 #             built from its Go module (go install, CGO off) into .cache/bin
 #
@@ -64,6 +65,9 @@ if [ "${1:-}" = vm ]; then
 	have_cmd mkfs.ext4 || need+=(e2fsprogs)
 	have_cmd mkfs.vfat || need+=(dosfstools)
 	have_cmd mcopy || need+=(mtools)
+fi
+if [ "${1:-}" = deb ]; then
+	have_cmd lintian || need+=(lintian)
 fi
 
 updated=0

@@ -2,9 +2,10 @@
 # Build logpacker's VM image: image/vm/build.sh OUTDIR (make vm-image: bin/vm).
 #
 # Debian 12 (bookworm) from Debian's packages with debootstrap (minbase,
-# systemd, the kernel, systemd-networkd), logpacker's binary and systemd
-# units (logpacker.socket and logpacker.service enabled), and the first-boot
-# unit logpacker-firstboot.service, which reads a NoCloud seed drive (label
+# systemd, the kernel, systemd-networkd), logpacker installed from its .deb
+# (image/deb/build.sh: binary, units, user; its postinst enables
+# logpacker.socket and logpacker.service, so the maintainer scripts run here
+# as on any Debian host), and the first-boot unit logpacker-firstboot.service, which reads a NoCloud seed drive (label
 # cidata: meta-data's local-hostname, and logpacker/server.ini and the other
 # files under logpacker/ into /etc/logpacker). Writes OUTDIR/logpacker.qcow2
 # (one ext4 file system, made with mkfs.ext4 -d: no loop device, no mount)
@@ -12,9 +13,8 @@
 # (qemu -kernel … -append "root=/dev/vda"), see image/vm/doc.go.
 #
 # Needs root (debootstrap), and debootstrap, qemu-utils, e2fsprogs:
-# .ci/install-deps.sh vm. MIRROR=… picks the Debian mirror; BIN=… a built
-# static binary; the debootstrap tree is cached in OUTDIR/rootfs.tar
-# (rm it to start over).
+# .ci/install-deps.sh vm. MIRROR=… picks the Debian mirror; the debootstrap
+# tree is cached in OUTDIR/rootfs.tar (rm it to start over).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$(mkdir -p "${1:-$ROOT/bin/vm}" && cd "${1:-$ROOT/bin/vm}" && pwd)
@@ -47,25 +47,23 @@ else
 	tar -C "$r" --numeric-owner -cpf "$OUT/rootfs.tar" .
 fi
 
-say "logpacker, its units, the first-boot unit"
-if [ -n "${BIN:-}" ]; then
-	install -m 0755 "$BIN" "$r/usr/bin/logpacker"
-else
-	(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags='-s -w' -o "$r/usr/bin/logpacker" ./appliance/cmd/logpacker)
-fi
-S=$ROOT/systemd
-install -m 0644 "$S/logpacker.service" "$S"/logpacker*.socket "$ROOT/image/vm/logpacker-firstboot.service" "$r/usr/lib/systemd/system/"
+say "logpacker from its .deb (make deb), the first-boot unit"
+LINTIAN=0 GO=$GO "$ROOT/image/deb/build.sh" "$work/deb" >/dev/null
+cp "$work"/deb/logpacker_*.deb "$r/tmp/logpacker.deb"
+chroot "$r" dpkg -i /tmp/logpacker.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+rm "$r/tmp/logpacker.deb"
+install -m 0644 "$ROOT/image/vm/logpacker-firstboot.service" "$r/usr/lib/systemd/system/"
 install -m 0755 "$ROOT/image/vm/logpacker-firstboot" "$r/usr/lib/logpacker-firstboot"
-install -D -m 0644 "$S/logpacker.sysusers" "$r/usr/lib/sysusers.d/logpacker.conf"
-install -D -m 0644 "$S/logpacker.tmpfiles" "$r/usr/lib/tmpfiles.d/logpacker.conf"
-install -D -m 0644 "$S/server.ini" "$r/etc/logpacker/server.ini"
 # the API off loopback (the test asks /healthz from outside); [api] token is then required:
 # the first-boot config replaces this file
 sed -i 's#^http = 127.0.0.1:8080#http = 0.0.0.0:8080#' "$r/etc/logpacker/server.ini"
 printf '\n[api]\ntoken = change-me-by-the-first-boot-config\n' >>"$r/etc/logpacker/server.ini"
-chroot "$r" systemd-sysusers
 systemd-tmpfiles --root="$r" --create "$r/usr/lib/tmpfiles.d/logpacker.conf"
-chroot "$r" systemctl enable logpacker.socket logpacker.service logpacker-firstboot.service systemd-networkd.service serial-getty@ttyS0.service >/dev/null 2>&1
+chroot "$r" systemctl enable logpacker-firstboot.service systemd-networkd.service serial-getty@ttyS0.service >/dev/null 2>&1
+# the package enabled its units (deb-systemd-helper, as on any Debian host)
+for u in sockets.target.wants/logpacker.socket multi-user.target.wants/logpacker.service; do
+	[ -L "$r/etc/systemd/system/$u" ] || { echo "vm-image: the package did not enable $u" >&2; exit 1; }
+done
 mkdir -p "$r/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$r/etc/systemd/network/50-dhcp.network"
 echo logpacker >"$r/etc/hostname"
