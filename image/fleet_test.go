@@ -385,4 +385,3 @@ func TestFleetIntegration(t *testing.T) {
 		t.Log(f.logs())
 	}
 }
-
