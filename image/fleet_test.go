@@ -40,19 +40,44 @@ func needDocker(t *testing.T) {
 	}
 }
 
-// buildImage runs build.sh (what make image runs) with tag and removes the
-// image when the test ends.
-func buildImage(t *testing.T, tag string) {
+// The image both tests use: built once (build.sh, what make image runs),
+// removed by TestMain when the tests end.
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageOut  string
+	imageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if imageTag != "" {
+		docker("rmi", "-f", imageTag)
+	}
+	os.Exit(code)
+}
+
+// image builds the image on first use and returns its tag.
+func image(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("./build.sh", tag).CombinedOutput()
-	if err != nil {
-		t.Fatalf("build.sh: %v\n%s", err, out)
+	imageOnce.Do(func() {
+		tag := fmt.Sprintf("logpacker-test:%d", os.Getpid())
+		out, err := exec.Command("./build.sh", tag).CombinedOutput()
+		imageOut = strings.TrimSpace(string(out))
+		if err != nil {
+			imageErr = fmt.Errorf("build.sh: %v\n%s", err, out)
+			return
+		}
+		imageTag = tag
+		if !strings.Contains(imageOut, "built FROM scratch: ") {
+			imageErr = fmt.Errorf("build.sh did not print the size:\n%s", out)
+		}
+	})
+	if imageErr != nil {
+		t.Fatal(imageErr)
 	}
-	t.Cleanup(func() { docker("rmi", "-f", tag) })
-	t.Logf("%s", bytes.TrimSpace(out))
-	if !strings.Contains(string(out), "built FROM scratch: ") {
-		t.Fatalf("build.sh did not print the size:\n%s", out)
-	}
+	t.Log(imageOut)
+	return imageTag
 }
 
 // TestImage checks what the image declares: the non-root user, the
@@ -60,8 +85,7 @@ func buildImage(t *testing.T, tag string) {
 // (FROM scratch: nothing under it).
 func TestImageIntegration(t *testing.T) {
 	needDocker(t)
-	tag := fmt.Sprintf("logpacker-test:image-%d", os.Getpid())
-	buildImage(t, tag)
+	tag := image(t)
 	cfg, err := docker("image", "inspect", "-f", "{{.Config.User}}|{{json .Config.Healthcheck.Test}}|{{json .Config.ExposedPorts}}|{{json .Config.Volumes}}|{{len .RootFS.Layers}}", tag)
 	if err != nil {
 		t.Fatal(err)
@@ -225,10 +249,9 @@ func TestFleetIntegration(t *testing.T) {
 	needDocker(t)
 	const perRound = 4000
 	f := &fleet{t: t, dir: t.TempDir(), prefix: fmt.Sprintf("lpfleet-%d-", os.Getpid())}
-	f.tag = fmt.Sprintf("logpacker-test:fleet-%d", os.Getpid())
+	f.tag = image(t)
 	f.net = f.prefix + "net"
 	os.Chmod(f.dir, 0o755)
-	buildImage(t, f.tag)
 	// a /24 of our own, so that every node has a fixed address: [cluster]
 	// relay_addr is an IP, and root1 gets its address back when reconnected
 	var subnet string
