@@ -26,33 +26,8 @@ import (
 // server that accepts connections and reads requests but never responds,
 // with a one-hour request timeout.
 func TestHealthWedgedOutput(t *testing.T) {
-	hole, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hole.Close()
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := hole.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			go func() { bufio.NewReader(c).WriteTo(discard{}) }()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	n, dir := testNode(t, loopbackListeners+fmt.Sprintf("[output.vl]\ntype = victorialogs\nurls = http://%s\ntimeout = 1h\n", hole.Addr()))
+	hole := blackhole(t)
+	n, dir := testNode(t, loopbackListeners+fmt.Sprintf("[output.vl]\ntype = victorialogs\nurls = http://%s\ntimeout = 1h\n", hole))
 	if err := n.Health(time.Nanosecond); err != nil {
 		t.Fatalf("an idle node is unhealthy: %v", err)
 	}
@@ -76,6 +51,39 @@ func TestHealthWedgedOutput(t *testing.T) {
 	if err := n.Health(time.Hour); err != nil {
 		t.Fatalf("within the stall limit the node is healthy: %v", err)
 	}
+}
+
+// blackhole is a server that accepts connections and reads what they
+// send but never answers (closed when the test ends); its address.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+			go func() { bufio.NewReader(c).WriteTo(discard{}) }()
+		}
+	}()
+	t.Cleanup(func() {
+		hole.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return hole.Addr().String()
 }
 
 type discard struct{}
@@ -187,6 +195,45 @@ func TestSystemdNotifyIntegration(t *testing.T) {
 		}
 		if err := p.cmd.Wait(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs())
+		}
+	}
+}
+
+// TestWatchdogWedgedOutputIntegration: the real binary under a watchdog
+// (WATCHDOG_USEC: a ping every 100 ms) with a VictoriaLogs output whose
+// server takes requests and never answers, and a stall limit of 1 s
+// (LOGPACKER_STALL_LIMIT). Pings come while the output is idle; once an
+// event makes its write hang past the limit, STATUS= names the output and
+// the pings stop: between that STATUS and STOPPING=1 (SIGTERM, 2 s later,
+// some 20 ticks) there is no WATCHDOG=1.
+func TestWatchdogWedgedOutputIntegration(t *testing.T) {
+	hole := blackhole(t)
+	bin, dir := buildBinary(t), t.TempDir()
+	tcp, web := freePort(t), freePort(t)
+	cfg := writeTCPNodeConfig(t, dir, "wd", tcp, web, fmt.Sprintf("[output.store]\nenabled = false\n[output.vl]\ntype = victorialogs\nurls = http://%s\ntimeout = 1h\n", hole))
+	sock, msgs := notifySocket(t)
+	cmd := exec.Command(bin, "run", "-c", cfg)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000", "LOGPACKER_STALL_LIMIT=1s")
+	var out dnsmasqtest.Log
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	nextNotify(t, msgs, "READY=1", out.String)
+	nextNotify(t, msgs, "WATCHDOG=1", out.String) // healthy while idle
+	sendSeq(t, fmt.Sprintf("127.0.0.1:%d", tcp), "wd", 1)
+	m := nextNotify(t, msgs, "STATUS=unhealthy, no watchdog pings: output output.vl: its write has not returned", out.String)
+	t.Log(m)
+	time.Sleep(2 * time.Second) // the window in which pings would show
+	cmd.Process.Signal(syscall.SIGTERM)
+	for {
+		m := nextNotify(t, msgs, "", out.String)
+		if strings.HasPrefix(m, "WATCHDOG=1") {
+			t.Fatalf("a ping after the output wedged: %q", m)
+		}
+		if strings.HasPrefix(m, "STOPPING=1") {
+			break
 		}
 	}
 }

@@ -20,8 +20,8 @@
 //	              cursor lag, refreshed with every watchdog tick.
 //	WATCHDOG=1    every half of $WATCHDOG_USEC (WatchdogSec=), but only while
 //	              the pipeline's heartbeat is healthy: an output whose write
-//	              has not returned for longer than the stall limit stops the
-//	              pings, and systemd kills and restarts the node (the WAL and
+//	              has not returned for longer than the stall limit (5 min;
+//	              $LOGPACKER_STALL_LIMIT) stops the pings, and systemd kills and restarts the node (the WAL and
 //	              the cursors make the restart lose nothing).
 //	STOPPING=1    when SIGTERM starts the drain.
 //

@@ -358,7 +358,8 @@ func cmdRun(args []string) error {
 // listener bound and running, every output open), then, while the returned
 // function is not called, refreshes STATUS= and pings the watchdog every
 // half of WatchdogSec= as long as the pipeline's heartbeat is healthy
-// (Node.Health). Without a notify socket it does nothing.
+// (Node.Health with the stall limit: $LOGPACKER_STALL_LIMIT, default
+// appliance.DefaultStallLimit). Without a notify socket it does nothing.
 func notifySystemd(sd *systemd.Notifier, node *appliance.Node, log *slog.Logger) (stop func()) {
 	if sd == nil {
 		return func() {}
@@ -367,11 +368,19 @@ func notifySystemd(sd *systemd.Notifier, node *appliance.Node, log *slog.Logger)
 		log.Warn("systemd: READY=1 not sent", "err", err)
 	}
 	every, watchdog := systemd.WatchdogInterval()
-	health := func() error { return node.Health(appliance.DefaultStallLimit) }
+	stall := appliance.DefaultStallLimit
+	if v := os.Getenv("LOGPACKER_STALL_LIMIT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			stall = d
+		} else {
+			log.Warn("LOGPACKER_STALL_LIMIT is not a duration; using the default", "value", v, "default", stall)
+		}
+	}
+	health := func() error { return node.Health(stall) }
 	if !watchdog {
 		every, health = 10*time.Second, nil
 	} else {
-		log.Info("systemd watchdog on", "ping_every", every, "stall_limit", appliance.DefaultStallLimit)
+		log.Info("systemd watchdog on", "ping_every", every, "stall_limit", stall)
 	}
 	done := make(chan struct{})
 	t := time.NewTicker(every)
