@@ -13,6 +13,12 @@
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
 #   chromium  (package chromium, and fonts-dejavu-core for legible screenshots)  the web UI's
 #             browser test (TestWebUIIntegration drives it headless through the DevTools protocol)
+#   systemd-analyze, systemd-sysusers, systemd-tmpfiles (package systemd)  the unit files' tests
+#             (systemd/units_test.go: verify, security, sysusers.d, tmpfiles.d); nothing is started
+#   with the argument `vm` (make vm-image, make test-vm), also: debootstrap, qemu-system-x86,
+#             qemu-utils (qemu-img), e2fsprogs (mkfs.ext4 -d), dosfstools + mtools (the
+#             config drive), not needed by make test
+#   with the argument `deb` (make deb), also: lintian
 #   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
 #             built from its Go module (go install, CGO off) into .cache/bin
 #
@@ -51,6 +57,18 @@ have_cmd dnsmasq || need+=(dnsmasq-base)
 have_cmd chromium || need+=(chromium)
 installed fonts-dejavu-core || need+=(fonts-dejavu-core)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
+have_cmd systemd-analyze || need+=(systemd)
+if [ "${1:-}" = vm ]; then
+	have_cmd debootstrap || need+=(debootstrap)
+	have_cmd qemu-system-x86_64 || need+=(qemu-system-x86)
+	have_cmd qemu-img || need+=(qemu-utils)
+	have_cmd mkfs.ext4 || need+=(e2fsprogs)
+	have_cmd mkfs.vfat || need+=(dosfstools)
+	have_cmd mcopy || need+=(mtools)
+fi
+if [ "${1:-}" = deb ]; then
+	have_cmd lintian || need+=(lintian)
+fi
 
 updated=0
 apt_update_once() {
