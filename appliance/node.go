@@ -25,6 +25,8 @@ import (
 	"logpacker/appliance/match"
 	"logpacker/appliance/pipeline"
 	"logpacker/appliance/sink/file"
+	"logpacker/appliance/source/httpin"
+	"logpacker/appliance/source/journal"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/appliance/store"
@@ -54,6 +56,7 @@ type Node struct {
 	reg     *prometheus.Registry
 	closers []func() error // closed after inputs stopped, before the WAL
 	httpSrv *http.Server
+	ingestH *api.Ingest // the HTTP ingest routes ([ingest]); nil: not served
 
 	// mu guards what a reload changes: the listeners and outputs running.
 	mu       sync.Mutex
@@ -149,6 +152,7 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 			return nil, err
 		}
 	}
+	n.ingestH = n.ingestRoutes()
 	if cfg.Listen.HTTP != "" {
 		if n.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
 			return nil, fmt.Errorf("node: listen http %s: %w", cfg.Listen.HTTP, err)
@@ -494,7 +498,30 @@ func (n *Node) Handler() http.Handler {
 	if n.store != nil {
 		o.Store = n.store
 	}
+	o.Ingest = n.ingestH
 	return api.Handler(o)
+}
+
+// ingestRoutes makes the HTTP ingest handlers of [ingest] (JSON, browsers,
+// Sentry envelopes, journald uploads), storing through the ingest path.
+// Without tokens they are served only on a loopback [listen] http.
+func (n *Node) ingestRoutes() *api.Ingest {
+	c := n.cfg
+	if c.Listen.HTTP == "" {
+		return nil
+	}
+	if len(c.Ingest.Tokens) == 0 && !loopbackAddr(c.Listen.HTTP) {
+		n.log.Warn("http ingest is off: [listen] http is not on loopback and [ingest] tokens is empty", "http", c.Listen.HTTP)
+		return nil
+	}
+	m := httpin.NewMetrics(n.reg)
+	srv := httpin.New(c.Ingest, n.ingest.Emit, m, n.log.With("component", "httpin"))
+	in := &api.Ingest{JSON: srv.Ingest(), Envelope: srv.Envelope(), Script: srv.Script()}
+	if c.Ingest.Journal {
+		in.Journal = srv.Guard("journal", journal.Handler(journal.Options{Emit: n.ingest.Emit, MaxEntry: c.Ingest.MaxEventSize,
+			Source: httpin.SourceFrom, Events: m.Events, Logger: n.log.With("component", "journal")}))
+	}
+	return in
 }
 
 // readiness is /readyz: ready once started, until shutdown begins, and
