@@ -13,6 +13,9 @@
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
 #   chromium  (package chromium, and fonts-dejavu-core for legible screenshots)  the web UI's
 #             browser test (TestWebUIIntegration drives it headless through the DevTools protocol)
+#   systemd-journal-remote (package systemd-journal-remote)  journald input test: the real
+#             systemd-journal-upload sends journal files that systemd-journal-remote makes from
+#             an export stream (neither needs a running systemd)
 #   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
 #             built from its Go module (go install, CGO off) into .cache/bin
 #
@@ -50,6 +53,7 @@ have_cmd logger || need+=(bsdutils)
 have_cmd dnsmasq || need+=(dnsmasq-base)
 have_cmd chromium || need+=(chromium)
 installed fonts-dejavu-core || need+=(fonts-dejavu-core)
+installed systemd-journal-remote || need+=(systemd-journal-remote)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 
 updated=0
@@ -72,7 +76,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, chromium, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, chromium, systemd-journal-remote, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then

@@ -152,7 +152,9 @@ func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
 			return nil, err
 		}
 	}
-	n.ingestH = n.ingestRoutes()
+	if n.ingestH, err = n.ingestRoutes(); err != nil {
+		return nil, err
+	}
 	if cfg.Listen.HTTP != "" {
 		if n.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
 			return nil, fmt.Errorf("node: listen http %s: %w", cfg.Listen.HTTP, err)
@@ -505,23 +507,30 @@ func (n *Node) Handler() http.Handler {
 // ingestRoutes makes the HTTP ingest handlers of [ingest] (JSON, browsers,
 // Sentry envelopes, journald uploads), storing through the ingest path.
 // Without tokens they are served only on a loopback [listen] http.
-func (n *Node) ingestRoutes() *api.Ingest {
+func (n *Node) ingestRoutes() (*api.Ingest, error) {
 	c := n.cfg
 	if c.Listen.HTTP == "" {
-		return nil
+		return nil, nil
 	}
 	if len(c.Ingest.Tokens) == 0 && !loopbackAddr(c.Listen.HTTP) {
 		n.log.Warn("http ingest is off: [listen] http is not on loopback and [ingest] tokens is empty", "http", c.Listen.HTTP)
-		return nil
+		return nil, nil
 	}
 	m := httpin.NewMetrics(n.reg)
 	srv := httpin.New(c.Ingest, n.ingest.Emit, m, n.log.With("component", "httpin"))
 	in := &api.Ingest{JSON: srv.Ingest(), Envelope: srv.Envelope(), Script: srv.Script()}
 	if c.Ingest.Journal {
+		seen, err := journal.OpenSeen(filepath.Join(c.Node.DataDir, "journal-seen.json"))
+		if err != nil {
+			return nil, err
+		}
+		dups := prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_journal_duplicates_total",
+			Help: "Journal entries uploaded again (the entry at journal-upload's saved cursor, a resent upload) and skipped: already stored."})
+		n.reg.MustRegister(dups)
 		in.Journal = srv.Guard("journal", journal.Handler(journal.Options{Emit: n.ingest.Emit, MaxEntry: c.Ingest.MaxEventSize,
-			Source: httpin.SourceFrom, Events: m.Events, Logger: n.log.With("component", "journal")}))
+			Source: httpin.SourceFrom, Events: m.Events, Seen: seen, Duplicates: dups, Logger: n.log.With("component", "journal")}))
 	}
-	return in
+	return in, nil
 }
 
 // readiness is /readyz: ready once started, until shutdown begins, and

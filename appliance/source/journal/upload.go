@@ -39,6 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Events counts the entries stored, by source (nil: not counted).
 	Events *prometheus.CounterVec
+	// Seen, when set, skips entries already stored (by source and
+	// journal sequence, see Seen); Duplicates counts them.
+	Seen       *Seen
+	Duplicates prometheus.Counter
 }
 
 // Handler serves POST /upload: systemd-journal-upload's stream, read entry
@@ -84,9 +88,6 @@ func Handler(o Options) http.Handler {
 			peer = h
 		}
 		n, err := o.upload(r.Context(), body, source, peer)
-		if o.Events != nil && n > 0 {
-			o.Events.WithLabelValues("journal", source).Add(float64(n))
-		}
 		if err != nil {
 			var fe *FrameError
 			switch {
@@ -138,6 +139,7 @@ func (o *Options) upload(ctx context.Context, body io.Reader, source, peer strin
 	dec := NewDecoder(body, o.MaxEntry)
 	batch := make([]protocol.Event, 0, min(o.BatchEntries, 256))
 	bytes, stored := 0, 0
+	seqs := map[string][]uint64{} // the batch's journal sequence numbers
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -146,8 +148,17 @@ func (o *Options) upload(ctx context.Context, body io.Reader, source, peer strin
 			return err
 		}
 		stored += len(batch)
+		if o.Events != nil {
+			o.Events.WithLabelValues("journal", source).Add(float64(len(batch)))
+		}
 		clear(batch)
 		batch, bytes = batch[:0], 0
+		if o.Seen != nil {
+			if err := o.Seen.Add(seqs); err != nil {
+				o.Logger.Error("journal: recording the entries stored (they may be stored again if sent again)", "err", err)
+			}
+			clear(seqs)
+		}
 		return nil
 	}
 	for {
@@ -164,6 +175,18 @@ func (o *Options) upload(ctx context.Context, body io.Reader, source, peer strin
 				}
 			}
 			return stored, err
+		}
+		if o.Seen != nil {
+			if id, n, ok := seqnum(fields); ok {
+				key := source + "/" + id
+				if o.Seen.Has(key, n) || inBatch(seqs[key], n) {
+					if o.Duplicates != nil {
+						o.Duplicates.Inc()
+					}
+					continue
+				}
+				seqs[key] = append(seqs[key], n)
+			}
 		}
 		ev := ToEvent(fields)
 		ev.Transport, ev.Peer = "journal", peer
@@ -247,4 +270,16 @@ func ToEvent(fields []Field) protocol.Event {
 		delete(ev.Fields, k)
 	}
 	return ev
+}
+
+func inBatch(ns []uint64, n uint64) bool {
+	if len(ns) == 0 || ns[len(ns)-1] < n { // entries come in order
+		return false
+	}
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }
