@@ -53,7 +53,7 @@ type Config struct {
 	// browsers, Sentry envelopes, journald uploads), package
 	// appliance/source/httpin.
 	Ingest httpin.Settings
-	API  struct {
+	API    struct {
 		Token string // bearer token for /api/… and /debug/…; required off loopback
 	}
 	Relay struct {

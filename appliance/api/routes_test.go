@@ -18,7 +18,7 @@ func TestRoutesAuthInOnePlace(t *testing.T) {
 		Ready:   func() (bool, string) { return false, "wal cannot append" },
 		Status:  func(*http.Request) any { return map[string]string{"node": "n1"} },
 		Cluster: func() any { return map[string]bool{"cluster": false} },
-		Ingest: &Ingest{JSON: ingestStub, Envelope: ingestStub, Script: ingestStub, Journal: ingestStub}}
+		Ingest:  &Ingest{JSON: ingestStub, Envelope: ingestStub, Script: ingestStub, Journal: ingestStub}}
 	ts := httptest.NewServer(Handler(o))
 	defer ts.Close()
 	paths := Paths(o)
