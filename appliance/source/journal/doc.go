@@ -43,10 +43,20 @@
 //
 //   - the node dies mid-upload: journal-upload sees the connection fail,
 //     keeps its old cursor, exits with an error (systemd restarts it) and
-//     sends everything after that cursor again. Entries the node had
-//     stored before it died arrive twice (at least once, as with
-//     systemd-journal-remote); every event carries its __CURSOR in fields
-//     to tell them apart.
+//     sends everything after that cursor again.
+//   - on every resume journal-upload (252) also sends the entry at its
+//     saved cursor again, though it had been acknowledged.
+//
+// So the node remembers which entries it stored (Seen: per source and
+// journal sequence, the s= of __CURSOR, the ranges of sequence numbers i=,
+// in data_dir/journal-seen.json, rewritten after each batch is durable)
+// and skips an entry it stored before (logpacker_journal_duplicates_total).
+// It is exact: an entry is skipped only when that entry was stored, never
+// because a later one was (no high-watermark: a --merge upload interleaves
+// several sequences). Only entries stored in the moment between the WAL's
+// fsync and that file's rewrite are stored twice if sent again: at least
+// once, never lost. Entries without a cursor are always stored.
+//
 //   - journal-upload dies mid-upload: the node stores the complete entries
 //     it read (the request's body ends early; the partial entry is not
 //     stored) and answers nobody; the next run resends from the saved
