@@ -1,7 +1,6 @@
 package appliance_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
@@ -74,21 +73,7 @@ func blobOf(i int) []byte { return []byte{0, 0xff, byte(i), '\n', 0xfe, byte(i >
 func journalEntries(t *testing.T, path, prefix string) map[int]int {
 	t.Helper()
 	seen := map[int]int{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return seen
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 4<<20)
-	for sc.Scan() {
-		var ev protocol.Event
-		if err := ev.UnmarshalJSON(sc.Bytes()); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	for _, ev := range readEvents(t, path) {
 		if ev.App != prefix {
 			continue
 		}
@@ -112,9 +97,6 @@ func journalEntries(t *testing.T, path, prefix string) map[int]int {
 			(i%7 == 0) != bytes.Equal(blob, blobOf(i)) {
 			t.Fatalf("entry %d: %+v", i, ev)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return seen
 }

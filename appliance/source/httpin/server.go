@@ -298,23 +298,58 @@ func peerOf(r *http.Request) string {
 // preflight), gzip or not. 200 {"accepted": N} once all N are durable;
 // a 4xx JSON body says what was wrong, and then nothing was stored.
 func (s *Server) Ingest() http.Handler {
+	return s.endpoint("json", func(_ *http.Request, body []byte) (*decoded, error) {
+		evs, err := DecodeJSON(body, s.s.MaxEventSize)
+		if err != nil {
+			return nil, err
+		}
+		return &decoded{evs: evs, reply: map[string]int{"accepted": len(evs)}}, nil
+	})
+}
+
+// Envelope serves POST (and the preflight) of /api/{project}/envelope/:
+// Sentry SDKs' envelopes (a DSN pointed at the node, or tunnel). The
+// sentry_key is a source token. 200 {"id": event_id} once stored.
+func (s *Server) Envelope() http.Handler {
+	return s.endpoint("sentry", func(r *http.Request, body []byte) (*decoded, error) {
+		env, err := DecodeEnvelope(body, r.PathValue("project"), s.s.MaxEventSize)
+		if err != nil {
+			return nil, err
+		}
+		d := &decoded{evs: env.Events, reply: map[string]string{"id": env.EventID}}
+		if i := strings.Index(env.DSN, "://"); i >= 0 {
+			if at := strings.IndexByte(env.DSN[i+3:], '@'); at >= 0 {
+				k, _, _ := strings.Cut(env.DSN[i+3:i+3+at], ":")
+				d.tokens = append(d.tokens, k)
+			}
+		}
+		return d, nil
+	})
+}
+
+// decoded is a request body an endpoint read: its events, tokens it
+// carries (a Sentry envelope's DSN), and the answer once they are stored.
+type decoded struct {
+	evs    []protocol.Event
+	tokens []string
+	reply  any
+}
+
+// endpoint is the one flow of the JSON and envelope endpoints: preflight,
+// method, origin, body, decode (nothing stored on an error), token, rate,
+// store, answer.
+func (s *Server) endpoint(ep string, decode func(*http.Request, []byte) (*decoded, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		const ep = "json"
 		if r.Method == http.MethodOptions {
 			s.preflight(w, r, ep)
 			return
 		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", "POST, OPTIONS")
-			s.fail(w, ep, &Error{Status: http.StatusMethodNotAllowed, Msg: "POST events here"})
+			s.fail(w, ep, &Error{Status: http.StatusMethodNotAllowed, Msg: "only POST (and OPTIONS) are accepted here"})
 			return
 		}
 		if e := s.cors(w, r); e != nil {
-			s.fail(w, ep, e)
-			return
-		}
-		source, e := s.Authenticate(r)
-		if e != nil {
 			s.fail(w, ep, e)
 			return
 		}
@@ -323,25 +358,28 @@ func (s *Server) Ingest() http.Handler {
 			s.fail(w, ep, e)
 			return
 		}
-		evs, err := DecodeJSON(body, s.s.MaxEventSize)
+		d, err := decode(r, body)
 		if err != nil {
 			s.fail(w, ep, decodeFailure(err))
 			return
 		}
-		if e := s.allow(source, len(evs)); e != nil {
-			if ra, ok := e.Extra["retry_after"]; ok {
-				w.Header().Set("Retry-After", fmt.Sprint(ra))
+		source, e := s.Authenticate(r, d.tokens...)
+		if e == nil && len(d.evs) > 0 {
+			if e = s.allow(source, len(d.evs)); e != nil {
+				if ra, ok := e.Extra["retry_after"]; ok {
+					w.Header().Set("Retry-After", fmt.Sprint(ra))
+				}
+			} else {
+				e = s.store(r.Context(), ep, source, peerOf(r), d.evs)
 			}
-			s.fail(w, ep, e)
-			return
 		}
-		if e := s.store(r.Context(), ep, source, peerOf(r), evs); e != nil {
+		if e != nil {
 			s.fail(w, ep, e)
 			return
 		}
 		s.m.Requests.WithLabelValues(ep, "200").Inc()
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, "{\"accepted\":%d}\n", len(evs))
+		json.NewEncoder(w).Encode(d.reply)
 	})
 }
 
@@ -359,69 +397,6 @@ func decodeFailure(err error) *Error {
 		return &Error{Status: st, Msg: de.Error() + ": nothing stored", Extra: ex}
 	}
 	return &Error{Status: http.StatusBadRequest, Msg: err.Error() + ": nothing stored"}
-}
-
-// Envelope serves POST (and the preflight) of /api/{project}/envelope/:
-// Sentry SDKs' envelopes (a DSN pointed at the node, or tunnel). The
-// sentry_key is a source token. 200 {"id": event_id} once stored.
-func (s *Server) Envelope() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		const ep = "sentry"
-		if r.Method == http.MethodOptions {
-			s.preflight(w, r, ep)
-			return
-		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST, OPTIONS")
-			s.fail(w, ep, &Error{Status: http.StatusMethodNotAllowed, Msg: "POST envelopes here"})
-			return
-		}
-		if e := s.cors(w, r); e != nil {
-			s.fail(w, ep, e)
-			return
-		}
-		body, e := s.readBody(r)
-		if e != nil {
-			s.fail(w, ep, e)
-			return
-		}
-		project := r.PathValue("project")
-		env, err := DecodeEnvelope(body, project, s.s.MaxEventSize)
-		if err != nil {
-			s.fail(w, ep, decodeFailure(err))
-			return
-		}
-		var dsnKey []string
-		if env.DSN != "" {
-			if i := strings.Index(env.DSN, "://"); i >= 0 {
-				if at := strings.IndexByte(env.DSN[i+3:], '@'); at >= 0 {
-					k, _, _ := strings.Cut(env.DSN[i+3:i+3+at], ":")
-					dsnKey = append(dsnKey, k)
-				}
-			}
-		}
-		source, e := s.Authenticate(r, dsnKey...)
-		if e != nil {
-			s.fail(w, ep, e)
-			return
-		}
-		if len(env.Events) > 0 {
-			if e := s.allow(source, len(env.Events)); e != nil {
-				if ra, ok := e.Extra["retry_after"]; ok {
-					w.Header().Set("Retry-After", fmt.Sprint(ra))
-				}
-				s.fail(w, ep, e)
-				return
-			}
-			if e := s.store(r.Context(), ep, source, peerOf(r), env.Events); e != nil {
-				s.fail(w, ep, e)
-				return
-			}
-		}
-		s.m.Requests.WithLabelValues(ep, "200").Inc()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"id": env.EventID})
-	})
 }
 
 // Script serves GET /logpacker.js: the browser client (see its comment for
