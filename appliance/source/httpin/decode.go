@@ -73,27 +73,21 @@ func DecodeJSON(body []byte, maxEvent int) ([]protocol.Event, error) {
 			break
 		}
 		start := dec.InputOffset()
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
+		var obj map[string]any
+		err := dec.Decode(&obj)
 		if err == io.EOF && !array {
 			break
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) || (err == nil && obj == nil) {
+			return nil, &DecodeError{Index: len(evs), Offset: base + start, Msg: "not a JSON object"}
 		}
 		if err != nil {
 			return nil, &DecodeError{Index: len(evs), Offset: base + dec.InputOffset(), Msg: jsonMsg(err)}
 		}
-		raw = bytes.TrimLeft(raw, " \t\r\n,")
-		if len(raw) > maxEvent {
+		if size := dec.InputOffset() - start; size > int64(maxEvent) {
 			return nil, &DecodeError{Index: len(evs), Offset: base + start, Large: true,
-				Msg: fmt.Sprintf("event of %d bytes is larger than max_event_size (%d)", len(raw), maxEvent)}
-		}
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, &DecodeError{Index: len(evs), Offset: base + start, Msg: "not a JSON object"}
-		}
-		var obj map[string]any
-		od := json.NewDecoder(bytes.NewReader(raw))
-		od.UseNumber()
-		if err := od.Decode(&obj); err != nil {
-			return nil, &DecodeError{Index: len(evs), Offset: base + start, Msg: jsonMsg(err)}
+				Msg: fmt.Sprintf("event of %d bytes is larger than max_event_size (%d)", size, maxEvent)}
 		}
 		ev, err := EventFromMap(obj)
 		if err != nil {
