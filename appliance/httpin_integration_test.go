@@ -166,3 +166,58 @@ func hasTag(tags []string, tag string) bool {
 	}
 	return false
 }
+
+// TestHTTPIngestNode: JSON through a node's listener (loopback, no
+// tokens: the source "http"): 200 once stored, the events in the output
+// with their fields; malformed JSON, an oversized body and a bad envelope
+// are refused whole (the WAL's last index does not move); a Sentry
+// envelope is stored with its fingerprint.
+func TestHTTPIngestNode(t *testing.T) {
+	n, dir := testNode(t, loopbackListeners+"[ingest]\nmax_body_size = 64k\n")
+	base := "http://" + n.Addr("http").String()
+	post := func(path, body string) int {
+		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := post("/api/v1/ingest", "{\"message\":\"one\",\"level\":\"error\",\"order\":{\"id\":7}}\n{\"msg\":\"two\",\"host\":\"app-1\"}\n"); c != 200 {
+		t.Fatalf("ndjson: %d", c)
+	}
+	last := n.WAL().Stats().LastIndex
+	for _, bad := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/api/v1/ingest", "{\"message\":\"three\"}\n{\"message\":\"four\"", 400},
+		{"/api/v1/ingest", `[{"message":"` + strings.Repeat("x", 70<<10) + `"}]`, 413},
+		{"/api/3/envelope/", "{}\n{\"type\":\"event\",\"length\":1000}\n{}", 400},
+	} {
+		if c := post(bad.path, bad.body); c != bad.code {
+			t.Errorf("%.30q: %d, want %d", bad.body, c, bad.code)
+		}
+	}
+	if got := n.WAL().Stats().LastIndex; got != last {
+		t.Fatalf("refused requests appended %d records", got-last)
+	}
+	env := "{\"event_id\":\"abc\"}\n{\"type\":\"event\"}\n{\"level\":\"error\",\"exception\":{\"values\":[{\"type\":\"Error\",\"value\":\"boom\",\"stacktrace\":{\"frames\":[{\"filename\":\"/app.js\",\"function\":\"f\",\"lineno\":1}]}}]}}\n"
+	if c := post("/api/3/envelope/", env); c != 200 {
+		t.Fatalf("envelope: %d", c)
+	}
+	out := filepath.Join(dir, "events.jsonl")
+	deadline := time.Now().Add(30 * time.Second)
+	for len(readEvents(t, out)) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("events in the output: %+v", readEvents(t, out))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	evs := readEvents(t, out)
+	if len(evs) != 3 || evs[0].Message != "one" || evs[0].Severity != protocol.SevErr || evs[0].Fields["order.id"] != "7" ||
+		evs[1].Host != "app-1" || !hasTag(evs[0].Tags, "http") || evs[2].Message != "Error: boom" || evs[2].App != "3" ||
+		len(evs[2].Fields["fingerprint"]) != 16 {
+		t.Fatalf("%+v", evs)
+	}
+}
