@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -284,13 +283,8 @@ func (s *Server) store(ctx context.Context, endpoint, source, peer string, evs [
 	return nil
 }
 
-func peerOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// peerOf is the sender's address, host:port, as the syslog listeners give it.
+func peerOf(r *http.Request) string { return r.RemoteAddr }
 
 // Ingest serves POST (and the CORS preflight) of /api/v1/ingest: a JSON
 // object, an array of objects, or NDJSON, as application/json,

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,9 +83,6 @@ func Handler(o Options) http.Handler {
 			}
 		}
 		peer := r.RemoteAddr
-		if h, _, err := net.SplitHostPort(peer); err == nil {
-			peer = h
-		}
 		n, err := o.upload(r.Context(), body, source, peer)
 		if err != nil {
 			var fe *FrameError
