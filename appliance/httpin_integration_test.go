@@ -20,7 +20,8 @@ import (
 // rejects a promise and calls console.error, and all three arrive in the
 // node's output with the page URL, a stack, the user agent and the
 // release tag (sent with fetch, JSON and the token header: a CORS
-// preflight, which the node answers). A page of an origin not in
+// preflight, which the node answers); leaving the page sends an event
+// with sendBeacon (text/plain, no preflight). A page of an origin not in
 // cors_origins gets its preflight and its sendBeacon refused: nothing of
 // it is stored.
 func TestBrowserIngestIntegration(t *testing.T) {
@@ -126,6 +127,25 @@ console.error("console error in", document.title, new RangeError("bad range"));
 		t.Errorf("preflights answered: %v, want the test's and the browser's", pf)
 	}
 
+	// leaving the page sends what is queued with sendBeacon (text/plain,
+	// the token in the query: no preflight)
+	if err := chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](`window.logpacker.log("warning", "beacon from allowed", {via: "beacon"}); window.dispatchEvent(new Event("pagehide"))`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for byKind["log"].Message == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the beacon's event did not arrive: %+v", readEvents(t, out))
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, ev := range readEvents(t, out) {
+			byKind[ev.Fields["kind"]] = ev
+		}
+	}
+	if ev := byKind["log"]; ev.Message != "beacon from allowed" || ev.Severity != protocol.SevWarning || ev.Fields["via"] != "beacon" || ev.Fields["url"] != pageURL {
+		t.Errorf("beacon: %+v", ev)
+	}
+
 	// a page of another origin: its preflighted fetch and, on leaving the
 	// page, its sendBeacon (no preflight) are both refused
 	m403 := `logpacker_http_ingest_requests_total{code="403",endpoint="json"}`
@@ -153,8 +173,8 @@ console.error("console error in", document.title, new RangeError("bad range"));
 			t.Errorf("stored an event of a disallowed origin: %+v", ev)
 		}
 	}
-	if got := len(readEvents(t, out)); got != 3 {
-		t.Errorf("%d events stored, want the 3 of the allowed page", got)
+	if got := len(readEvents(t, out)); got != 4 {
+		t.Errorf("%d events stored, want the 4 of the allowed page", got)
 	}
 }
 
