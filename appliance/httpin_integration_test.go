@@ -241,3 +241,4 @@ func TestHTTPIngestNode(t *testing.T) {
 		t.Fatalf("%+v", evs)
 	}
 }
+
