@@ -11,6 +11,11 @@
 #                the default outputs as `make run` (file + store; delivered = what the store has,
 #                its lag sampled); then a 3-node logpacker chain vs 2 rsyslog over RELP)
 #   make fuzz    every Fuzz* target for FUZZTIME each (default 20s)
+#   make image   the container image FROM scratch (image/build.sh; IMAGE=logpacker:latest), size printed
+#   make vm-image  bin/vm/logpacker.qcow2 (+ vmlinuz, initrd.img): Debian 12 by debootstrap, the
+#                systemd units, NoCloud first boot (image/vm/build.sh; needs root)
+#   make test-vm boot it under qemu and check it takes syslog and serves /healthz (not in make test)
+#   make deb     bin/logpacker_VERSION_ARCH.deb (binary, systemd units, conffile), checked by lintian
 #   make clean   remove bin/ (keeps ./data and the unpacked loggen in .cache/)
 #
 # Variables: GO, FUZZTIME, LPBENCH_FLAGS (e.g. LPBENCH_FLAGS='-duration 5s -receiver rsyslog,logpacker-default';
@@ -25,6 +30,7 @@ GO            ?= go
 FUZZTIME      ?= 20s
 LPBENCH_FLAGS ?=
 RUN_FLAGS     ?=
+IMAGE         ?= logpacker:latest
 TEST_TIMEOUT  ?= 25m
 
 # Integration tests and lpbench find loggen through this (the unpacked syslog-ng-core copy;
@@ -34,7 +40,7 @@ export PATH := $(PATH):/usr/sbin:/sbin
 
 BUILD_FLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean
+.PHONY: build run test bench fuzz lint fmt-check vet deps clean distclean image docker-check vm-image test-vm deb
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/logpacker ./appliance/cmd/logpacker
@@ -59,10 +65,37 @@ fmt-check:
 
 lint: vet fmt-check
 
-test: deps lint
+test: deps lint docker-check
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	# allocation counts are only exact without the race detector
 	$(GO) test -count=1 -run 'Allocates' ./appliance/match/
+
+# The container image: FROM scratch, nothing pulled (see image/doc.go).
+image:
+	GO=$(GO) image/build.sh $(IMAGE)
+
+# The VM image (see image/vm/doc.go); its debootstrap tree is cached in bin/vm/rootfs.tar.
+vm-image:
+	.ci/install-deps.sh vm
+	GO=$(GO) image/vm/build.sh bin/vm
+
+test-vm: vm-image
+	LOGPACKER_VM_TEST=1 LOGPACKER_VM_DIR=$(CURDIR)/bin/vm $(GO) test -count=1 -v -timeout 30m -run TestVMIntegration ./image/vm/
+
+# The Debian package (see image/deb/build.sh); lintian must find no error and no warning.
+deb:
+	.ci/install-deps.sh deb
+	GO=$(GO) image/deb/build.sh bin
+
+# The image and fleet tests (./image) need a Docker engine; without one they
+# skip, and this says so where nobody can miss it.
+docker-check:
+	@if ! docker info >/dev/null 2>&1; then \
+		echo "################################################################################"; \
+		echo "# WARNING: no Docker engine answers here: the container image test and the fleet"; \
+		echo "# test (image/TestImageIntegration, TestFleetIntegration) will SKIP, not run."; \
+		echo "################################################################################"; \
+	fi
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/... ./wal/... ./appliance/...

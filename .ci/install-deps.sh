@@ -16,6 +16,12 @@
 #   systemd-journal-remote (package systemd-journal-remote)  journald input test: the real
 #             systemd-journal-upload sends journal files that systemd-journal-remote makes from
 #             an export stream (neither needs a running systemd)
+#   systemd-analyze, systemd-sysusers, systemd-tmpfiles (package systemd)  the unit files' tests
+#             (systemd/units_test.go: verify, security, sysusers.d, tmpfiles.d); nothing is started
+#   with the argument `vm` (make vm-image, make test-vm), also: debootstrap, qemu-system-x86,
+#             qemu-utils (qemu-img), e2fsprogs (mkfs.ext4 -d), dosfstools + mtools (the
+#             config drive), not needed by make test
+#   with the argument `deb` (make deb), also: lintian
 #   victoria-logs  VictoriaLogs output tests (real server, own port and data dir):
 #             built from its Go module (go install, CGO off) into .cache/bin
 #
@@ -55,6 +61,18 @@ have_cmd chromium || need+=(chromium)
 installed fonts-dejavu-core || need+=(fonts-dejavu-core)
 installed systemd-journal-remote || need+=(systemd-journal-remote)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
+have_cmd systemd-analyze || need+=(systemd)
+if [ "${1:-}" = vm ]; then
+	have_cmd debootstrap || need+=(debootstrap)
+	have_cmd qemu-system-x86_64 || need+=(qemu-system-x86)
+	have_cmd qemu-img || need+=(qemu-utils)
+	have_cmd mkfs.ext4 || need+=(e2fsprogs)
+	have_cmd mkfs.vfat || need+=(dosfstools)
+	have_cmd mcopy || need+=(mtools)
+fi
+if [ "${1:-}" = deb ]; then
+	have_cmd lintian || need+=(lintian)
+fi
 
 updated=0
 apt_update_once() {

@@ -34,6 +34,7 @@ import (
 	"logpacker/discovery/cluster"
 	"logpacker/protocol"
 	"logpacker/relay"
+	"logpacker/systemd"
 	"logpacker/wal"
 	"logpacker/wal/durable"
 )
@@ -80,6 +81,10 @@ type Node struct {
 	inWG     sync.WaitGroup
 	outWG    sync.WaitGroup
 	fatal    chan error
+
+	// inherited are the sockets systemd passed, by [listen] key (systemd.go):
+	// a listener with one takes it instead of binding its address.
+	inherited map[string]systemd.Socket
 }
 
 // namedSource is a running input: a [listen] key's listener.
@@ -104,13 +109,19 @@ type output struct {
 // New opens the WAL, binds every listener and opens every output, so that
 // any configuration or environment problem is reported before the node
 // starts serving. Nothing runs until Start.
-func New(cfg *Config, log *slog.Logger) (n *Node, err error) {
+func New(cfg *Config, log *slog.Logger) (*Node, error) { return newNode(cfg, log, nil) }
+
+// newNode is New, with the sockets systemd passed (NewActivated).
+func newNode(cfg *Config, log *slog.Logger, socks []systemd.Socket) (n *Node, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	n = &Node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), fatal: make(chan error, 8), hub: api.NewHub(),
 		lmetrics: map[string]*ssyslog.Metrics{}}
 	node := n // `return nil, err` sets n to nil before the deferred call runs
+	if n.inherited, err = inheritedListeners(socks); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			node.closeAll()
@@ -251,7 +262,7 @@ func (n *Node) bindSources() error {
 	n.vecs = ssyslog.NewMetricVecs(n.reg)
 	for _, name := range listenerNames {
 		a := *n.cfg.listenAddr(name)
-		if a == "" {
+		if _, ok := n.inherited[name]; a == "" && !ok {
 			continue
 		}
 		bind := n.bindListener
@@ -297,9 +308,13 @@ func (n *Node) bindListener(name, addr string) (*namedSource, error) {
 	c := n.cfg
 	cm := ssyslog.Common{Name: name, Parse: c.Syslog.Parse(), BatchSize: c.Syslog.BatchSize,
 		Metrics: n.listenerMetrics(name), Logger: n.log}
+	pc, ln, err := n.inheritedSocket(name, addr)
+	if err != nil {
+		return nil, err
+	}
 	stream := func(tc *tls.Config) (*namedSource, error) {
 		s, err := ssyslog.ListenStream(ssyslog.StreamOptions{Common: cm, Addr: addr, TLS: tc,
-			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout})
+			MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout, Listener: ln})
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +323,7 @@ func (n *Node) bindListener(name, addr string) (*namedSource, error) {
 	switch name {
 	case "syslog_udp", "syslog_unix":
 		o := ssyslog.DgramOptions{Common: cm, Network: "udp", Addr: addr, ReadBuffer: c.Syslog.UDPReadBuffer,
-			Readers: c.Syslog.UDPReaders}
+			Readers: c.Syslog.UDPReaders, Conn: pc}
 		if name == "syslog_unix" {
 			o.Network, o.Readers = "unixgram", 0
 		}
@@ -324,13 +339,16 @@ func (n *Node) bindListener(name, addr string) (*namedSource, error) {
 		ts.CertFile, ts.KeyFile, ts.ClientCAFile = c.DataPath(ts.CertFile), c.DataPath(ts.KeyFile), c.DataPath(ts.ClientCAFile)
 		tc, err := ts.ServerConfig(n.log)
 		if err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			return nil, err
 		}
 		return stream(tc)
 	case "relp":
 		srv, err := relp.Listen(relp.Options{Name: "relp", Addr: addr, Parse: cm.Parse, MaxData: c.RELP.MaxDataSize,
 			BatchSize: cm.BatchSize, MaxConns: c.Syslog.MaxConnections, IdleTimeout: c.Syslog.IdleTimeout,
-			Metrics: cm.Metrics, Logger: n.log})
+			Metrics: cm.Metrics, Logger: n.log, Listener: ln})
 		if err != nil {
 			return nil, err
 		}

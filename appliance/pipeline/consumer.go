@@ -103,6 +103,19 @@ func (c *Consumer) Linger() time.Duration { return c.linger }
 // Committed is the WAL index up to which the output confirmed delivery.
 func (c *Consumer) Committed() uint64 { return c.cur.Committed() }
 
+// Waiting is how long the sink has had a batch without answering (a Write
+// that has not returned, a window's oldest batch neither acknowledged nor
+// failed), or 0 when nothing is outstanding: retry backoffs, reading the
+// WAL and an idle output are not waiting. A sink that never answers (a
+// wedged consumer) makes it grow without bound: the node's watchdog
+// heartbeat (appliance.Node.Health) is built on it.
+func (c *Consumer) Waiting(now time.Time) time.Duration {
+	if t := c.waiting.Load(); t != 0 {
+		return now.Sub(time.Unix(0, t))
+	}
+	return 0
+}
+
 // Run moves the cursor until ctx ends (nil) or reading the WAL or
 // committing fails (the error). See run.
 func (c *Consumer) Run(ctx context.Context) error { return c.run(ctx) }
@@ -123,7 +136,11 @@ type Consumer struct {
 	maxBytes int
 	// linger (flush_interval): a plain Sink's batch that is not full waits
 	// up to this long, from its first record, for more. 0: sent at once.
-	linger    time.Duration
+	linger time.Duration
+	// waiting is the heartbeat (Waiting): when the sink was handed the
+	// batch it has not answered yet (a Write call, or the oldest batch of
+	// a window in flight), in Unix nanoseconds; 0: none outstanding.
+	waiting   atomic.Int64
 	log       *slog.Logger
 	m         *outputMetrics
 	deadPath  string
@@ -158,6 +175,7 @@ type batchWork struct {
 	n    int              // events to deliver (selected and decodable)
 	last uint64           // WAL index of the batch's last record read
 	m    *match.Matcher   // the matcher the batch was selected with (nil: all)
+	sent int64            // window: when it was sent (Unix nanoseconds)
 
 	// WindowSink: the batch's outcome, once done is closed
 	done chan struct{}
@@ -190,6 +208,7 @@ const readBufSize = 2 << 20
 // written when ctx ends is simply read again on restart. Stop ends stage 1
 // only (rctx): stage 2 delivers what stage 1 handed over, then run returns.
 func (c *Consumer) run(ctx context.Context) error {
+	defer c.waiting.Store(0)
 	ctx, cancel := context.WithCancel(ctx)
 	rctx, rcancel := context.WithCancel(ctx)
 	defer rcancel()
@@ -415,10 +434,18 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 			}
 		})
 	}
+	var head *batchWork // the oldest batch in flight, as c.waiting has it
 	for {
 		var oldest chan struct{}
 		if len(inflight) > 0 {
 			oldest = inflight[0].done
+			if inflight[0] != head {
+				head = inflight[0]
+				c.waiting.Store(head.sent)
+			}
+		} else if head != nil {
+			head = nil
+			c.waiting.Store(0)
 		}
 		recv := in
 		if len(inflight) >= cap(free)-1 {
@@ -447,7 +474,7 @@ func (c *Consumer) runWindow(ctx context.Context, ws WindowSink, rs RecordSink, 
 				done(w)
 				continue
 			}
-			w.err, w.released = nil, false
+			w.err, w.released, w.sent = nil, false, time.Now().UnixNano()
 			w.done = make(chan struct{})
 			d := w.done
 			if err := send(ctx, w, func(err error) { w.err = err; close(d) }); err != nil {
@@ -587,7 +614,9 @@ func (c *Consumer) deliver(ctx context.Context, n int, events func() []protocol.
 	}
 	backoff := c.backoffLo
 	for attempt := 1; ; attempt++ {
+		c.waiting.Store(time.Now().UnixNano())
 		err := write(ctx)
+		c.waiting.Store(0)
 		if err == nil {
 			return nil
 		}

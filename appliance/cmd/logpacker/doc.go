@@ -37,6 +37,10 @@
 //	                                   parent's cluster), cluster members (health, load), WAL size
 //	                                   and lag, the keys its last reload left for a restart, from
 //	                                   its GET /api/v1/status
+//	logpacker health [-c server.ini | -api URL] [-timeout D]
+//	                                   exit 0 if a running node is ready (its GET /readyz answers
+//	                                   200), else print why and exit 1: the container image's
+//	                                   HEALTHCHECK
 //	logpacker defaults                 print the embedded server.ini
 //	logpacker version                  print the version
 //	logpacker help                     print this list (COMMAND -h: that command's flags)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"logpacker/protocol"
 	psyslog "logpacker/protocol/syslog"
 	"logpacker/relay"
+	"logpacker/systemd"
 	"logpacker/wal"
 )
 
@@ -65,6 +67,10 @@ const usage = `usage:
                                      parent's cluster), cluster members (health, load), WAL size
                                      and lag, the keys its last reload left for a restart, from
                                      its GET /api/v1/status
+  logpacker health [-c server.ini | -api URL] [-timeout D]
+                                     exit 0 if a running node is ready (its GET /readyz answers
+                                     200), else print why and exit 1: the container image's
+                                     HEALTHCHECK
   logpacker defaults                 print the embedded server.ini
   logpacker version                  print the version
   logpacker help                     print this list (COMMAND -h: that command's flags)
@@ -93,6 +99,8 @@ func main() {
 		err = cmdSend(args, os.Stdin, os.Stdout)
 	case "status":
 		err = cmdStatus(args, os.Stdout)
+	case "health":
+		err = cmdHealth(args, os.Stdout)
 	case "defaults":
 		_, err = os.Stdout.Write(appliance.DefaultConfig)
 	case "version", "-version", "--version":
@@ -237,7 +245,18 @@ func cmdRun(args []string) error {
 	level.UnmarshalText([]byte(cfg.Node.LogLevel))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
-	node, err := appliance.New(cfg, log)
+	// Under systemd: the sockets of its .socket units, and the notify
+	// socket (see systemd/doc.go). Both absent elsewhere.
+	socks, err := systemd.Listeners()
+	if err != nil {
+		return err
+	}
+	sd, err := systemd.NewNotifier()
+	if err != nil {
+		log.Warn("systemd notify socket; no READY, STATUS or WATCHDOG will be sent", "err", err)
+	}
+	defer sd.Close()
+	node, err := appliance.NewActivated(cfg, log, socks)
 	if err != nil {
 		return err
 	}
@@ -247,6 +266,8 @@ func cmdRun(args []string) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	node.Start()
+	stopNotify := notifySystemd(sd, node, log)
+	defer stopNotify()
 	// The config file is watched (its size and modification time, every 2 s)
 	// and re-read on SIGHUP: what can change without a restart is applied,
 	// the rest is logged as "restart needed: [section] key" (Node.Reload).
@@ -307,6 +328,8 @@ func cmdRun(args []string) error {
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
+			stopNotify()
+			sd.Stopping("draining: " + s.String())
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			go func() { // a second signal stops waiting
 				<-sigs
@@ -321,11 +344,58 @@ func cmdRun(args []string) error {
 			return nil
 		case err := <-node.Fatal():
 			log.Error("fatal error; shutting down", "err", err)
+			stopNotify()
+			sd.Stopping("fatal error; draining: " + err.Error())
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			node.Shutdown(ctx)
 			cancel()
 			return err
 		}
+	}
+}
+
+// notifySystemd tells systemd the node is ready (the WAL open, every
+// listener bound and running, every output open), then, while the returned
+// function is not called, refreshes STATUS= and pings the watchdog every
+// half of WatchdogSec= as long as the pipeline's heartbeat is healthy
+// (Node.Health with the stall limit: $LOGPACKER_STALL_LIMIT, default
+// appliance.DefaultStallLimit). Without a notify socket it does nothing.
+func notifySystemd(sd *systemd.Notifier, node *appliance.Node, log *slog.Logger) (stop func()) {
+	if sd == nil {
+		return func() {}
+	}
+	if err := sd.Ready(node.NotifyStatus()); err != nil {
+		log.Warn("systemd: READY=1 not sent", "err", err)
+	}
+	every, watchdog := systemd.WatchdogInterval()
+	stall := appliance.DefaultStallLimit
+	if v := os.Getenv("LOGPACKER_STALL_LIMIT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			stall = d
+		} else {
+			log.Warn("LOGPACKER_STALL_LIMIT is not a duration; using the default", "value", v, "default", stall)
+		}
+	}
+	health := func() error { return node.Health(stall) }
+	if !watchdog {
+		every, health = 10*time.Second, nil
+	} else {
+		log.Info("systemd watchdog on", "ping_every", every, "stall_limit", stall)
+	}
+	done := make(chan struct{})
+	t := time.NewTicker(every)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		sd.Watchdog(done, t.C, health, node.NotifyStatus)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.Stop()
+			close(done)
+			<-finished
+		})
 	}
 }
 

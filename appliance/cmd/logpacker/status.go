@@ -22,51 +22,19 @@ import (
 // lag, and what the last reload left for a restart or could not do.
 func cmdStatus(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	c := fs.String("c", "", "server.ini of the node (its [listen] http and [api] token); default: the embedded defaults")
-	apiURL := fs.String("api", "", "the node's API base URL (e.g. http://127.0.0.1:8080); overrides -c")
+	c, apiURL := nodeFlags(fs, "its [listen] http and [api] token")
 	token := fs.String("token", "", "bearer token ([api] token); default: from -c")
 	asJSON := fs.Bool("json", false, "print the JSON the node answered")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	base, tok := *apiURL, *token
-	if base == "" || tok == "" {
-		cfg, err := appliance.LoadConfig(*c)
-		if err != nil {
-			return err
-		}
-		if base == "" {
-			if cfg.Listen.HTTP == "" {
-				return fmt.Errorf("status: [listen] http is off in %s: nothing to ask (give -api)", cfg.File)
-			}
-			host, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
-			if host == "" || host == "0.0.0.0" || host == "::" {
-				host = "127.0.0.1"
-			}
-			base = "http://" + net.JoinHostPort(host, port)
-		}
-		if tok == "" {
-			tok = cfg.API.Token
-		}
-	}
-	req, err := http.NewRequest("GET", strings.TrimRight(base, "/")+"/api/v1/status", nil)
+	base, tok, err := nodeAPI("status", *c, *apiURL, *token)
 	if err != nil {
-		return fmt.Errorf("status: %w", err)
+		return err
 	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	body, err := apiGet("status", base, tok, "/api/v1/status", 10*time.Second, 16<<20)
 	if err != nil {
-		return fmt.Errorf("status: is the node running? %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status: %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
+		return err
 	}
 	if *asJSON {
 		_, err := out.Write(body)
@@ -78,6 +46,90 @@ func cmdStatus(args []string, out io.Writer) error {
 	}
 	printStatus(out, &s)
 	return nil
+}
+
+// cmdHealth is `logpacker health`: GET /readyz of a running node, its answer
+// printed; nil (exit 0) only for 200. The container image's HEALTHCHECK
+// runs it (a FROM-scratch image has no curl), and so can any monitor.
+func cmdHealth(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	c, apiURL := nodeFlags(fs, "its [listen] http")
+	timeout := fs.Duration("timeout", 5*time.Second, "give up waiting for the answer after this long")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	base, _, err := nodeAPI("health", *c, *apiURL, "-") // /readyz needs no token
+	if err != nil {
+		return err
+	}
+	body, err := apiGet("health", base, "", "/readyz", *timeout, 64<<10)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, strings.TrimSpace(string(body)))
+	return nil
+}
+
+// nodeFlags are the flags that find a running node's API: -c (the
+// configuration file: read for what) and -api (its base URL).
+func nodeFlags(fs *flag.FlagSet, what string) (c, api *string) {
+	c = fs.String("c", "", "server.ini of the node ("+what+"); default: the embedded defaults")
+	api = fs.String("api", "", "the node's API base URL (e.g. http://127.0.0.1:8080); overrides -c")
+	return c, api
+}
+
+// nodeAPI is the base URL and token of a running node's API: base and tok
+// when given, else from the configuration file c (the embedded defaults
+// when c is empty): its [listen] http, on loopback when it listens on every
+// address, and its [api] token.
+func nodeAPI(cmd, c, base, tok string) (string, string, error) {
+	if base != "" && tok != "" {
+		return base, tok, nil
+	}
+	cfg, err := appliance.LoadConfig(c)
+	if err != nil {
+		return "", "", err
+	}
+	if base == "" {
+		if cfg.Listen.HTTP == "" {
+			return "", "", fmt.Errorf("%s: [listen] http is off in %s: nothing to ask (give -api)", cmd, cfg.File)
+		}
+		host, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	if tok == "" {
+		tok = cfg.API.Token
+	}
+	return base, tok, nil
+}
+
+// apiGet is GET base+path with the bearer token tok (none when empty): the
+// body, at most limit bytes, when the node answers 200; otherwise an error
+// that says what it answered (cmd names the command).
+func apiGet(cmd, base, tok, path string, timeout time.Duration, limit int64) ([]byte, error) {
+	req, err := http.NewRequest("GET", strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: is the node running? %w", cmd, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s%s answered %s: %s", cmd, base, path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
 }
 
 func printStatus(out io.Writer, s *appliance.Status) {

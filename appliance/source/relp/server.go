@@ -34,6 +34,9 @@ type Options struct {
 	Software    string          // our relp_software offer; default "logpacker"
 	Metrics     *ssyslog.Metrics
 	Logger      *slog.Logger
+	// Listener, when set, is a socket listening already (socket activation:
+	// systemd passed it); Addr is unused.
+	Listener net.Listener
 }
 
 // Stats are the RELP-specific counters of a listener (the message counters
@@ -80,9 +83,12 @@ func Listen(o Options) (*Server, error) {
 	if o.Metrics == nil {
 		o.Metrics = ssyslog.NewMetricVecs(prometheus.NewRegistry()).Listener(o.Name)
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("source/relp: %s: listen %s: %w", o.Name, o.Addr, err)
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			return nil, fmt.Errorf("source/relp: %s: listen %s: %w", o.Name, o.Addr, err)
+		}
 	}
 	return &Server{o: o, ln: ln}, nil
 }

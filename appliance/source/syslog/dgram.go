@@ -23,6 +23,11 @@ type DgramOptions struct {
 	Addr       string // host:port, or a socket path for unixgram
 	ReadBuffer int    // SO_RCVBUF bytes; default 4 MiB
 	Readers    int    // UDP: sockets bound with SO_REUSEPORT, one goroutine each; default 2
+	// Conn, when set, is a socket bound already (socket activation: systemd
+	// passed it): it is read as it is, by one goroutine, Addr, Readers and
+	// ReadBuffer unused (its receive buffer is the .socket unit's
+	// ReceiveBuffer=), and a unixgram path is not removed at Close.
+	Conn net.PacketConn
 }
 
 // Dgram is a listening datagram syslog source.
@@ -44,6 +49,19 @@ func ListenDgram(o DgramOptions) (*Dgram, error) {
 		o.Readers = 2
 	}
 	d := &Dgram{o: o}
+	if o.Conn != nil {
+		d.conns = []net.PacketConn{o.Conn}
+		if rc, ok := o.Conn.(syscall.Conn); ok && o.Network == "udp" {
+			if sc, err := rc.SyscallConn(); err == nil {
+				sc.Control(func(fd uintptr) {
+					if ino, err := socketInode(fd); err == nil {
+						o.Metrics.addInode(ino)
+					}
+				})
+			}
+		}
+		return d, nil
+	}
 	switch o.Network {
 	case "udp":
 		lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
@@ -116,7 +134,7 @@ func (d *Dgram) Close() {
 	for _, c := range d.conns {
 		c.Close()
 	}
-	if d.o.Network == "unixgram" {
+	if d.o.Network == "unixgram" && d.o.Conn == nil {
 		os.Remove(d.o.Addr)
 	}
 }

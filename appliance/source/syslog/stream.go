@@ -24,6 +24,9 @@ type StreamOptions struct {
 	TLS         *tls.Config // nil: plain TCP
 	MaxConns    int         // default 4096; further connections are closed at once (counted)
 	IdleTimeout time.Duration
+	// Listener, when set, is a socket listening already (socket activation:
+	// systemd passed it); Addr is unused.
+	Listener net.Listener
 }
 
 // Stream is a listening TCP or TLS syslog source.
@@ -40,9 +43,12 @@ func ListenStream(o StreamOptions) (*Stream, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 4096
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("source/syslog: %s: listen %s: %w", o.Name, o.Addr, err)
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			return nil, fmt.Errorf("source/syslog: %s: listen %s: %w", o.Name, o.Addr, err)
+		}
 	}
 	s := &Stream{o: o, ln: ln, transport: "tcp"}
 	if o.TLS != nil {
