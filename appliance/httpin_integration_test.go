@@ -241,4 +241,3 @@ func TestHTTPIngestNode(t *testing.T) {
 		t.Fatalf("%+v", evs)
 	}
 }
-
