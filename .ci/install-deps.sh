@@ -13,6 +13,9 @@
 #              syslog-ng-core conflicts with rsyslog) plus its runtime libraries
 #   chromium  (package chromium, and fonts-dejavu-core for legible screenshots)  the web UI's
 #             browser test (TestWebUIIntegration drives it headless through the DevTools protocol)
+#   systemd-journal-remote (package systemd-journal-remote)  journald input test: the real
+#             systemd-journal-upload sends journal files that systemd-journal-remote makes from
+#             an export stream (neither needs a running systemd)
 #   systemd-analyze, systemd-sysusers, systemd-tmpfiles (package systemd)  the unit files' tests
 #             (systemd/units_test.go: verify, security, sysusers.d, tmpfiles.d); nothing is started
 #   with the argument `vm` (make vm-image, make test-vm), also: debootstrap, qemu-system-x86,
@@ -56,6 +59,7 @@ have_cmd logger || need+=(bsdutils)
 have_cmd dnsmasq || need+=(dnsmasq-base)
 have_cmd chromium || need+=(chromium)
 installed fonts-dejavu-core || need+=(fonts-dejavu-core)
+installed systemd-journal-remote || need+=(systemd-journal-remote)
 for p in "${LOGGEN_LIBS[@]}"; do installed "$p" || need+=("$p"); done
 have_cmd systemd-analyze || need+=(systemd)
 if [ "${1:-}" = vm ]; then
@@ -90,7 +94,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 	"${APT[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	say "installed ${need[*]}"
 else
-	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, chromium, loggen runtime libraries"
+	say "packages present: gcc, rsyslog, rsyslog-relp, logger, mariadb-server, dnsmasq, chromium, systemd-journal-remote, loggen runtime libraries"
 fi
 
 if [ -x "$LOGGEN" ]; then

@@ -15,6 +15,7 @@ import (
 	"logpacker/appliance/internal/inifile"
 	"logpacker/appliance/match"
 	"logpacker/appliance/option"
+	"logpacker/appliance/source/httpin"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/discovery"
@@ -48,7 +49,11 @@ type Config struct {
 		RELP                                              string // RELP (rsyslog omrelp); empty disables
 	}
 	RELP relp.Settings // [relp], package appliance/source/relp
-	API  struct {
+	// Ingest is [ingest]: the HTTP ingest routes of [listen] http (JSON,
+	// browsers, Sentry envelopes, journald uploads), package
+	// appliance/source/httpin.
+	Ingest httpin.Settings
+	API    struct {
 		Token string // bearer token for /api/… and /debug/…; required off loopback
 	}
 	Relay struct {
@@ -114,6 +119,7 @@ var componentSections = map[string]func(c *Config) keySetter{
 	"syslog": func(c *Config) keySetter { return &c.Syslog },
 	"tls":    func(c *Config) keySetter { return &c.TLS },
 	"relp":   func(c *Config) keySetter { return &c.RELP },
+	"ingest": func(c *Config) keySetter { return &c.Ingest },
 }
 
 // schema lists every section and key logpacker understands. Anything else is an error.

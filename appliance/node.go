@@ -25,6 +25,8 @@ import (
 	"logpacker/appliance/match"
 	"logpacker/appliance/pipeline"
 	"logpacker/appliance/sink/file"
+	"logpacker/appliance/source/httpin"
+	"logpacker/appliance/source/journal"
 	"logpacker/appliance/source/relp"
 	ssyslog "logpacker/appliance/source/syslog"
 	"logpacker/appliance/store"
@@ -55,6 +57,7 @@ type Node struct {
 	reg     *prometheus.Registry
 	closers []func() error // closed after inputs stopped, before the WAL
 	httpSrv *http.Server
+	ingestH *api.Ingest // the HTTP ingest routes ([ingest]); nil: not served
 
 	// mu guards what a reload changes: the listeners and outputs running.
 	mu       sync.Mutex
@@ -165,6 +168,9 @@ func newNode(cfg *Config, log *slog.Logger, socks []systemd.Socket) (n *Node, er
 		if err := n.openCluster(""); err != nil { // [cluster] relay_addr without [listen] relay
 			return nil, err
 		}
+	}
+	if n.ingestH, err = n.ingestRoutes(); err != nil {
+		return nil, err
 	}
 	if cfg.Listen.HTTP != "" {
 		if n.httpLn, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
@@ -523,7 +529,37 @@ func (n *Node) Handler() http.Handler {
 	if n.store != nil {
 		o.Store = n.store
 	}
+	o.Ingest = n.ingestH
 	return api.Handler(o)
+}
+
+// ingestRoutes makes the HTTP ingest handlers of [ingest] (JSON, browsers,
+// Sentry envelopes, journald uploads), storing through the ingest path.
+// Without tokens they are served only on a loopback [listen] http.
+func (n *Node) ingestRoutes() (*api.Ingest, error) {
+	c := n.cfg
+	if c.Listen.HTTP == "" {
+		return nil, nil
+	}
+	if len(c.Ingest.Tokens) == 0 && !loopbackAddr(c.Listen.HTTP) {
+		n.log.Warn("http ingest is off: [listen] http is not on loopback and [ingest] tokens is empty", "http", c.Listen.HTTP)
+		return nil, nil
+	}
+	m := httpin.NewMetrics(n.reg)
+	srv := httpin.New(c.Ingest, n.ingest.Emit, m, n.log.With("component", "httpin"))
+	in := &api.Ingest{JSON: srv.Ingest(), Envelope: srv.Envelope(), Script: srv.Script()}
+	if c.Ingest.Journal {
+		seen, err := journal.OpenSeen(filepath.Join(c.Node.DataDir, "journal-seen.json"))
+		if err != nil {
+			return nil, err
+		}
+		dups := prometheus.NewCounter(prometheus.CounterOpts{Name: "logpacker_journal_duplicates_total",
+			Help: "Journal entries uploaded again (the entry at journal-upload's saved cursor, a resent upload) and skipped: already stored."})
+		n.reg.MustRegister(dups)
+		in.Journal = srv.Guard("journal", journal.Handler(journal.Options{Emit: n.ingest.Emit, MaxEntry: c.Ingest.MaxEventSize,
+			Source: httpin.SourceFrom, Events: m.Events, Seen: seen, Duplicates: dups, Logger: n.log.With("component", "journal")}))
+	}
+	return in, nil
 }
 
 // readiness is /readyz: ready once started, until shutdown begins, and

@@ -24,6 +24,18 @@ type Options struct {
 	Status  func(*http.Request) any
 	Cluster func() any
 	Logger  *slog.Logger
+	// Ingest are the HTTP ingest endpoints (packages source/httpin and
+	// source/journal); nil: not served. They check their own per-source
+	// tokens ([ingest] tokens), never the API's read token.
+	Ingest *Ingest
+}
+
+// Ingest are the handlers of the ingest routes; a nil one is not served.
+type Ingest struct {
+	JSON     http.Handler // POST, OPTIONS /api/v1/ingest
+	Envelope http.Handler // POST, OPTIONS /api/{project}/envelope/ (Sentry SDKs)
+	Script   http.Handler // GET /logpacker.js
+	Journal  http.Handler // POST /upload (systemd-journal-upload)
 }
 
 // route is one path the node serves. auth: behind the bearer token.
@@ -65,6 +77,23 @@ func (a *api) routes() []route {
 		r = append(r, route{"GET /api/v1/cluster", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, o.Cluster())
 		})})
+	}
+	// Ingest: auth false here because each checks its own per-source
+	// tokens (httpin.Server.Authenticate): a sender's token reads nothing.
+	if in := o.Ingest; in != nil {
+		for _, x := range []struct {
+			pattern string
+			h       http.Handler
+		}{
+			{"/api/v1/ingest", in.JSON},
+			{"/api/{project}/envelope/{$}", in.Envelope},
+			{"GET /logpacker.js", in.Script},
+			{"/upload", in.Journal},
+		} {
+			if x.h != nil {
+				r = append(r, route{x.pattern, false, x.h})
+			}
+		}
 	}
 	// Go profiling, for operators chasing CPU or memory
 	return append(r,
